@@ -1,0 +1,42 @@
+# Steward - top-level entry points. `make` builds build/steward; `make run`
+# and `make test` are the two commands of the README.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build run test test-fast test-asan bench clean
+
+all: build
+
+deps:
+	@scripts/bootstrap.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# Sets up (first time only) and starts the server on http://127.0.0.1:8080.
+run: build
+	@scripts/run.sh $(BUILD)/steward
+
+# Every test: unit and integration, then the whole suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer. Warnings are fatal.
+test: deps test-fast test-asan
+
+test-fast:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_WERROR=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSTEWARD_WERROR=ON -DSTEWARD_SANITIZE=ON -DSTEWARD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	@STEWARD_BENCH=1 scripts/bootstrap.sh
+	@scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,216 @@
+/*
+ * cli.c - the command table, option parsing and the helpers every command
+ * shares (secrets from files or the terminal, error printing).
+ */
+#include <errno.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"init", cmd_init, "create a data directory with its keys and first administrator"},
+	{"migrate", cmd_migrate, "apply pending database schema migrations"},
+	{"serve", cmd_serve, "run the HTTP API server"},
+	{"keys rotate", cmd_keys_rotate, "make a new master key version and rewrap every key"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "list the commands"},
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("steward %s\n", STEWARD_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("usage: steward COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		printf("  %-18s %s\n", commands[i].name, commands[i].help);
+	printf("\nRun 'steward COMMAND --help' for a command's options; docs/cli.md has more.\n");
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos,
+	      int maxpos, int *npos)
+{
+	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (str_eq(a, "--help") || str_eq(a, "-h")) {
+			printf("options:\n");
+			for (const struct cli_opt *o = opts; o->name; o++)
+				printf("  --%-24s %s\n", o->name, o->help ? o->help : "");
+			exit(0);
+		}
+		if (a[0] == '-' && a[1] == '-') {
+			const char *name = a + 2;
+			const char *eq = strchr(name, '=');
+			size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+			const struct cli_opt *o = opts;
+			for (; o->name; o++)
+				if (strlen(o->name) == nl && !strncmp(o->name, name, nl))
+					break;
+			if (!o->name) {
+				fprintf(stderr, "steward: unknown option %s (see --help)\n", a);
+				return -1;
+			}
+			if (o->flag) {
+				if (eq) {
+					fprintf(stderr, "steward: --%s takes no value\n", o->name);
+					return -1;
+				}
+				*o->flag = true;
+			} else if (eq) {
+				*o->value = eq + 1;
+			} else if (i + 1 < argc) {
+				*o->value = argv[++i];
+			} else {
+				fprintf(stderr, "steward: --%s needs a value\n", o->name);
+				return -1;
+			}
+			continue;
+		}
+		if (*npos == maxpos) {
+			fprintf(stderr, "steward: unexpected argument %s\n", a);
+			return -1;
+		}
+		pos[(*npos)++] = a;
+	}
+	return 0;
+}
+
+int cli_fail(const struct st_error *e)
+{
+	if (e->field[0])
+		fprintf(stderr, "steward: %s (%s)\n", e->message, e->field);
+	else
+		fprintf(stderr, "steward: %s\n", e->message[0] ? e->message : "failed");
+	switch (e->status) {
+	case ST_EINVAL: return 2;
+	case ST_EAUTH:
+	case ST_EDENIED: return 3;
+	case ST_ENOTFOUND: return 4;
+	case ST_ECONFLICT: return 5;
+	case ST_ECRYPTO: return 6;
+	default: return 1;
+	}
+}
+
+static int prompt_once(const char *prompt, char **out)
+{
+	struct termios old, quiet;
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n < 0) {
+		free(line);
+		return -1;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	*out = line;
+	return 0;
+}
+
+int cli_read_secret(const char *path, const char *prompt, bool confirm, char **out,
+		    struct st_error *e)
+{
+	if (path) {
+		char *data = NULL;
+		size_t len = 0;
+		int rc = file_read_all(path, 4096, &data, &len, e);
+		if (rc != ST_OK)
+			return rc;
+		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			data[--len] = '\0';
+		if (len == 0) {
+			free(data);
+			return err_set(e, ST_EINVAL, NULL, "%s is empty", path);
+		}
+		*out = data;
+		return ST_OK;
+	}
+	if (!isatty(STDIN_FILENO))
+		return err_set(e, ST_EINVAL, NULL,
+			       "no terminal to ask on: give the secret in a file");
+	char *a = NULL, *b = NULL;
+	if (prompt_once(prompt, &a) != 0)
+		return err_set(e, ST_EINVAL, NULL, "no input");
+	if (confirm) {
+		if (prompt_once("Again: ", &b) != 0 || !str_eq(a, b)) {
+			secure_free_plain(a, strlen(a));
+			if (b)
+				secure_free_plain(b, strlen(b));
+			return err_set(e, ST_EINVAL, NULL, "the two entries differ");
+		}
+		secure_free_plain(b, strlen(b));
+	}
+	*out = a;
+	return ST_OK;
+}
+
+int cli_passphrase(const char *path, char **out, struct st_error *e)
+{
+	*out = NULL;
+	if (path)
+		return cli_read_secret(path, NULL, false, out, e);
+	const char *env = getenv("STEWARD_PASSPHRASE");
+	if (env && *env)
+		*out = xstrdup(env);
+	return ST_OK;
+}
+
+const char *cli_data_dir(const char *opt)
+{
+	if (opt)
+		return opt;
+	const char *env = getenv("STEWARD_DATA");
+	return env && *env ? env : NULL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	umask(077); /* everything Steward creates is owner-only */
+	if (argc < 2)
+		return cmd_help(0, NULL);
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		const char *name = commands[i].name;
+		const char *space = strchr(name, ' ');
+		if (!space) {
+			if (str_eq(argv[1], name))
+				return commands[i].fn(argc - 2, argv + 2);
+			continue;
+		}
+		size_t n1 = (size_t)(space - name);
+		if (strlen(argv[1]) == n1 && !strncmp(argv[1], name, n1) && argc >= 3 &&
+		    str_eq(argv[2], space + 1))
+			return commands[i].fn(argc - 3, argv + 3);
+	}
+	fprintf(stderr, "steward: unknown command \"%s\"; run 'steward help'\n", argv[1]);
+	return 2;
+}

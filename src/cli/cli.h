@@ -1,0 +1,48 @@
+/*
+ * cli.h - the command line. Local administration (init, migrate, keys,
+ * audit verify, serve) works on the data directory; the business commands
+ * are clients of the HTTP API, so the command line and the API are one path
+ * with one set of checks.
+ *
+ * How to add a command: write `int cmd_xxx(int argc, char **argv)` in the
+ * file of its area, add a row to the table in cli.c (name, function, one
+ * line of help), document it in docs/cli.md, and add a test.
+ */
+#ifndef STEWARD_CLI_H
+#define STEWARD_CLI_H
+
+#include "common/base.h"
+
+struct cli_opt {
+	const char *name;   /* "data" for --data */
+	const char **value; /* for options that take a value */
+	bool *flag;         /* for flags */
+	const char *help;
+};
+
+/* Parses argv against opts (NULL-name terminated); positional arguments
+ * are collected into pos (at most maxpos). Prints an error and returns -1
+ * on an unknown option or a missing value. */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos,
+	      int maxpos, int *npos);
+/* Prints "steward: <message>" (with the field) and returns the exit code
+ * for the error's status. */
+int cli_fail(const struct st_error *e);
+/* Reads a secret from a file (trailing newline removed), or prompts on the
+ * terminal when path is NULL and stdin is a terminal (twice when confirm).
+ * The result is malloc'd; wipe and free it. */
+int cli_read_secret(const char *path, const char *prompt, bool confirm, char **out,
+		    struct st_error *e);
+/* The passphrase from --passphrase-file or STEWARD_PASSPHRASE, or NULL. */
+int cli_passphrase(const char *path, char **out, struct st_error *e);
+/* --data, else $STEWARD_DATA, else NULL. */
+const char *cli_data_dir(const char *opt);
+
+int cmd_init(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys_rotate(int argc, char **argv);
+
+int cli_main(int argc, char **argv);
+
+#endif

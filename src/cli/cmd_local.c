@@ -1,0 +1,202 @@
+/*
+ * cmd_local.c - local administration on the data directory itself: init,
+ * migrate, serve and key rotation. These are the only commands that open
+ * the data directory directly; they need the master key (or passphrase).
+ */
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "server/server.h"
+#include "steward/steward.h"
+
+static void wipe_free(char *s)
+{
+	if (s)
+		secure_free_plain(s, strlen(s));
+}
+
+int cmd_init(int argc, char **argv)
+{
+	const char *data = NULL, *admin = NULL, *pwfile = NULL, *ppfile = NULL, *display = NULL;
+	bool use_passphrase = false, one_time = false;
+	const struct cli_opt opts[] = {
+		{"one-time-password", NULL, &one_time,
+		 "the administrator must choose a new password at first sign-in"},
+		{"data", &data, NULL, "the data directory to create (or $STEWARD_DATA)"},
+		{"admin", &admin, NULL, "the first administrator's username"},
+		{"admin-name", &display, NULL, "the administrator's display name"},
+		{"admin-password-file", &pwfile, NULL,
+		 "file holding the administrator's password (else prompts)"},
+		{"passphrase-file", &ppfile, NULL,
+		 "derive the master key from the passphrase in this file (Argon2id)"},
+		{"passphrase", NULL, &use_passphrase,
+		 "derive the master key from $STEWARD_PASSPHRASE or a prompted passphrase"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	struct st_error e = {0};
+	data = cli_data_dir(data);
+	if (!data || !admin) {
+		fprintf(stderr, "steward: init needs --data DIR and --admin NAME\n");
+		return 2;
+	}
+	char *password = NULL, *passphrase = NULL;
+	int rc = cli_read_secret(pwfile, "Administrator's password: ", true, &password, &e);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	if (ppfile || use_passphrase) {
+		rc = cli_passphrase(ppfile, &passphrase, &e);
+		if (rc == ST_OK && !passphrase)
+			rc = cli_read_secret(NULL, "Master key passphrase: ", true, &passphrase, &e);
+		if (rc == ST_OK && strlen(passphrase) < 16)
+			rc = err_set(&e, ST_EINVAL, "passphrase",
+				     "a master key passphrase must be at least 16 characters");
+		if (rc != ST_OK) {
+			wipe_free(password);
+			wipe_free(passphrase);
+			return cli_fail(&e);
+		}
+	}
+	struct steward_init_options o = {
+		.dir = data,
+		.admin_username = admin,
+		.admin_password = password,
+		.admin_display_name = display,
+		.passphrase = passphrase,
+		.admin_must_change_password = one_time,
+	};
+	rc = steward_init(&o, &e);
+	wipe_free(password);
+	wipe_free(passphrase);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	printf("created data directory %s\n", data);
+	printf("administrator: %s (role designee)\n", admin);
+	printf("access-log public key: %s/audit-signing.pub\n", data);
+	return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	const char *data = NULL;
+	const struct cli_opt opts[] = {
+		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	data = cli_data_dir(data);
+	if (!data) {
+		fprintf(stderr, "steward: migrate needs --data DIR\n");
+		return 2;
+	}
+	struct st_error e = {0};
+	if (steward_migrate(data, &e) != ST_OK)
+		return cli_fail(&e);
+	printf("schema is up to date\n");
+	return 0;
+}
+
+/* Opens the data directory the way every local command does. */
+static int open_data(const char *data, const char *ppfile, bool exclusive,
+		     struct steward **st, struct st_error *e)
+{
+	char *passphrase = NULL;
+	int rc = cli_passphrase(ppfile, &passphrase, e);
+	if (rc != ST_OK)
+		return rc;
+	struct steward_options o = {
+		.dir = data,
+		.passphrase = passphrase,
+		.check_permissions = true,
+		.exclusive = exclusive,
+	};
+	rc = steward_open(&o, st, e);
+	wipe_free(passphrase);
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
+		   *key = NULL, *threads = NULL;
+	const struct cli_opt opts[] = {
+		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
+		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
+		{"passphrase-file", &ppfile, NULL,
+		 "file holding the master key passphrase (or $STEWARD_PASSPHRASE)"},
+		{"tls-cert", &cert, NULL, "PEM certificate: serve HTTPS"},
+		{"tls-key", &key, NULL, "PEM private key (mode 0600)"},
+		{"threads", &threads, NULL, "worker threads (default 8)"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	data = cli_data_dir(data);
+	if (!data) {
+		fprintf(stderr, "steward: serve needs --data DIR\n");
+		return 2;
+	}
+	int64_t nthreads = 0;
+	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 256)) {
+		fprintf(stderr, "steward: --threads must be between 1 and 256\n");
+		return 2;
+	}
+	struct st_error e = {0};
+	struct steward *st = NULL;
+	if (open_data(data, ppfile, true, &st, &e) != ST_OK)
+		return cli_fail(&e);
+	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
+				    .threads = (int)nthreads};
+	int rc = server_run(st, &so, &e);
+	steward_close(st);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	return 0;
+}
+
+int cmd_keys_rotate(int argc, char **argv)
+{
+	const char *data = NULL, *ppfile = NULL, *newpp = NULL;
+	const struct cli_opt opts[] = {
+		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
+		{"passphrase-file", &ppfile, NULL, "the current passphrase (passphrase keys)"},
+		{"new-passphrase-file", &newpp, NULL, "a new passphrase for the new version"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	data = cli_data_dir(data);
+	if (!data) {
+		fprintf(stderr, "steward: keys rotate needs --data DIR\n");
+		return 2;
+	}
+	struct st_error e = {0};
+	struct steward *st = NULL;
+	char *newpass = NULL;
+	if (newpp && cli_read_secret(newpp, NULL, false, &newpass, &e) != ST_OK)
+		return cli_fail(&e);
+	if (open_data(data, ppfile, true, &st, &e) != ST_OK) {
+		wipe_free(newpass);
+		return cli_fail(&e);
+	}
+	struct actor who = {.user_id = 0, .via = "cli"};
+	struct rotation_report r;
+	int rc = steward_keys_rotate(st, &who, newpass, &r, &e);
+	wipe_free(newpass);
+	steward_close(st);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	printf("master key rotated: version %d -> %d; %lld keys rewrapped; %d old "
+	       "version(s) destroyed\n",
+	       r.from_version, r.to_version, (long long)r.rewrapped, r.destroyed_versions);
+	return 0;
+}

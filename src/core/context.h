@@ -1,0 +1,60 @@
+/*
+ * context.h - the inside of struct steward: the handles of the lower
+ * modules that the domain modules (records, people, rules...) work with.
+ * Only library code includes this; interfaces use include/steward/.
+ */
+#ifndef STEWARD_CONTEXT_H
+#define STEWARD_CONTEXT_H
+
+#include <pthread.h>
+
+#include "crypto/crypto.h"
+#include "inventory/inventory.h"
+#include "steward/steward.h"
+#include "store/store.h"
+
+struct steward {
+	char *dir;
+	char *keydir;
+	struct keyring *keys;
+	struct store *db;
+	unsigned char *blind_key; /* secure memory: blind-index HMAC key */
+	unsigned char *sign_sk;   /* secure memory: Ed25519 secret key of the log */
+	unsigned char sign_pk[SIGN_PUBLIC_BYTES];
+	pthread_mutex_t inventory_lock;
+	struct inventory *inventory; /* current snapshot */
+	int schema_version;
+	int lock_fd; /* held while opened with exclusive=true, else 0 */
+};
+
+/* The current inventory snapshot, referenced: release with inventory_unref. */
+struct inventory *steward_inventory(struct steward *st);
+/* Replaces the current snapshot (takes the caller's reference). */
+void steward_set_inventory(struct steward *st, struct inventory *inv);
+
+/* System keys (keys.c): secrets wrapped by the master key in system_key. */
+int systemkey_store(struct steward *st, struct store_conn *c, const char *name,
+		    const unsigned char *secret, size_t len, const unsigned char *public_key,
+		    size_t publen, struct st_error *e);
+int systemkey_load(struct steward *st, struct store_conn *c, const char *name,
+		   unsigned char *secret, size_t len, struct st_error *e);
+
+/* Data keys (keys.c). Creates a data key row for owner ("record:12") inside
+ * the caller's transaction; key receives the plaintext key. */
+int datakey_create(struct steward *st, struct store_conn *c, const char *owner,
+		   unsigned char *key, int64_t *id, struct st_error *e);
+/* Loads and unwraps a data key. ST_EGONE if it was destroyed. */
+int datakey_load(struct steward *st, struct store_conn *c, int64_t id, const char *owner,
+		 unsigned char *key, struct st_error *e);
+/* Destroys a data key for good (crypto-shredding). */
+int datakey_destroy(struct steward *st, struct store_conn *c, int64_t id,
+		    struct st_error *e);
+
+/* Blind index of a searchable identifier (records/blind.c). */
+void blind_index(struct steward *st, const char *purpose, const char *value,
+		 unsigned char out[HASH_BYTES]);
+
+/* Paths inside the data directory (malloc'd). */
+char *steward_path(const struct steward *st, const char *name);
+
+#endif

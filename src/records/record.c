@@ -1,0 +1,512 @@
+/*
+ * record.c - confidential records: create, read, update (a new version,
+ * earlier ones kept), soft delete and crypto-shredding.
+ *
+ * Each record has its own data key, wrapped by the master key. Every
+ * version's fields are sealed under it with associated data naming the
+ * record id, version, subject and category, so a ciphertext copied to
+ * another row, version or subject fails authentication. Every write is
+ * checked against the data inventory before anything is stored, and happens
+ * in one transaction: a refused or failed write leaves nothing behind.
+ */
+#include "records/records_internal.h"
+
+static void record_ad(int64_t id, int version, int64_t subject, const char *category,
+		      struct buf *ad)
+{
+	buf_printf(ad, "steward/record|id=%lld|version=%d|subject=%lld|category=%s",
+		   (long long)id, version, (long long)subject, category);
+}
+
+static void record_owner(int64_t id, char out[48])
+{
+	snprintf(out, 48, "record:%lld", (long long)id);
+}
+
+void record_row_release(struct record_row *r)
+{
+	free(r->sealed);
+	r->sealed = NULL;
+}
+
+int record_row_load(struct store_conn *c, int64_t id, int version, struct record_row *r,
+		    struct st_error *e)
+{
+	memset(r, 0, sizeof(*r));
+	struct store_stmt *s;
+	int rc = store_prepare(
+		c,
+		"SELECT r.subject_id, r.category, COALESCE(r.series_code, ''), r.source, "
+		"r.data_key_id, r.current_version, r.created_at, r.created_by, r.updated_at, "
+		"r.updated_by, r.deleted_at, v.version, v.sealed "
+		"FROM record r JOIN record_version v ON v.record_id = r.id "
+		"AND v.version = CASE WHEN ? > 0 THEN ? ELSE r.current_version END "
+		"WHERE r.id = ?",
+		&s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "iii", (int64_t)version, (int64_t)version, id);
+	rc = store_step(s, e);
+	if (rc == STORE_DONE) {
+		store_done(s);
+		if (version > 0)
+			return err_set(e, ST_ENOTFOUND, "version", "record %lld has no version %d",
+				       (long long)id, version);
+		return err_set(e, ST_ENOTFOUND, "id", "no record %lld", (long long)id);
+	}
+	if (rc != STORE_ROW) {
+		store_done(s);
+		return rc;
+	}
+	r->id = id;
+	r->subject_id = store_col_int(s, 0);
+	str_copy(r->category, sizeof(r->category), store_col_text(s, 1));
+	str_copy(r->series, sizeof(r->series), store_col_text(s, 2));
+	str_copy(r->source, sizeof(r->source), store_col_text(s, 3));
+	r->data_key_id = store_col_int(s, 4);
+	r->current_version = (int)store_col_int(s, 5);
+	r->created_at = store_col_int(s, 6);
+	r->created_by = store_col_int(s, 7);
+	r->updated_at = store_col_int(s, 8);
+	r->updated_by = store_col_int(s, 9);
+	r->deleted_at = store_col_null(s, 10) ? 0 : store_col_int(s, 10);
+	r->version = (int)store_col_int(s, 11);
+	size_t len = 0;
+	const void *p = store_col_blob(s, 12, &len);
+	if (p) {
+		r->sealed = xmalloc(len ? len : 1);
+		memcpy(r->sealed, p, len);
+		r->sealed_len = len;
+	}
+	store_done(s);
+	return ST_OK;
+}
+
+int record_change_check(struct steward *st, struct store_conn *c, const struct actor *who,
+			const struct record_row *r, const char *action, struct st_error *e)
+{
+	(void)st;
+	(void)c;
+	(void)who;
+	if (r->deleted_at)
+		return err_setc(e, ST_EGONE, "deleted", "id",
+				"record %lld was deleted; it cannot be %s", (long long)r->id,
+				action);
+	if (!r->sealed)
+		return err_setc(e, ST_EGONE, "destroyed", "id",
+				"record %lld was destroyed; it cannot be %s", (long long)r->id,
+				action);
+	return ST_OK;
+}
+
+/* Decrypts a loaded row into a fields object. */
+static int open_fields(struct steward *st, struct store_conn *c, const struct record_row *r,
+		       json_t **fields, struct st_error *e)
+{
+	if (!r->sealed)
+		return err_setc(e, ST_EGONE, "destroyed", "id", "record %lld was destroyed",
+				(long long)r->id);
+	char owner[48];
+	record_owner(r->id, owner);
+	unsigned char *key = secure_scratch();
+	int rc = datakey_load(st, c, r->data_key_id, owner, key, e);
+	if (rc != ST_OK) {
+		secure_wipe(key, KEY_BYTES);
+		return rc;
+	}
+	struct buf ad = BUF_INIT;
+	record_ad(r->id, r->version, r->subject_id, r->category, &ad);
+	char *plain = NULL;
+	size_t plainlen = 0;
+	rc = unseal(key, ad.data, ad.len, r->sealed, r->sealed_len, &plain, &plainlen);
+	secure_wipe(key, KEY_BYTES);
+	buf_release(&ad);
+	if (rc != ST_OK)
+		return err_setc(e, ST_ECRYPTO, "integrity_error", NULL,
+				"record %lld version %d failed its integrity check: it was "
+				"altered or moved",
+				(long long)r->id, r->version);
+	rc = json_parse_object(plain, plainlen, fields, e);
+	secure_free_plain(plain, plainlen);
+	if (rc != ST_OK)
+		return err_set(e, ST_EINTERNAL, NULL, "record %lld holds malformed data",
+			       (long long)r->id);
+	return ST_OK;
+}
+
+/* Seals fields as version `version` of the record and stores it. */
+static int store_version(struct steward *st, struct store_conn *c, int64_t id, int version,
+			 int64_t subject, const char *category, int64_t data_key_id,
+			 const unsigned char *key, const json_t *fields, int inventory_version,
+			 const struct actor *who, struct st_error *e)
+{
+	(void)st;
+	(void)data_key_id;
+	char *plain = json_canonical(fields);
+	size_t plainlen = strlen(plain);
+	struct buf ad = BUF_INIT, sealed = BUF_INIT;
+	record_ad(id, version, subject, category, &ad);
+	seal(key, ad.data, ad.len, plain, plainlen, &sealed);
+	secure_free_plain(plain, plainlen);
+	int rc = store_run(c, e,
+			   "INSERT INTO record_version (record_id, version, inventory_version, "
+			   "sealed, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+			   "iiibii", id, (int64_t)version, (int64_t)inventory_version, sealed.data,
+			   sealed.len, time_now(), who->user_id);
+	buf_release(&ad);
+	buf_release(&sealed);
+	return rc;
+}
+
+static int subject_kind_of(struct store_conn *c, int64_t subject, enum subject_kind *kind,
+			   struct st_error *e)
+{
+	struct store_stmt *s;
+	int rc = store_prepare(c, "SELECT kind FROM subject WHERE id = ?", &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "i", subject);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		rc = subject_kind_parse(store_col_text(s, 0), kind) == ST_OK
+			     ? ST_OK
+			     : err_set(e, ST_EINTERNAL, NULL, "bad subject kind");
+	} else if (rc == STORE_DONE) {
+		rc = err_setc(e, ST_EINVAL, "unknown_subject", "subject", "no subject %lld",
+			      (long long)subject);
+	}
+	store_done(s);
+	return rc;
+}
+
+int record_create(struct steward *st, const struct actor *who, const struct record_input *in,
+		  int64_t *id, struct st_error *e)
+{
+	if (!in->category || !*in->category)
+		return err_setc(e, ST_EINVAL, "missing_field", "category",
+				"\"category\" is required");
+	if (in->source && (strlen(in->source) > 120 ||
+			   !str_is_clean_utf8(in->source, strlen(in->source))))
+		return err_setc(e, ST_EINVAL, "bad_value", "source",
+				"\"source\" must be at most 120 printable characters");
+	struct inventory *inv = steward_inventory(st);
+	const struct inv_category *cat = inventory_category(inv, in->category);
+	int rc;
+	if (!cat) {
+		rc = err_setc(e, ST_EINVAL, "unknown_category", "category",
+			      "category \"%s\" is not declared in the data inventory",
+			      in->category);
+		inventory_unref(inv);
+		return rc;
+	}
+	rc = inventory_check_fields(cat, in->fields, false, e);
+	if (rc != ST_OK) {
+		inventory_unref(inv);
+		return rc;
+	}
+	const char *series = in->series ? in->series : cat->series;
+	struct store_conn *c;
+	rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK) {
+		inventory_unref(inv);
+		return rc;
+	}
+	unsigned char *key = secure_scratch();
+	int64_t rid = 0, kid = 0, exists = 0;
+	rc = store_begin(c, e);
+	if (rc != ST_OK)
+		goto out;
+	enum subject_kind kind;
+	rc = subject_kind_of(c, in->subject_id, &kind, e);
+	if (rc != ST_OK)
+		goto fail;
+	if (!(cat->subject_kinds & (1u << kind))) {
+		rc = err_setc(e, ST_EINVAL, "wrong_subject_kind", "subject",
+			      "category \"%s\" does not apply to a %s", cat->name,
+			      subject_kind_name(kind));
+		goto fail;
+	}
+	if (series) {
+		rc = store_query_int(c, &exists, e,
+				     "SELECT COUNT(*) FROM retention_series WHERE code = ?", "t",
+				     series);
+		if (rc != ST_OK)
+			goto fail;
+		if (!exists) {
+			rc = err_setc(e, ST_EINVAL, "unknown_series", "series",
+				      "no retention series \"%s\"", series);
+			goto fail;
+		}
+	}
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "INSERT INTO record (subject_id, category, series_code, source, "
+			   "current_version, created_at, created_by, updated_at, updated_by) "
+			   "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
+			   &s, e);
+	if (rc != ST_OK)
+		goto fail;
+	int64_t now = time_now();
+	store_bind(s, "ittiiiii", in->subject_id, in->category, series,
+		   in->source ? in->source : "steward", now, who->user_id, now, who->user_id);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		rid = store_col_int(s, 0);
+		rc = ST_OK;
+	}
+	store_done(s);
+	if (rc != ST_OK)
+		goto fail;
+	char owner[48];
+	record_owner(rid, owner);
+	rc = datakey_create(st, c, owner, key, &kid, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE record SET data_key_id = ? WHERE id = ?", "ii", kid,
+			       rid);
+	if (rc == ST_OK)
+		rc = store_version(st, c, rid, 1, in->subject_id, in->category, kid, key,
+				   in->fields, inv->version, who, e);
+	if (rc != ST_OK)
+		goto fail;
+	rc = store_commit(c, e);
+	if (rc == ST_OK)
+		*id = rid;
+	goto out;
+fail:
+	store_rollback(c);
+out:
+	secure_wipe(key, KEY_BYTES);
+	store_release(c);
+	inventory_unref(inv);
+	return rc;
+}
+
+static json_t *row_json(const struct record_row *r, const struct inventory *inv)
+{
+	json_t *o = json_object();
+	char ts[32];
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "subject", json_integer(r->subject_id));
+	json_object_set_new(o, "category", json_string(r->category));
+	const struct inv_category *cat = inventory_category(inv, r->category);
+	if (cat)
+		json_object_set_new(o, "classification",
+				    json_string(classification_name(cat->classification)));
+	json_object_set_new(o, "version", json_integer(r->version));
+	json_object_set_new(o, "current_version", json_integer(r->current_version));
+	json_object_set_new(o, "series", r->series[0] ? json_string(r->series) : json_null());
+	json_object_set_new(o, "source", json_string(r->source));
+	time_format(r->created_at, ts);
+	json_object_set_new(o, "created_at", json_string(ts));
+	json_object_set_new(o, "created_by", json_integer(r->created_by));
+	time_format(r->updated_at, ts);
+	json_object_set_new(o, "updated_at", json_string(ts));
+	json_object_set_new(o, "updated_by", json_integer(r->updated_by));
+	return o;
+}
+
+static int read_impl(struct steward *st, const struct actor *who, int64_t id, int version,
+		     const char *purpose, json_t **out, struct st_error *e)
+{
+	(void)who;
+	(void)purpose;
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct record_row r;
+	rc = record_row_load(c, id, version, &r, e);
+	if (rc != ST_OK)
+		goto out;
+	if (r.deleted_at) {
+		rc = err_setc(e, ST_EGONE, "deleted", "id", "record %lld was deleted",
+			      (long long)id);
+		goto out_row;
+	}
+	json_t *fields = NULL;
+	rc = open_fields(st, c, &r, &fields, e);
+	if (rc == ST_OK) {
+		struct inventory *inv = steward_inventory(st);
+		json_t *o = row_json(&r, inv);
+		inventory_unref(inv);
+		json_object_set_new(o, "fields", fields);
+		*out = o;
+	}
+out_row:
+	record_row_release(&r);
+out:
+	store_release(c);
+	return rc;
+}
+
+int record_read(struct steward *st, const struct actor *who, int64_t id,
+		const char *purpose, json_t **out, struct st_error *e)
+{
+	return read_impl(st, who, id, 0, purpose, out, e);
+}
+
+int record_read_version(struct steward *st, const struct actor *who, int64_t id,
+			int version, json_t **out, struct st_error *e)
+{
+	if (version < 1)
+		return err_setc(e, ST_EINVAL, "bad_value", "version",
+				"a version number starts at 1");
+	return read_impl(st, who, id, version, NULL, out, e);
+}
+
+int record_update(struct steward *st, const struct actor *who, int64_t id,
+		  const json_t *fields, int *new_version, struct st_error *e)
+{
+	struct inventory *inv = steward_inventory(st);
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK) {
+		inventory_unref(inv);
+		return rc;
+	}
+	struct record_row r = {0};
+	json_t *merged = NULL;
+	unsigned char *key = secure_scratch();
+	rc = store_begin(c, e);
+	if (rc != ST_OK)
+		goto out;
+	rc = record_row_load(c, id, 0, &r, e);
+	if (rc != ST_OK)
+		goto fail;
+	rc = record_change_check(st, c, who, &r, "updated", e);
+	if (rc != ST_OK)
+		goto fail;
+	const struct inv_category *cat = inventory_category(inv, r.category);
+	if (!cat) {
+		rc = err_setc(e, ST_ECONFLICT, "category_retired", "category",
+			      "category \"%s\" is no longer in the data inventory; the "
+			      "record cannot be changed",
+			      r.category);
+		goto fail;
+	}
+	rc = inventory_check_fields(cat, fields, true, e);
+	if (rc != ST_OK)
+		goto fail;
+	rc = open_fields(st, c, &r, &merged, e);
+	if (rc != ST_OK)
+		goto fail;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)fields, k, v) {
+		if (json_is_null(v))
+			json_object_del(merged, k);
+		else
+			json_object_set(merged, k, v);
+	}
+	/* The whole new version must satisfy the inventory (e.g. a field the
+	 * inventory no longer declares cannot be carried forward). */
+	rc = inventory_check_fields(cat, merged, false, e);
+	if (rc != ST_OK)
+		goto fail;
+	char owner[48];
+	record_owner(id, owner);
+	rc = datakey_load(st, c, r.data_key_id, owner, key, e);
+	if (rc != ST_OK)
+		goto fail;
+	int nv = r.current_version + 1;
+	rc = store_version(st, c, id, nv, r.subject_id, r.category, r.data_key_id, key, merged,
+			   inv->version, who, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE record SET current_version = ?, updated_at = ?, "
+			       "updated_by = ? WHERE id = ? AND current_version = ?",
+			       "iiiii", (int64_t)nv, time_now(), who->user_id, id,
+			       (int64_t)r.current_version);
+	if (rc == ST_OK && store_changes(c) != 1)
+		rc = err_set(e, ST_ECONFLICT, "id", "record %lld changed meanwhile; retry",
+			     (long long)id);
+	if (rc != ST_OK)
+		goto fail;
+	rc = store_commit(c, e);
+	if (rc == ST_OK && new_version)
+		*new_version = nv;
+	goto out;
+fail:
+	store_rollback(c);
+out:
+	secure_wipe(key, KEY_BYTES);
+	json_decref(merged);
+	record_row_release(&r);
+	store_release(c);
+	inventory_unref(inv);
+	return rc;
+}
+
+int record_delete(struct steward *st, const struct actor *who, int64_t id,
+		  struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct record_row r = {0};
+	rc = store_begin(c, e);
+	if (rc != ST_OK)
+		goto out;
+	rc = record_row_load(c, id, 0, &r, e);
+	if (rc == ST_OK)
+		rc = record_change_check(st, c, who, &r, "deleted", e);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE record SET deleted_at = ?, deleted_by = ? "
+			       "WHERE id = ? AND deleted_at IS NULL",
+			       "iii", time_now(), who->user_id, id);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else
+		store_rollback(c);
+out:
+	record_row_release(&r);
+	store_release(c);
+	return rc;
+}
+
+int record_shred(struct steward *st, const struct actor *who, int64_t id,
+		 struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct record_row r = {0};
+	rc = store_begin(c, e);
+	if (rc != ST_OK)
+		goto out;
+	rc = record_row_load(c, id, 0, &r, e);
+	if (rc == ST_OK && !r.sealed)
+		rc = err_setc(e, ST_EGONE, "destroyed", "id", "record %lld is already destroyed",
+			      (long long)id);
+	/* A soft-deleted record may still be shredded: that is how disposal
+	 * finishes what deletion began. */
+	if (rc == ST_OK) {
+		r.deleted_at = 0;
+		rc = record_change_check(st, c, who, &r, "destroyed", e);
+	}
+	if (rc == ST_OK)
+		rc = datakey_destroy(st, c, r.data_key_id, e);
+	/* The ciphertexts go too; copies of them in backups stay unreadable
+	 * because the only key that opens them is gone. */
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE record_version SET sealed = NULL WHERE record_id = ?",
+			       "i", id);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE record SET deleted_at = COALESCE(deleted_at, ?), "
+			       "deleted_by = COALESCE(deleted_by, ?) WHERE id = ?",
+			       "iii", time_now(), who->user_id, id);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else
+		store_rollback(c);
+	if (rc == ST_OK)
+		rc = store_purge_free_space(c, e);
+out:
+	record_row_release(&r);
+	store_release(c);
+	return rc;
+}

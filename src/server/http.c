@@ -1,0 +1,415 @@
+/*
+ * http.c - the HTTP server on libmicrohttpd: a thread pool on epoll, bodies
+ * bounded (413 before reading an oversized one), every response JSON with
+ * safe headers, requests dispatched through the route table. On SIGTERM or
+ * SIGINT it stops accepting, lets in-flight requests finish, and returns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "server/http.h"
+#include "server/server.h"
+
+struct server {
+	struct steward *st;
+	struct MHD_Daemon *daemon;
+	bool tls;
+};
+
+struct conn_state {
+	struct buf body;
+	bool too_big;
+	bool answered;
+};
+
+const char *request_query(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *request_header(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int request_json(struct request *req, json_t **out, struct st_error *e)
+{
+	const char *ct = request_header(req, "Content-Type");
+	if (!ct || (strncasecmp(ct, "application/json", 16) != 0) ||
+	    (ct[16] != '\0' && ct[16] != ';'))
+		return err_setc(e, ST_EMEDIA, "unsupported_media_type", "",
+				"send the body as JSON with Content-Type: application/json");
+	if (req->body_len == 0)
+		return err_setc(e, ST_EINVAL, "bad_json", "", "the request body is empty");
+	return json_parse_object(req->body, req->body_len, out, e);
+}
+
+void response_json(struct response *res, int status, json_t *body)
+{
+	res->status = status;
+	json_decref(res->json);
+	res->json = body;
+}
+
+void response_error(struct response *res, const struct st_error *e)
+{
+	int status = st_status_http(e->status);
+	json_t *err = json_object();
+	bool internal = status >= 500 && e->status != ST_EAUDIT && e->status != ST_EUNAVAIL;
+	json_object_set_new(err, "code",
+			    json_string(internal ? "internal_error"
+						 : (e->code[0] ? e->code
+							       : st_status_code(e->status))));
+	json_object_set_new(err, "message",
+			    json_string(internal ? "the server could not complete the request; "
+						   "the failure was recorded"
+						 : e->message));
+	json_object_set_new(err, "field", json_string(internal ? "" : e->field));
+	json_t *body = json_object();
+	json_object_set_new(body, "error", err);
+	response_json(res, status, body);
+}
+
+/* Matches "/api/v1/records/{id}" against a path, capturing parameters. */
+static bool path_match(const char *pattern, const char *path, struct request *req)
+{
+	size_t used = 0;
+	req->nparams = 0;
+	const char *p = pattern, *q = path;
+	while (*p && *q) {
+		if (*p == '{') {
+			const char *pe = strchr(p, '}');
+			const char *qe = strchr(q, '/');
+			if (!pe)
+				return false;
+			size_t n = qe ? (size_t)(qe - q) : strlen(q);
+			if (n == 0 || req->nparams == HTTP_MAX_PARAMS ||
+			    used + n + 1 > sizeof(req->param_buf))
+				return false;
+			memcpy(req->param_buf + used, q, n);
+			req->param_buf[used + n] = '\0';
+			req->params[req->nparams++] = req->param_buf + used;
+			used += n + 1;
+			p = pe + 1;
+			q += n;
+			continue;
+		}
+		if (*p != *q)
+			return false;
+		p++, q++;
+	}
+	return *p == '\0' && *q == '\0';
+}
+
+static void add_common_headers(struct server *srv, struct MHD_Response *r,
+			       const struct request *req)
+{
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; frame-ancestors 'none'");
+	if (srv->tls)
+		MHD_add_response_header(r, "Strict-Transport-Security",
+					"max-age=31536000; includeSubDomains");
+	if (req && req->request_id[0])
+		MHD_add_response_header(r, "X-Request-Id", req->request_id);
+}
+
+static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
+				     struct request *req, struct response *res)
+{
+	char *body;
+	size_t len;
+	const char *ct = res->content_type;
+	if (res->text) {
+		body = res->text;
+		len = strlen(body);
+		res->text = NULL;
+		if (!ct)
+			ct = "text/plain; charset=utf-8";
+	} else {
+		if (!res->json)
+			res->json = json_object();
+		body = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		if (!body)
+			die("cannot serialize a response");
+		len = strlen(body);
+		ct = "application/json";
+	}
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", ct);
+	add_common_headers(srv, r, req);
+	if (res->set_cookie)
+		MHD_add_response_header(r, "Set-Cookie", res->set_cookie);
+	if (res->location)
+		MHD_add_response_header(r, "Location", res->location);
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
+	MHD_destroy_response(r);
+	json_decref(res->json);
+	free(res->set_cookie);
+	free(res->location);
+	return ret;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	str_copy(out, size, "unknown");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ci->client_addr;
+		inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)size);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ci->client_addr;
+		inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)size);
+	}
+}
+
+static void dispatch(struct server *srv, struct request *req, struct response *res)
+{
+	size_t n = 0;
+	const struct route *table = routes_table(&n);
+	bool path_known = false;
+	struct buf allow = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (!path_match(table[i].path, req->path, req))
+			continue;
+		path_known = true;
+		if (!str_eq(table[i].method, req->method)) {
+			if (allow.len)
+				buf_puts(&allow, ", ");
+			buf_puts(&allow, table[i].method);
+			continue;
+		}
+		buf_release(&allow);
+		int rc = table[i].handler(req, res);
+		if (rc != ST_OK) {
+			if (req->err.status == ST_OK)
+				err_set(&req->err, rc, NULL, "request failed");
+			response_error(res, &req->err);
+		}
+		return;
+	}
+	if (path_known) {
+		err_setc(&req->err, ST_EINVAL, "method_not_allowed", "",
+			 "%s is not allowed here (allowed: %s)", req->method,
+			 allow.data ? allow.data : "");
+		response_error(res, &req->err);
+		res->status = 405;
+	} else {
+		err_setc(&req->err, ST_ENOTFOUND, "no_route", "", "no such endpoint: %s %s",
+			 req->method, req->path);
+		response_error(res, &req->err);
+	}
+	buf_release(&allow);
+	(void)srv;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct conn_state *cs = *con_cls;
+	(void)version;
+	if (!cs) {
+		cs = xcalloc(1, sizeof(*cs));
+		*con_cls = cs;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "Content-Length");
+		int64_t n = 0;
+		if (cl && str_to_i64(cl, &n) && n > HTTP_BODY_MAX)
+			cs->too_big = true;
+		if (!cs->too_big)
+			return MHD_YES;
+	}
+	if (*upload_size) {
+		if (cs->body.len + *upload_size > HTTP_BODY_MAX)
+			cs->too_big = true;
+		else if (!cs->too_big)
+			buf_append(&cs->body, upload_data, *upload_size);
+		*upload_size = 0;
+		if (!cs->too_big || cs->answered)
+			return MHD_YES;
+	}
+	if (cs->answered)
+		return MHD_YES;
+	cs->answered = true;
+
+	struct request req = {0};
+	struct response res = {.status = 200};
+	req.st = srv->st;
+	req.srv = srv;
+	req.method = method;
+	req.path = url;
+	req.conn = conn;
+	req.body = cs->body.data ? cs->body.data : "";
+	req.body_len = cs->body.len;
+	client_address(conn, req.client, sizeof(req.client));
+	unsigned char rid[12];
+	random_bytes(rid, sizeof(rid));
+	char *hex = hex_encode(rid, sizeof(rid));
+	str_copy(req.request_id, sizeof(req.request_id), hex);
+	free(hex);
+	req.actor.via = "api";
+	req.actor.client = req.client;
+	req.actor.request_id = req.request_id;
+
+	if (cs->too_big) {
+		err_setc(&req.err, ST_ETOOBIG, "too_large", "",
+			 "the request body is larger than %d bytes", HTTP_BODY_MAX);
+		response_error(&res, &req.err);
+	} else {
+		dispatch(srv, &req, &res);
+	}
+	return send_response(srv, conn, &req, &res);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)conn, (void)toe;
+	struct conn_state *cs = *con_cls;
+	if (cs) {
+		/* Bodies may hold passwords or record contents. */
+		if (cs->body.data)
+			secure_wipe(cs->body.data, cs->body.cap);
+		buf_release(&cs->body);
+		free(cs);
+		*con_cls = NULL;
+	}
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+			struct st_error *e)
+{
+	memset(ss, 0, sizeof(*ss));
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return err_set(e, ST_EINVAL, "listen", "--listen must be ADDRESS:PORT");
+	int64_t port = 0;
+	if (!str_to_i64(colon + 1, &port) || port < 0 || port > 65535)
+		return err_set(e, ST_EINVAL, "listen", "bad port in --listen %s", listen);
+	char host[64];
+	size_t hl = (size_t)(colon - listen);
+	if (hl >= sizeof(host))
+		return err_set(e, ST_EINVAL, "listen", "bad address in --listen %s", listen);
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return err_set(e, ST_EINVAL, "listen", "bad address in --listen %s", listen);
+		*len = sizeof(*a);
+		return ST_OK;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return err_set(e, ST_EINVAL, "listen", "bad address in --listen %s", listen);
+	*len = sizeof(*a);
+	return ST_OK;
+}
+
+int server_run(struct steward *st, const struct server_options *opt, struct st_error *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	int rc = parse_listen(opt->listen ? opt->listen : "127.0.0.1:8080", &ss, &sslen, e);
+	if (rc != ST_OK)
+		return rc;
+	char *cert = NULL, *key = NULL;
+	size_t certlen = 0, keylen = 0;
+	if ((opt->tls_cert != NULL) != (opt->tls_key != NULL))
+		return err_set(e, ST_EINVAL, "tls", "give both --tls-cert and --tls-key");
+	if (opt->tls_cert) {
+		rc = file_read_all(opt->tls_cert, 1 << 20, &cert, &certlen, e);
+		if (rc == ST_OK)
+			rc = file_check_private(opt->tls_key, e);
+		if (rc == ST_OK)
+			rc = file_read_all(opt->tls_key, 1 << 20, &key, &keylen, e);
+		if (rc != ST_OK) {
+			free(cert);
+			return rc;
+		}
+	}
+
+	/* Signals are taken synchronously by this thread only. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct server srv = {.st = st, .tls = opt->tls_cert != NULL};
+	unsigned threads = opt->threads > 0 ? (unsigned)opt->threads : 8;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | (srv.tls ? MHD_USE_TLS : 0) |
+			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	if (srv.tls)
+		srv.daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
+			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+			MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+			MHD_OPTION_HTTPS_PRIORITIES, "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+			MHD_OPTION_END);
+	else
+		srv.daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
+			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+	if (key) {
+		secure_wipe(key, keylen);
+		free(key);
+	}
+	free(cert);
+	if (!srv.daemon) {
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return err_set(e, ST_EIO, "listen",
+			       "cannot listen on %s (in use, or not allowed?)",
+			       opt->listen ? opt->listen : "127.0.0.1:8080");
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv.daemon,
+							     MHD_DAEMON_INFO_BIND_PORT);
+	fprintf(stderr, "steward: serving %s on %s (port %u)\n", steward_dir(st),
+		opt->listen ? opt->listen : "127.0.0.1:8080", di ? di->port : 0);
+	fflush(stderr);
+
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0)
+		;
+	fprintf(stderr, "steward: signal %d: finishing in-flight requests\n", sig);
+	MHD_socket lfd = MHD_quiesce_daemon(srv.daemon);
+	for (int i = 0; i < 300; i++) {
+		di = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!di || di->num_connections == 0)
+			break;
+		poll(NULL, 0, 100);
+	}
+	MHD_stop_daemon(srv.daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	fprintf(stderr, "steward: stopped\n");
+	return ST_OK;
+}

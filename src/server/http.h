@@ -1,0 +1,82 @@
+/*
+ * http.h - the HTTP layer: requests, responses and the route table.
+ * The server is a thin program over libsteward: a handler parses and
+ * validates its input, calls the library (which decides, logs and acts),
+ * and turns the result or the struct st_error into JSON.
+ *
+ * How to add a route: write a handler `static int h_xxx(struct request *,
+ * struct response *)` in the routes file of its area, add one row to that
+ * file's table (method, path with {params}, handler, who may call it),
+ * describe it in docs/openapi.yaml (a test compares the two), and add tests.
+ */
+#ifndef STEWARD_HTTP_H
+#define STEWARD_HTTP_H
+
+#include <jansson.h>
+
+#include "common/base.h"
+#include "steward/steward.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_BODY_MAX (1024 * 1024)
+
+struct request {
+	struct steward *st;
+	struct server *srv;
+	const char *method;
+	const char *path;
+	void *conn;               /* struct MHD_Connection * */
+	const char *params[HTTP_MAX_PARAMS]; /* {param} captures, in order */
+	size_t nparams;
+	char param_buf[512];
+	const char *body;
+	size_t body_len;
+	char client[64];
+	char request_id[40];
+	struct actor actor;       /* filled by authentication */
+	struct st_error err;      /* a handler returning < 0 fills this */
+};
+
+struct response {
+	int status;
+	json_t *json;       /* body, owned */
+	char *text;         /* alternative body, owned */
+	const char *content_type;
+	char *set_cookie;   /* owned */
+	char *location;     /* owned */
+};
+
+enum route_auth {
+	AUTH_NONE = 0, /* anyone, e.g. health */
+	AUTH_SESSION,  /* a signed-in user */
+};
+
+struct route {
+	const char *method;
+	const char *path; /* "/api/v1/records/{id}" */
+	int (*handler)(struct request *req, struct response *res);
+	enum route_auth auth;
+	const char *summary;
+};
+
+/* A handler returns ST_OK having filled the response, or a negative status
+ * having filled req->err, which becomes the JSON error response. */
+
+/* The full route table (routes.c). */
+const struct route *routes_table(size_t *count);
+
+/* Query string parameter, or NULL. */
+const char *request_query(struct request *req, const char *name);
+/* Request header, or NULL. */
+const char *request_header(struct request *req, const char *name);
+/* Parses the body as a JSON object with Content-Type application/json
+ * (else 415); errors name the field. */
+int request_json(struct request *req, json_t **out, struct st_error *e);
+
+void response_json(struct response *res, int status, json_t *body);
+/* Fills the response from an error: status from e->status, body
+ * {"error": {"code", "message", "field"}}. Internal errors say nothing
+ * of internals. */
+void response_error(struct response *res, const struct st_error *e);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * server.h - the HTTP JSON API server (libmicrohttpd).
+ */
+#ifndef STEWARD_SERVER_H
+#define STEWARD_SERVER_H
+
+#include "steward/steward.h"
+
+struct server_options {
+	const char *listen;   /* "127.0.0.1:8080" */
+	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
+	const char *tls_key;
+	int threads;          /* 0 = default */
+};
+
+/* Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight
+ * requests and returns. */
+int server_run(struct steward *st, const struct server_options *opt, struct st_error *e);
+
+#endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The local administration commands, run as a person would: init creates an
+# owner-only data directory and refuses to run twice; serve refuses a key file
+# readable by others (naming it), refuses a wrong passphrase cleanly, and
+# answers the health endpoint; migrate and keys rotate work on a stopped
+# data directory.
+set -euo pipefail
+steward=${1:?path to steward}
+tmp=$(mktemp -d)
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cd "$tmp"
+umask 022   # as a careless operator's shell might be
+printf 'correct horse battery staple\n' > pw
+
+"$steward" init --data d --admin admin --admin-password-file pw > out 2>&1 || fail "init: $(cat out)"
+[ "$(stat -c %a d)" = 700 ] || fail "data dir mode $(stat -c %a d)"
+[ "$(stat -c %a d/keys)" = 700 ] || fail "keys dir mode"
+for f in d/steward.db d/keys/master-1.json d/audit-signing.pub; do
+  [ "$(stat -c %a "$f")" = 600 ] || fail "$f mode $(stat -c %a "$f")"
+done
+
+# init twice refuses, and leaves the first one intact
+if "$steward" init --data d --admin other --admin-password-file pw > out 2>&1; then fail "second init succeeded"; fi
+grep -q "already holds a Steward data directory" out || fail "second init message: $(cat out)"
+# a non-empty directory that is not a data directory is refused too
+mkdir junk && touch junk/file
+if "$steward" init --data junk --admin a --admin-password-file pw > out 2>&1; then fail "init into non-empty dir"; fi
+# a weak password is refused and nothing is created
+printf 'short\n' > weak
+if "$steward" init --data d2 --admin a --admin-password-file weak > out 2>&1; then fail "weak password accepted"; fi
+grep -q "at least 12 characters" out || fail "weak password message: $(cat out)"
+[ ! -e d2 ] || fail "failed init left d2 behind"
+ls -d d2.init-* 2>/dev/null && fail "failed init left a temporary directory"
+
+# a key file readable by others stops serve, naming the file
+chmod 644 d/keys/master-1.json
+if "$steward" serve --data d --listen 127.0.0.1:0 > out 2>&1; then fail "serve started with 0644 key"; fi
+grep -q "master-1.json" out || fail "serve did not name the key file: $(cat out)"
+chmod 600 d/keys/master-1.json
+chmod 644 d/steward.db
+if "$steward" serve --data d --listen 127.0.0.1:0 > out 2>&1; then fail "serve started with 0644 db"; fi
+grep -q "steward.db" out || fail "serve did not name the database: $(cat out)"
+chmod 600 d/steward.db
+
+# migrate is idempotent
+"$steward" migrate --data d > out 2>&1 || fail "migrate: $(cat out)"
+
+# serve answers the health endpoint, and stops cleanly on SIGTERM
+port=$((20000 + RANDOM % 20000))
+"$steward" serve --data d --listen 127.0.0.1:$port > server.log 2>&1 &
+server=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/v1/health" > health 2>/dev/null && break; sleep 0.1; done
+grep -q '"status":"ok"' health || fail "health: $(cat health server.log)"
+grep -q '"schema_version":' health || fail "health lacks schema_version"
+# a second serve on the same data directory is refused while the first runs
+if "$steward" serve --data d --listen 127.0.0.1:0 > out 2>&1; then fail "second server started"; fi
+grep -q "another Steward process" out || fail "lock message: $(cat out)"
+kill -TERM "$server"; wait "$server" || fail "server exit status $?"
+server=""
+grep -q "stopped" server.log || fail "no clean stop: $(cat server.log)"
+
+# key rotation from the command line
+"$steward" keys rotate --data d > out 2>&1 || fail "rotate: $(cat out)"
+grep -q "version 1 -> 2" out || fail "rotate output: $(cat out)"
+[ ! -e d/keys/master-1.json ] && [ -e d/keys/master-2.json ] || fail "key files after rotation"
+
+# passphrase-derived master key: wrong passphrase fails cleanly (no crash)
+printf 'a passphrase of twenty-five\n' > pp
+"$steward" init --data p --admin admin --admin-password-file pw --passphrase-file pp > out 2>&1 || fail "init with passphrase: $(cat out)"
+set +e
+STEWARD_PASSPHRASE="not the passphrase at all" "$steward" serve --data p --listen 127.0.0.1:0 > out 2>&1
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "wrong passphrase exit status $rc: $(cat out)"
+grep -q "passphrase does not open" out || fail "wrong passphrase message: $(cat out)"
+set +e
+"$steward" serve --data p --listen 127.0.0.1:0 > out 2>&1
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "missing passphrase exit status $rc"
+grep -q "passphrase" out || fail "missing passphrase message: $(cat out)"
+echo "ok"
