@@ -2,6 +2,7 @@
 # and `make test` are the two commands of the README.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 

@@ -22,6 +22,9 @@ static const struct command {
 	{"migrate", cmd_migrate, "apply pending database schema migrations"},
 	{"serve", cmd_serve, "run the HTTP API server"},
 	{"keys rotate", cmd_keys_rotate, "make a new master key version and rewrap every key"},
+	{"audit verify", cmd_audit_verify, "recompute the access log's tree and check every checkpoint"},
+	{"audit export", cmd_audit_export, "write an evidence package for a time window"},
+	{"audit verify-proof", cmd_audit_verify_proof, "check an evidence package on its own"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "list the commands"},
 };

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "audit/audit.h"
 #include "crypto/crypto.h"
 #include "inventory/inventory.h"
 #include "steward/steward.h"
@@ -25,7 +26,16 @@ struct steward {
 	struct inventory *inventory; /* current snapshot */
 	int schema_version;
 	int lock_fd; /* held while opened with exclusive=true, else 0 */
+	struct audit_log *audit;
 };
+
+/* Appends an event for an act of `who` to the access log, filling the
+ * actor's user, channel, session, client and request; returns only once it
+ * is durable. Callers serve nothing when this fails. */
+ST_MUST_CHECK int steward_audit(struct steward *st, const struct actor *who,
+				struct audit_event *ev, int64_t *seq, struct st_error *e);
+/* Comma-separated names of an object's keys (malloc'd), for events. */
+char *json_key_list(const json_t *obj);
 
 /* The current inventory snapshot, referenced: release with inventory_unref. */
 struct inventory *steward_inventory(struct steward *st);

@@ -19,6 +19,8 @@
 #include "people/people.h"
 
 #define MAIN_DB "steward.db"
+#define AUDIT_DB "audit.db"
+#define WITNESS_FILE "audit-witness.json"
 #define LOCK_FILE "steward.lock"
 #define SIGNING_PUB "audit-signing.pub"
 
@@ -150,6 +152,8 @@ static int populate(struct steward *st, const struct steward_init_options *opt,
 		sign_keypair(st->sign_pk, secret);
 		rc = systemkey_store(st, c, "audit-signing", secret, SIGN_SECRET_BYTES,
 				     st->sign_pk, SIGN_PUBLIC_BYTES, e);
+		st->sign_sk = secure_alloc(SIGN_SECRET_BYTES);
+		memcpy(st->sign_sk, secret, SIGN_SECRET_BYTES);
 	}
 	secure_free(secret);
 
@@ -184,6 +188,19 @@ static int populate(struct steward *st, const struct steward_init_options *opt,
 		rc = store_commit(c, e);
 out:
 	store_release(c);
+	return rc;
+}
+
+static int open_audit(struct steward *st, const char *vfs, bool create, struct st_error *e)
+{
+	char *path = steward_path(st, AUDIT_DB);
+	char *witness = steward_path(st, WITNESS_FILE);
+	struct audit_options ao = {.path = path, .vfs = vfs, .witness_path = witness,
+				   .sign_sk = st->sign_sk, .sign_pk = st->sign_pk,
+				   .create = create};
+	int rc = audit_open(&ao, &st->audit, e);
+	free(path);
+	free(witness);
 	return rc;
 }
 
@@ -252,6 +269,21 @@ int steward_init(const struct steward_init_options *opt, struct st_error *e)
 		rc = populate(st, opt, e);
 	if (rc == ST_OK)
 		rc = write_public_key(tmp, st->sign_pk, e);
+	if (rc == ST_OK)
+		rc = open_audit(st, NULL, true, e);
+	if (rc == ST_OK) {
+		json_t *detail = json_pack("{s:s, s:s}", "administrator", opt->admin_username,
+					   "master_key", opt->passphrase ? "passphrase" : "key file");
+		struct actor sys = {.user_id = 0, .via = "cli"};
+		struct audit_event ev = {.action = "datadir.init", .outcome = "allow",
+					 .detail = detail};
+		rc = steward_audit(st, &sys, &ev, NULL, e);
+		json_decref(detail);
+	}
+	audit_close(st->audit); /* signs the final checkpoint */
+	st->audit = NULL;
+	secure_free(st->sign_sk);
+	st->sign_sk = NULL;
 	store_close(st->db);
 	st->db = NULL;
 	keyring_free(st->keys);
@@ -402,6 +434,10 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 	c = NULL;
 	if (rc != ST_OK)
 		goto fail;
+	/* The access log is created if missing (a directory from before it). */
+	rc = open_audit(st, opt->vfs, true, e);
+	if (rc != ST_OK)
+		goto fail;
 	free(db);
 	*out = st;
 	return ST_OK;
@@ -415,6 +451,7 @@ void steward_close(struct steward *st)
 {
 	if (!st)
 		return;
+	audit_close(st->audit);
 	store_close(st->db);
 	keyring_free(st->keys);
 	secure_free(st->blind_key);

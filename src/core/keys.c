@@ -253,12 +253,43 @@ fail:
 	return rc;
 }
 
+static int log_rotation(struct steward *st, const struct actor *who,
+			const struct rotation_report *r, const char *outcome, const char *reason,
+			struct st_error *e)
+{
+	json_t *detail = json_pack("{s:i, s:i, s:I, s:i}", "from_version", r->from_version,
+				   "to_version", r->to_version, "rewrapped", (json_int_t)r->rewrapped,
+				   "destroyed_versions", r->destroyed_versions);
+	struct audit_event ev = {.action = "keys.rotate", .outcome = outcome, .reason = reason,
+				 .detail = detail};
+	int rc = steward_audit(st, who, &ev, NULL, e);
+	json_decref(detail);
+	return rc;
+}
+
+static int rotate(struct steward *st, const char *new_passphrase,
+		  struct rotation_report *out, struct st_error *e);
+
 int steward_keys_rotate(struct steward *st, const struct actor *who,
 			const char *new_passphrase, struct rotation_report *out,
 			struct st_error *e)
 {
-	(void)who;
 	memset(out, 0, sizeof(*out));
+	int rc = rotate(st, new_passphrase, out, e);
+	struct st_error le = {0};
+	int lrc = log_rotation(st, who, out, rc == ST_OK ? "allow" : "error",
+			       rc == ST_OK ? NULL : (e ? e->message : "failed"), &le);
+	if (rc == ST_OK && lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return rc;
+}
+
+static int rotate(struct steward *st, const char *new_passphrase,
+		  struct rotation_report *out, struct st_error *e)
+{
 	int versions[64];
 	size_t nv = keyring_versions(st->keys, versions, ARRAY_LEN(versions));
 	out->from_version = versions[0];

@@ -179,6 +179,23 @@ static int subject_kind_of(struct store_conn *c, int64_t subject, enum subject_k
 	return rc;
 }
 
+/* Commits a logged change; if the commit fails after its event was
+ * logged, a second event records that the change did not happen. */
+static int commit_or_report(struct steward *st, struct store_conn *c, const struct actor *who,
+			    const struct audit_event *done, struct st_error *e)
+{
+	int rc = store_commit(c, e);
+	if (rc != ST_OK) {
+		struct audit_event ev = *done;
+		ev.outcome = "error";
+		ev.reason = "the change was logged but could not be committed; it did not happen";
+		struct st_error e2 = {0};
+		if (steward_audit(st, who, &ev, NULL, &e2) != ST_OK)
+			fprintf(stderr, "steward: cannot log a failed commit: %s\n", e2.message);
+	}
+	return rc;
+}
+
 int record_create(struct steward *st, const struct actor *who, const struct record_input *in,
 		  int64_t *id, struct st_error *e)
 {
@@ -268,7 +285,16 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 				   in->fields, inv->version, who, e);
 	if (rc != ST_OK)
 		goto fail;
-	rc = store_commit(c, e);
+	/* Logged before it is committed: no write exists without its event. */
+	char *written = json_key_list(in->fields);
+	struct audit_event ev = {.action = "record.create", .outcome = "allow",
+				 .record_id = rid, .subject_id = in->subject_id,
+				 .category = in->category, .written = written};
+	rc = steward_audit(st, who, &ev, NULL, e);
+	free(written);
+	if (rc != ST_OK)
+		goto fail;
+	rc = commit_or_report(st, c, who, &ev, e);
 	if (rc == ST_OK)
 		*id = rid;
 	goto out;
@@ -308,34 +334,49 @@ static json_t *row_json(const struct record_row *r, const struct inventory *inv)
 static int read_impl(struct steward *st, const struct actor *who, int64_t id, int version,
 		     const char *purpose, json_t **out, struct st_error *e)
 {
-	(void)who;
-	(void)purpose;
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	struct record_row r;
+	struct record_row r = {0};
+	json_t *o = NULL, *fields = NULL;
 	rc = record_row_load(c, id, version, &r, e);
-	if (rc != ST_OK)
-		goto out;
-	if (r.deleted_at) {
+	if (rc == ST_OK && r.deleted_at)
 		rc = err_setc(e, ST_EGONE, "deleted", "id", "record %lld was deleted",
 			      (long long)id);
-		goto out_row;
-	}
-	json_t *fields = NULL;
-	rc = open_fields(st, c, &r, &fields, e);
+	/* Decrypted into memory here, but returned only once the event that
+	 * records this read is durable. */
+	if (rc == ST_OK)
+		rc = open_fields(st, c, &r, &fields, e);
+	char *returned = NULL;
 	if (rc == ST_OK) {
 		struct inventory *inv = steward_inventory(st);
-		json_t *o = row_json(&r, inv);
+		o = row_json(&r, inv);
 		inventory_unref(inv);
+		returned = json_key_list(fields);
 		json_object_set_new(o, "fields", fields);
-		*out = o;
 	}
-out_row:
-	record_row_release(&r);
-out:
 	store_release(c);
+	struct audit_event ev = {.action = "record.read",
+				 .outcome = rc == ST_OK ? "allow" : "error",
+				 .record_id = id,
+				 .subject_id = r.subject_id,
+				 .category = r.category[0] ? r.category : NULL,
+				 .returned = returned,
+				 .purpose = purpose,
+				 .reason = rc == ST_OK ? NULL : (e ? e->message : "failed")};
+	struct st_error ae = {0};
+	int arc = steward_audit(st, who, &ev, NULL, &ae);
+	free(returned);
+	record_row_release(&r);
+	if (arc != ST_OK) {
+		json_decref(o);
+		if (e)
+			*e = ae;
+		return arc;
+	}
+	if (rc == ST_OK)
+		*out = o;
 	return rc;
 }
 
@@ -422,7 +463,15 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 			     (long long)id);
 	if (rc != ST_OK)
 		goto fail;
-	rc = store_commit(c, e);
+	char *written = json_key_list(fields);
+	struct audit_event ev = {.action = "record.update", .outcome = "allow", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category,
+				 .written = written};
+	rc = steward_audit(st, who, &ev, NULL, e);
+	free(written);
+	if (rc != ST_OK)
+		goto fail;
+	rc = commit_or_report(st, c, who, &ev, e);
 	if (rc == ST_OK && new_version)
 		*new_version = nv;
 	goto out;
@@ -456,8 +505,12 @@ int record_delete(struct steward *st, const struct actor *who, int64_t id,
 			       "UPDATE record SET deleted_at = ?, deleted_by = ? "
 			       "WHERE id = ? AND deleted_at IS NULL",
 			       "iii", time_now(), who->user_id, id);
+	struct audit_event ev = {.action = "record.delete", .outcome = "allow", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category};
 	if (rc == ST_OK)
-		rc = store_commit(c, e);
+		rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc == ST_OK)
+		rc = commit_or_report(st, c, who, &ev, e);
 	else
 		store_rollback(c);
 out:
@@ -499,8 +552,13 @@ int record_shred(struct steward *st, const struct actor *who, int64_t id,
 			       "UPDATE record SET deleted_at = COALESCE(deleted_at, ?), "
 			       "deleted_by = COALESCE(deleted_by, ?) WHERE id = ?",
 			       "iii", time_now(), who->user_id, id);
+	struct audit_event ev = {.action = "record.shred", .outcome = "allow", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category,
+				 .reason = "data key destroyed (cryptographic erase)"};
 	if (rc == ST_OK)
-		rc = store_commit(c, e);
+		rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc == ST_OK)
+		rc = commit_or_report(st, c, who, &ev, e);
 	else
 		store_rollback(c);
 	if (rc == ST_OK)

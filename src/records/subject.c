@@ -136,6 +136,14 @@ int subject_create(struct steward *st, const struct actor *who,
 		       "ibi", kid, sealed.data, sealed.len, sid);
 	if (rc != ST_OK)
 		goto fail;
+	struct audit_event ev = {.action = "subject.create", .outcome = "allow",
+				 .subject_id = sid,
+				 .written = in->date_of_birth
+						    ? "external_id,given_name,family_name,date_of_birth"
+						    : "external_id,given_name,family_name"};
+	rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc != ST_OK)
+		goto fail;
 	rc = store_commit(c, e);
 	if (rc == ST_OK)
 		*id = sid;
@@ -154,7 +162,6 @@ out:
 int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t **out,
 		struct st_error *e)
 {
-	(void)who;
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
@@ -222,13 +229,29 @@ int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t 
 	secure_free_plain(plain, plainlen);
 out:
 	store_release(c);
+	if (rc == ST_OK || rc == ST_ECRYPTO || rc == ST_EGONE) {
+		struct audit_event ev = {.action = "subject.read",
+					 .outcome = rc == ST_OK ? "allow" : "error",
+					 .subject_id = id,
+					 .returned = rc == ST_OK ? "external_id,given_name,family_name,date_of_birth" : NULL,
+					 .reason = rc == ST_OK ? NULL : (e ? e->message : "failed")};
+		struct st_error ae = {0};
+		int arc = steward_audit(st, who, &ev, NULL, &ae);
+		if (arc != ST_OK) {
+			if (rc == ST_OK)
+				json_decref(*out);
+			*out = NULL;
+			if (e)
+				*e = ae;
+			return arc;
+		}
+	}
 	return rc;
 }
 
 int subject_find_external(struct steward *st, const struct actor *who, const char *kind,
 			  const char *external_id, int64_t *id, struct st_error *e)
 {
-	(void)who;
 	enum subject_kind k;
 	if (!kind || subject_kind_parse(kind, &k) != ST_OK)
 		return err_setc(e, ST_EINVAL, "bad_value", "kind", "unknown subject kind");
@@ -256,13 +279,28 @@ int subject_find_external(struct steward *st, const struct actor *who, const cha
 		store_done(s);
 	}
 	store_release(c);
+	if (rc == ST_OK || rc == ST_ENOTFOUND) {
+		/* The search itself reveals who exists: it is logged (never the
+		 * searched value). */
+		json_t *detail = json_pack("{s:s, s:s}", "by", "external_id", "kind", kind);
+		struct audit_event ev = {.action = "subject.search", .outcome = "allow",
+					 .subject_id = rc == ST_OK ? *id : 0,
+					 .detail = detail};
+		struct st_error ae = {0};
+		int arc = steward_audit(st, who, &ev, NULL, &ae);
+		json_decref(detail);
+		if (arc != ST_OK) {
+			if (e)
+				*e = ae;
+			return arc;
+		}
+	}
 	return rc;
 }
 
 int subject_find_name(struct steward *st, const struct actor *who, const char *family_name,
 		      const char *given_name, json_t **ids, struct st_error *e)
 {
-	(void)who;
 	unsigned char h[HASH_BYTES];
 	const char *sql;
 	if (given_name) {
@@ -295,5 +333,21 @@ int subject_find_name(struct steward *st, const struct actor *who, const char *f
 		}
 	}
 	store_release(c);
+	if (rc == ST_OK) {
+		json_t *detail = json_pack("{s:s, s:I}", "by", given_name ? "full_name" : "family_name",
+					   "matches", (json_int_t)json_array_size(*ids));
+		struct audit_event ev = {.action = "subject.search", .outcome = "allow",
+					 .detail = detail};
+		struct st_error ae = {0};
+		int arc = steward_audit(st, who, &ev, NULL, &ae);
+		json_decref(detail);
+		if (arc != ST_OK) {
+			json_decref(*ids);
+			*ids = NULL;
+			if (e)
+				*e = ae;
+			return arc;
+		}
+	}
 	return rc;
 }

@@ -1,0 +1,167 @@
+/*
+ * audit.h - the access log: an append-only record of every act and every
+ * attempt, durable before anything is served, and provably complete.
+ *
+ * - audit_append() returns only once the event is on disk (fsync); many
+ *   concurrent appends share one fsync (group commit by a writer thread).
+ *   If the log cannot be written the append fails and the caller must serve
+ *   nothing (fail closed).
+ * - Events form an RFC 6962 Merkle tree (leaf = SHA-256(0x00 || entry)); the
+ *   log signs checkpoints (tree size, root, time) with the data directory's
+ *   Ed25519 key at least once a second while events flow and at close, and
+ *   writes the newest to a witness file beside the database.
+ * - Proofs of inclusion and consistency need O(log n) stored hashes: the
+ *   hashes of perfect subtrees of 16 or more leaves are stored (audit_node);
+ *   smaller ones are recomputed from at most 8 stored leaf hashes.
+ *
+ * Confidential values never enter the log: events name people, subjects
+ * and records by id, and fields by name.
+ *
+ * Thread-safety: every function may be called from any thread.
+ */
+#ifndef STEWARD_AUDIT_H
+#define STEWARD_AUDIT_H
+
+#include "audit/merkle.h"
+#include "store/store.h"
+
+/* Perfect subtrees at or above this level are stored. */
+#define AUDIT_STORED_LEVEL 4
+
+struct audit_log;
+
+/* One event. Strings are borrowed; NULL or 0 means absent. */
+struct audit_event {
+	const char *action;  /* "record.read", "user.create", ... (required) */
+	const char *outcome; /* "allow", "deny" or "error" (required) */
+	int64_t user_id;
+	const char *role;
+	int64_t agreement_id;
+	int64_t record_id;
+	int64_t subject_id;
+	const char *category;
+	const char *written;  /* field names, comma-separated */
+	const char *returned;
+	const char *masked;
+	const char *refused;
+	const char *purpose;
+	const char *reason;   /* plain words: why denied, or what failed */
+	const char *rule;     /* the rule that decided */
+	const char *via;      /* api, cli, web, system */
+	const char *session_id;
+	const char *client;
+	const char *request_id;
+	const json_t *detail; /* administrative details (ids, names of things) */
+};
+
+struct audit_options {
+	const char *path;           /* audit database */
+	const char *vfs;            /* tests: "steward-fault" */
+	const char *witness_path;   /* where the newest checkpoint is mirrored */
+	const unsigned char *sign_sk; /* Ed25519 secret key (NULL: read-only) */
+	const unsigned char *sign_pk;
+	bool create;
+};
+
+struct audit_checkpoint {
+	uint64_t tree_size;
+	int64_t time_us;
+	unsigned char root[HASH_BYTES];
+	char note[512];
+	unsigned char signature[SIGN_BYTES];
+};
+
+int audit_open(const struct audit_options *opt, struct audit_log **out, struct st_error *e);
+/* Writes a final checkpoint (when anything is unsigned), stops the writer. */
+void audit_close(struct audit_log *log);
+
+/* Appends one event and waits until it is durable; *seq receives its
+ * sequence number (0-based, gapless). ST_EAUDIT if it could not be written. */
+ST_MUST_CHECK int audit_append(struct audit_log *log, const struct audit_event *ev,
+			       int64_t *seq, struct st_error *e);
+/* Signs a checkpoint of everything durable now (if anything is unsigned). */
+int audit_checkpoint_now(struct audit_log *log, struct audit_checkpoint *out,
+			 struct st_error *e);
+/* The newest signed checkpoint (ST_ENOTFOUND if none yet). */
+int audit_latest_checkpoint(struct audit_log *log, struct audit_checkpoint *out,
+			    struct st_error *e);
+/* Number of durable events. */
+uint64_t audit_size(struct audit_log *log);
+/* Appends that failed since open (for health reporting). */
+uint64_t audit_failures(struct audit_log *log);
+/* Log identity: "steward:" + 16 hex digits of SHA-256(public key). */
+void audit_log_id(const unsigned char pk[SIGN_PUBLIC_BYTES], char out[40]);
+
+/* Proofs against a tree size (a checkpoint's). */
+int audit_inclusion_proof(struct audit_log *log, uint64_t seq, uint64_t tree_size,
+			  struct merkle_hash *proof, int *len, unsigned char leaf[HASH_BYTES],
+			  struct st_error *e);
+int audit_consistency_proof(struct audit_log *log, uint64_t from, uint64_t to,
+			    struct merkle_hash *proof, int *len, struct st_error *e);
+/* The root of the tree of the first `size` events. */
+int audit_root_at(struct audit_log *log, uint64_t size, unsigned char root[HASH_BYTES],
+		  struct st_error *e);
+
+/* Queries: who accessed what, when and why. Zero fields are not filters.
+ * Times are microseconds since the epoch, [from, to). */
+struct audit_query {
+	int64_t user_id;
+	int64_t subject_id;
+	int64_t record_id;
+	const char *outcome; /* "allow", "deny", "error" or NULL */
+	int64_t from_us, to_us;
+	int64_t after_seq;   /* cursor: only events with seq > after_seq; -1 = none */
+	int limit;           /* default 100, at most 1000 */
+};
+/* *events receives an array of event objects (the entry plus "seq");
+ * *next the cursor for the next page, or -1 when done. */
+int audit_query(struct audit_log *log, const struct audit_query *q, json_t **events,
+		int64_t *next, struct st_error *e);
+/* First sequence number whose time is >= t (binary search, O(log n)). */
+int audit_seq_at_time(struct audit_log *log, int64_t t_us, uint64_t *seq, struct st_error *e);
+
+/* Evidence package: all entries in [from, to) matching the filters (user,
+ * subject: 0 = any), with inclusion proofs, the range proof that nothing
+ * in the window was left out of the log, the checkpoints and the public key. */
+struct audit_export_options {
+	int64_t from_us, to_us;
+	int64_t user_id, subject_id;
+};
+int audit_export(struct audit_log *log, const struct audit_export_options *o,
+		 json_t **package, struct st_error *e);
+/* Checks a package with nothing but the package (and optionally a pinned
+ * public key). Fills a summary on success; names the first problem. */
+struct audit_package_report {
+	uint64_t entries;
+	uint64_t tree_size;
+	uint64_t window_start, window_end;
+	char log_id[40];
+	char root_hex[2 * HASH_BYTES + 1];
+};
+ST_MUST_CHECK int audit_verify_package(const json_t *package,
+				       const unsigned char *pinned_pk,
+				       struct audit_package_report *r, struct st_error *e);
+
+/* Verification of a whole log database from its entries: recomputes the
+ * tree, checks every stored node, every checkpoint's signature and root,
+ * their consistency, the index columns, and (if given) that the log is not
+ * older than a witnessed checkpoint. Names the first bad entry. */
+struct audit_verify_report {
+	uint64_t tree_size;
+	unsigned char root[HASH_BYTES];
+	uint64_t checkpoints;
+	uint64_t last_checkpoint_size;
+	uint64_t unsigned_tail; /* events after the newest checkpoint */
+	int64_t bad_seq;        /* first bad entry, or -1 */
+};
+ST_MUST_CHECK int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
+			       const char *witness_path, struct audit_verify_report *r,
+			       struct st_error *e);
+
+/* Checkpoints serialized for the witness file, packages and the API. */
+json_t *audit_checkpoint_json(const struct audit_checkpoint *c);
+int audit_checkpoint_parse(const json_t *j, struct audit_checkpoint *c, struct st_error *e);
+ST_MUST_CHECK bool audit_checkpoint_valid(const struct audit_checkpoint *c,
+					  const unsigned char pk[SIGN_PUBLIC_BYTES]);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * verify.c - `steward audit verify`: recompute the whole Merkle tree from
+ * the stored entries and hold everything else to it. Detects an altered,
+ * removed, inserted or reordered entry, altered index columns (which would
+ * hide events from queries), altered or inserted tree nodes, forged or
+ * inconsistent checkpoints, a truncated log, and (with a witness) a log
+ * rolled back to an older state.
+ */
+#include "audit/audit_internal.h"
+
+struct verify_state {
+	struct store_conn *nodes;
+	uint64_t nodes_seen;
+	int rc;
+	int64_t bad_node_level;
+	uint64_t bad_node_index;
+	struct st_error *e;
+};
+
+static void check_node(void *ctx, int level, uint64_t index, const unsigned char h[HASH_BYTES])
+{
+	struct verify_state *vs = ctx;
+	if (level < AUDIT_STORED_LEVEL || vs->rc != ST_OK)
+		return;
+	struct db_source src = {vs->nodes};
+	unsigned char stored[HASH_BYTES];
+	struct st_error e2 = {0};
+	if (audit_db_perfect(&src, level, index, stored, &e2) != ST_OK ||
+	    !secure_equal(stored, h, HASH_BYTES)) {
+		vs->rc = ST_ECRYPTO;
+		vs->bad_node_level = level;
+		vs->bad_node_index = index;
+		return;
+	}
+	vs->nodes_seen++;
+}
+
+static bool column_matches(struct store_stmt *s, int col, const json_t *ev, const char *key)
+{
+	json_t *v = json_object_get(ev, key);
+	if (store_col_null(s, col))
+		return v == NULL;
+	return v && json_is_integer(v) && json_integer_value(v) == store_col_int(s, col);
+}
+
+static int fail_at(struct audit_verify_report *r, uint64_t seq, struct st_error *e,
+		   const char *fmt, ...) ST_PRINTF(4, 5);
+
+static int fail_at(struct audit_verify_report *r, uint64_t seq, struct st_error *e,
+		   const char *fmt, ...)
+{
+	r->bad_seq = (int64_t)seq;
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_setc(e, ST_ECRYPTO, "verification_failed", NULL, "%s", msg);
+}
+
+static int load_witness(const char *path, const unsigned char *pk, struct audit_checkpoint *w,
+			bool *have, struct st_error *e)
+{
+	*have = false;
+	if (!path || !file_exists(path))
+		return ST_OK;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = file_read_all(path, 1 << 16, &text, &len, e);
+	if (rc != ST_OK)
+		return rc;
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	free(text);
+	rc = audit_checkpoint_parse(j, w, e);
+	json_decref(j);
+	if (rc != ST_OK)
+		return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+				"the witness file %s is malformed", path);
+	if (!audit_checkpoint_valid(w, pk))
+		return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+				"the witness checkpoint in %s is not signed by this log's key",
+				path);
+	*have = true;
+	return ST_OK;
+}
+
+int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
+		 const char *witness_path, struct audit_verify_report *r, struct st_error *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->bad_seq = -1;
+	if (!file_exists(db_path))
+		return err_set(e, ST_ENOTFOUND, NULL, "no access log at %s", db_path);
+	struct audit_checkpoint witness;
+	bool have_witness = false;
+	int rc = load_witness(witness_path, pk, &witness, &have_witness, e);
+	if (rc != ST_OK)
+		return rc;
+	char log_id[40];
+	audit_log_id(pk, log_id);
+	struct store *db = NULL;
+	struct store_options so = {.backend = "sqlite", .location = db_path, .pool_size = 4};
+	rc = store_open(&so, &db, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_conn *ce = NULL, *cc = NULL, *cn = NULL;
+	struct store_stmt *se = NULL, *sc = NULL;
+	if ((rc = store_acquire(db, &ce, e)) || (rc = store_acquire(db, &cc, e)) ||
+	    (rc = store_acquire(db, &cn, e)))
+		goto out;
+	/* One read transaction per connection gives a consistent snapshot
+	 * even while a server appends. */
+	store_exec(ce, "BEGIN", NULL);
+	store_exec(cc, "BEGIN", NULL);
+	store_exec(cn, "BEGIN", NULL);
+
+	rc = store_prepare(cc,
+			   "SELECT tree_size, time_us, root_hash, note, signature FROM "
+			   "audit_checkpoint ORDER BY tree_size",
+			   &sc, e);
+	if (rc != ST_OK)
+		goto out;
+	struct audit_checkpoint cp;
+	bool have_cp = false;
+	int64_t prev_cp_time = 0;
+	/* Advances to the next checkpoint, verifying its signature. */
+#define NEXT_CHECKPOINT()                                                                  \
+	do {                                                                               \
+		int step_ = store_step(sc, e);                                             \
+		have_cp = false;                                                           \
+		if (step_ == STORE_ROW) {                                                  \
+			memset(&cp, 0, sizeof(cp));                                        \
+			cp.tree_size = (uint64_t)store_col_int(sc, 0);                     \
+			cp.time_us = store_col_int(sc, 1);                                 \
+			size_t l1 = 0, l2 = 0, l3 = 0;                                     \
+			const void *p1 = store_col_blob(sc, 2, &l1);                       \
+			const void *p2 = store_col_blob(sc, 3, &l2);                       \
+			const void *p3 = store_col_blob(sc, 4, &l3);                       \
+			if (l1 != HASH_BYTES || l2 >= sizeof(cp.note) || l3 != SIGN_BYTES) { \
+				rc = fail_at(r, cp.tree_size, e,                           \
+					     "the checkpoint at tree size %llu is malformed", \
+					     (unsigned long long)cp.tree_size);            \
+				goto out;                                                  \
+			}                                                                  \
+			memcpy(cp.root, p1, HASH_BYTES);                                   \
+			memcpy(cp.note, p2, l2);                                           \
+			memcpy(cp.signature, p3, SIGN_BYTES);                              \
+			if (!audit_checkpoint_valid(&cp, pk)) {                            \
+				rc = fail_at(r, cp.tree_size, e,                           \
+					     "the checkpoint at tree size %llu has a bad "  \
+					     "signature or does not match its note",       \
+					     (unsigned long long)cp.tree_size);            \
+				goto out;                                                  \
+			}                                                                  \
+			if (cp.time_us < prev_cp_time) {                                   \
+				rc = fail_at(r, cp.tree_size, e,                           \
+					     "checkpoints are out of time order at tree "   \
+					     "size %llu",                                  \
+					     (unsigned long long)cp.tree_size);            \
+				goto out;                                                  \
+			}                                                                  \
+			prev_cp_time = cp.time_us;                                         \
+			r->checkpoints++;                                                  \
+			have_cp = true;                                                    \
+		} else if (step_ != STORE_DONE) {                                          \
+			rc = step_;                                                        \
+			goto out;                                                          \
+		}                                                                          \
+	} while (0)
+
+	NEXT_CHECKPOINT();
+	while (have_cp && cp.tree_size == 0)
+		NEXT_CHECKPOINT();
+
+	rc = store_prepare(ce,
+			   "SELECT seq, time_us, user_id, subject_id, record_id, action, outcome, "
+			   "entry, leaf_hash FROM audit_event ORDER BY seq",
+			   &se, e);
+	if (rc != ST_OK)
+		goto out;
+	struct merkle_frontier f;
+	merkle_frontier_init(&f);
+	struct verify_state vs = {cn, 0, ST_OK, -1, 0, e};
+	int64_t prev_time = 0;
+	uint64_t last_cp_checked = 0;
+	int step;
+	while ((step = store_step(se, e)) == STORE_ROW) {
+		uint64_t i = f.size;
+		uint64_t seq = (uint64_t)store_col_int(se, 0);
+		if (seq != i) {
+			rc = seq > i ? fail_at(r, i, e, "entry %llu is missing (the next stored entry "
+							  "is %llu): entries were removed",
+						  (unsigned long long)i, (unsigned long long)seq)
+				     : fail_at(r, i, e, "entry %llu is out of order",
+					       (unsigned long long)i);
+			goto out;
+		}
+		size_t elen = 0, hlen = 0;
+		const char *entry = store_col_blob(se, 7, &elen);
+		const unsigned char *stored_leaf = store_col_blob(se, 8, &hlen);
+		unsigned char leaf[HASH_BYTES];
+		merkle_leaf_hash(entry, elen, leaf);
+		if (hlen != HASH_BYTES || !secure_equal(leaf, stored_leaf, HASH_BYTES)) {
+			rc = fail_at(r, i, e, "entry %llu was altered (its hash does not match)",
+				     (unsigned long long)i);
+			goto out;
+		}
+		json_error_t je;
+		json_t *ev = entry ? json_loadb(entry, elen, 0, &je) : NULL;
+		int64_t t = store_col_int(se, 1);
+		char ts[40];
+		time_format_us(t, ts);
+		bool ok = ev && json_integer_value(json_object_get(ev, "seq")) == (json_int_t)i &&
+			  str_eq(json_string_value(json_object_get(ev, "time")), ts) &&
+			  str_eq(json_string_value(json_object_get(ev, "action")),
+				 store_col_text(se, 5)) &&
+			  str_eq(json_string_value(json_object_get(ev, "outcome")),
+				 store_col_text(se, 6)) &&
+			  column_matches(se, 2, ev, "user") && column_matches(se, 3, ev, "subject") &&
+			  column_matches(se, 4, ev, "record");
+		json_decref(ev);
+		if (!ok) {
+			rc = fail_at(r, i, e,
+				     "entry %llu does not match its index columns (sequence, time, "
+				     "user, subject, record, action or outcome was changed, or "
+				     "entries were swapped)",
+				     (unsigned long long)i);
+			goto out;
+		}
+		if (t < prev_time) {
+			rc = fail_at(r, i, e, "entry %llu is older than the entry before it",
+				     (unsigned long long)i);
+			goto out;
+		}
+		prev_time = t;
+		merkle_frontier_push(&f, 0, leaf, check_node, &vs);
+		if (vs.rc != ST_OK) {
+			rc = fail_at(r, vs.bad_node_index << vs.bad_node_level, e,
+				     "the stored tree node (level %lld, index %llu) is altered or "
+				     "missing",
+				     (long long)vs.bad_node_level,
+				     (unsigned long long)vs.bad_node_index);
+			goto out;
+		}
+		while (have_cp && cp.tree_size == f.size) {
+			unsigned char root[HASH_BYTES];
+			merkle_frontier_root(&f, root);
+			if (!secure_equal(root, cp.root, HASH_BYTES)) {
+				rc = fail_at(r, last_cp_checked, e,
+					     "the signed checkpoint at tree size %llu does not match "
+					     "the entries: an entry from %llu to %llu was altered, "
+					     "inserted, removed or reordered",
+					     (unsigned long long)cp.tree_size,
+					     (unsigned long long)last_cp_checked,
+					     (unsigned long long)cp.tree_size - 1);
+				goto out;
+			}
+			last_cp_checked = cp.tree_size;
+			r->last_checkpoint_size = cp.tree_size;
+			NEXT_CHECKPOINT();
+		}
+		if (have_witness && witness.tree_size == f.size) {
+			unsigned char root[HASH_BYTES];
+			merkle_frontier_root(&f, root);
+			if (!secure_equal(root, witness.root, HASH_BYTES)) {
+				rc = fail_at(r, 0, e,
+					     "the log does not match the witnessed checkpoint at tree "
+					     "size %llu: it was rewritten",
+					     (unsigned long long)witness.tree_size);
+				goto out;
+			}
+		}
+	}
+	if (step != STORE_DONE) {
+		rc = step;
+		goto out;
+	}
+#undef NEXT_CHECKPOINT
+	if (have_cp) {
+		rc = fail_at(r, f.size, e,
+			     "the log was truncated: a signed checkpoint covers %llu entries but "
+			     "only %llu remain",
+			     (unsigned long long)cp.tree_size, (unsigned long long)f.size);
+		goto out;
+	}
+	if (have_witness && witness.tree_size > f.size) {
+		rc = fail_at(r, f.size, e,
+			     "the log is older than the witnessed checkpoint (%llu entries, the "
+			     "log has %llu): it was truncated or an old copy was put back",
+			     (unsigned long long)witness.tree_size, (unsigned long long)f.size);
+		goto out;
+	}
+	/* Every stored node must be one the entries produce: no extras. */
+	int64_t stored_nodes = 0;
+	rc = store_query_int(cn, &stored_nodes, e, "SELECT COUNT(*) FROM audit_node", "");
+	if (rc != ST_OK)
+		goto out;
+	if ((uint64_t)stored_nodes != vs.nodes_seen) {
+		rc = fail_at(r, f.size, e,
+			     "the tree holds %lld stored nodes where the entries produce %llu: "
+			     "nodes were inserted",
+			     (long long)stored_nodes, (unsigned long long)vs.nodes_seen);
+		goto out;
+	}
+	r->tree_size = f.size;
+	merkle_frontier_root(&f, r->root);
+	r->unsigned_tail = f.size - r->last_checkpoint_size;
+	rc = ST_OK;
+out:
+	if (se)
+		store_done(se);
+	if (sc)
+		store_done(sc);
+	if (ce) {
+		store_exec(ce, "COMMIT", NULL);
+		store_release(ce);
+	}
+	if (cc) {
+		store_exec(cc, "COMMIT", NULL);
+		store_release(cc);
+	}
+	if (cn) {
+		store_exec(cn, "COMMIT", NULL);
+		store_release(cn);
+	}
+	store_close(db);
+	(void)log_id;
+	return rc;
+}

@@ -1,0 +1,522 @@
+/*
+ * test_audit.c - the access log on a real data directory: durable appends
+ * from many threads with gapless sequence numbers; verification that
+ * catches a changed byte, a deleted, inserted or swapped entry, a truncated
+ * log, altered index columns, tree nodes or checkpoints, and an older copy
+ * presented as current; fail-closed reads when the disk fails; queries;
+ * proofs from the database agreeing with the tree; evidence packages.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "testsupport.h"
+#include "audit/audit.h"
+#include "core/context.h"
+#include "steward/records.h"
+#include "store/store.h"
+
+struct fixture {
+	char *dir, *data, *db;
+	struct steward *st;
+	unsigned char pk[SIGN_PUBLIC_BYTES];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	f->dir = ts_tmpdir();
+	f->data = ts_make_datadir(f->dir, NULL);
+	f->db = xasprintf("%s/audit.db", f->data);
+	f->st = ts_open(f->data, NULL);
+	memcpy(f->pk, f->st->sign_pk, SIGN_PUBLIC_BYTES);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	steward_close(f->st);
+	ts_rm_rf(f->dir);
+	free(f->dir);
+	free(f->data);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+static int64_t append(struct fixture *f, int64_t user, int64_t subject, int64_t record,
+		      const char *outcome)
+{
+	struct actor who = {.user_id = user, .via = "test", .client = "127.0.0.1"};
+	struct audit_event ev = {.action = "record.read", .outcome = outcome,
+				 .subject_id = subject, .record_id = record,
+				 .category = "health", .purpose = "care",
+				 .returned = "conditions,medications"};
+	int64_t seq = -1;
+	ASSERT_OK(steward_audit(f->st, &who, &ev, &seq, &ts_err));
+	return seq;
+}
+
+static void sql(const char *db, const char *q)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(h, q, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("sql %s: %s", q, msg);
+	sqlite3_close(h);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(file_read_all(from, (size_t)1 << 30, &data, &len, NULL), ST_OK);
+	assert_int_equal(file_write_atomic(to, data, len, 0600, false, NULL), ST_OK);
+	free(data);
+}
+
+/* Flips one byte of an entry in place (its stored leaf hash unchanged). */
+static void flip_entry_byte(const char *db, int64_t seq, size_t pos, bool rehash)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT entry FROM audit_event WHERE seq = ?", -1,
+					    &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(s, 1, seq);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int len = sqlite3_column_bytes(s, 0);
+	unsigned char *b = xmalloc((size_t)len);
+	memcpy(b, sqlite3_column_blob(s, 0), (size_t)len);
+	sqlite3_finalize(s);
+	b[pos % (size_t)len] ^= 0x01;
+	unsigned char leaf[HASH_BYTES];
+	merkle_leaf_hash(b, (size_t)len, leaf);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    rehash ? "UPDATE audit_event SET entry = ?, leaf_hash = ? WHERE seq = ?"
+						   : "UPDATE audit_event SET entry = ? WHERE seq = ?3",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(s, 1, b, len, SQLITE_TRANSIENT);
+	if (rehash)
+		sqlite3_bind_blob(s, 2, leaf, HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, seq);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	free(b);
+}
+
+static int verify(struct fixture *f, const char *witness, struct audit_verify_report *r,
+		  struct st_error *e)
+{
+	return audit_verify(f->db, f->pk, witness, r, e);
+}
+
+static void expect_detected(struct fixture *f, const char *witness, const char *words)
+{
+	struct audit_verify_report r;
+	struct st_error e = {0};
+	int rc = verify(f, witness, &r, &e);
+	if (rc == ST_OK)
+		fail_msg("tampering not detected (%s)", words);
+	assert_int_equal(rc, ST_ECRYPTO);
+	if (!strstr(e.message, words))
+		fail_msg("expected \"%s\" in: %s", words, e.message);
+	assert_true(r.bad_seq >= 0);
+}
+
+static void test_tampering_detected(void **state)
+{
+	struct fixture *f = *state;
+	/* 70 events: stored nodes exist (levels 4 to 6) */
+	for (int i = 0; i < 70; i++)
+		append(f, 10 + i % 3, 100 + i % 5, 1000 + i, i % 7 ? "allow" : "deny");
+	struct audit_checkpoint cp;
+	ASSERT_OK(audit_checkpoint_now(f->st->audit, &cp, &ts_err));
+	/* keep an older copy for the rollback case, then grow the log */
+	char *older = xasprintf("%s/older.db", f->dir);
+	steward_close(f->st);
+	copy_file(f->db, older);
+	f->st = ts_open(f->data, NULL);
+	for (int i = 0; i < 10; i++)
+		append(f, 10, 100, 2000 + i, "allow");
+	steward_close(f->st); /* final checkpoint and witness */
+	f->st = ts_open(f->data, NULL);
+	steward_close(f->st);
+	f->st = NULL;
+
+	char *witness = xasprintf("%s/audit-witness.json", f->data);
+	struct audit_verify_report r;
+	struct st_error e = {0};
+	/* the untouched log verifies */
+	assert_int_equal(verify(f, witness, &r, &e), ST_OK);
+	uint64_t n = r.tree_size;
+	assert_int_equal(n, 81); /* the init event, 70 and 10 */
+	assert_int_equal(r.unsigned_tail, 0);
+	char *pristine = xasprintf("%s/pristine.db", f->dir);
+	copy_file(f->db, pristine);
+
+	/* one changed byte, anywhere in any entry */
+	for (uint64_t seq = 0; seq < n; seq += 7) {
+		for (size_t pos = 0; pos < 200; pos += 37) {
+			copy_file(pristine, f->db);
+			flip_entry_byte(f->db, (int64_t)seq, pos, false);
+			expect_detected(f, witness, "altered");
+		}
+	}
+	/* ... even with its leaf hash recomputed: the signed roots catch it */
+	copy_file(pristine, f->db);
+	flip_entry_byte(f->db, 33, 60, true);
+	expect_detected(f, witness, "does not match");
+	/* an index column changed to hide an event from queries */
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_event SET user_id = 99 WHERE seq = 20");
+	expect_detected(f, witness, "index columns");
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_event SET outcome = 'allow' WHERE seq = 8");
+	expect_detected(f, witness, "index columns");
+	/* one entry deleted from the middle, or the last one */
+	copy_file(pristine, f->db);
+	sql(f->db, "DELETE FROM audit_event WHERE seq = 40");
+	expect_detected(f, witness, "missing");
+	copy_file(pristine, f->db);
+	char *q = xasprintf("DELETE FROM audit_event WHERE seq = %llu", (unsigned long long)n - 1);
+	sql(f->db, q);
+	free(q);
+	expect_detected(f, witness, "truncated");
+	/* one entry inserted (the later ones renumbered) */
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_event SET seq = seq + 1000 WHERE seq >= 30;"
+		   "UPDATE audit_event SET seq = seq - 999 WHERE seq >= 1030;"
+		   "INSERT INTO audit_event SELECT 30, time_us, user_id, subject_id, record_id, "
+		   "action, outcome, entry, leaf_hash FROM audit_event WHERE seq = 29");
+	expect_detected(f, witness, "index columns");
+	/* two entries swapped */
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_event SET seq = -1 WHERE seq = 10;"
+		   "UPDATE audit_event SET seq = 10 WHERE seq = 11;"
+		   "UPDATE audit_event SET seq = 11 WHERE seq = -1;");
+	expect_detected(f, witness, "swapped");
+	copy_file(pristine, f->db);
+	sql(f->db, "CREATE TEMP TABLE t AS SELECT * FROM audit_event WHERE seq IN (10, 11);"
+		   "UPDATE audit_event SET entry = (SELECT entry FROM t WHERE seq = 11), "
+		   "leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 11) WHERE seq = 10;"
+		   "UPDATE audit_event SET entry = (SELECT entry FROM t WHERE seq = 10), "
+		   "leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 10) WHERE seq = 11;");
+	expect_detected(f, witness, "swapped");
+	/* truncation with the checkpoints beyond removed too: the witness */
+	copy_file(pristine, f->db);
+	sql(f->db, "DELETE FROM audit_event WHERE seq >= 50;"
+		   "DELETE FROM audit_node WHERE ((idx + 1) << level) > 50;"
+		   "DELETE FROM audit_checkpoint WHERE tree_size > 50");
+	expect_detected(f, witness, "older than the witnessed checkpoint");
+	/* an older copy of the log put back: older than the witness */
+	copy_file(older, f->db);
+	expect_detected(f, witness, "older than the witnessed checkpoint");
+	/* a stored tree node altered, or an extra one inserted */
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_node SET hash = zeroblob(32) WHERE level = 4 AND idx = 1");
+	expect_detected(f, witness, "tree node");
+	copy_file(pristine, f->db);
+	sql(f->db, "INSERT INTO audit_node VALUES (9, 9, zeroblob(32))");
+	expect_detected(f, witness, "inserted");
+	/* a checkpoint's root or signature altered */
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_checkpoint SET root_hash = zeroblob(32) WHERE tree_size = "
+		   "(SELECT MIN(tree_size) FROM audit_checkpoint)");
+	expect_detected(f, witness, "checkpoint");
+	copy_file(pristine, f->db);
+	sql(f->db, "UPDATE audit_checkpoint SET signature = zeroblob(64) WHERE tree_size = "
+		   "(SELECT MAX(tree_size) FROM audit_checkpoint)");
+	expect_detected(f, witness, "signature");
+	/* and the pristine copy still verifies */
+	copy_file(pristine, f->db);
+	assert_int_equal(verify(f, witness, &r, &e), ST_OK);
+	free(pristine);
+	free(older);
+	free(witness);
+	f->st = ts_open(f->data, NULL);
+}
+
+struct worker {
+	struct fixture *f;
+	int n;
+	int64_t *seqs;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < w->n; i++) {
+		struct actor who = {.user_id = 7, .via = "test"};
+		struct audit_event ev = {.action = "record.read", .outcome = "allow",
+					 .record_id = i + 1};
+		struct st_error e = {0};
+		if (steward_audit(w->f->st, &who, &ev, &w->seqs[i], &e) != ST_OK)
+			w->seqs[i] = -1;
+	}
+	return NULL;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_concurrent_appends(void **state)
+{
+	struct fixture *f = *state;
+	enum { T = 16, N = 150 };
+	uint64_t start = audit_size(f->st->audit);
+	pthread_t th[T];
+	struct worker w[T];
+	int64_t *all = xcalloc(T * N, sizeof(int64_t));
+	for (int i = 0; i < T; i++) {
+		w[i] = (struct worker){f, N, all + i * N};
+		pthread_create(&th[i], NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < T; i++)
+		pthread_join(th[i], NULL);
+	qsort(all, T * N, sizeof(int64_t), cmp64);
+	for (int i = 0; i < T * N; i++)
+		assert_int_equal(all[i], (int64_t)start + i); /* gapless, no duplicates */
+	free(all);
+	assert_int_equal(audit_size(f->st->audit), start + T * N);
+	struct audit_verify_report r;
+	struct st_error e = {0};
+	assert_int_equal(verify(f, NULL, &r, &e), ST_OK);
+	assert_int_equal(r.tree_size, start + T * N);
+}
+
+static void test_fail_closed(void **state)
+{
+	struct fixture *f = *state;
+	steward_close(f->st);
+	struct steward_options o = {.dir = f->data, .check_permissions = true,
+				    .vfs = "steward-fault"};
+	f->st = NULL;
+	ASSERT_OK(steward_open(&o, &f->st, &ts_err));
+	struct subject_input s = {.kind = "student", .external_id = "X1", .given_name = "A",
+				  .family_name = "B"};
+	int64_t sid = 0, rid = 0;
+	ASSERT_OK(subject_create(f->st, &ts_system, &s, &sid, &ts_err));
+	json_t *fields = json_pack("{s:s}", "conditions", "diabetes");
+	struct record_input in = {.subject_id = sid, .category = "health", .fields = fields};
+	ASSERT_OK(record_create(f->st, &ts_system, &in, &rid, &ts_err));
+	uint64_t before = audit_size(f->st->audit);
+	for (int kind = STORE_FAULT_WRITE; kind <= STORE_FAULT_SYNC; kind++) {
+		store_fault_arm((enum store_fault)kind, 0);
+		json_t *out = NULL;
+		struct st_error e = {0};
+		/* the log cannot be written: the record is not served */
+		assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
+		assert_null(out);
+		assert_string_equal(e.code, "audit_unavailable");
+		/* and a write is refused, leaving nothing */
+		int v = 0;
+		json_t *patch = json_pack("{s:s}", "conditions", "none");
+		assert_int_not_equal(record_update(f->st, &ts_system, rid, patch, &v, &e), ST_OK);
+		json_decref(patch);
+		store_fault_clear();
+	}
+	assert_true(audit_failures(f->st->audit) >= 2);
+	assert_int_equal(audit_size(f->st->audit), before);
+	/* the disk recovers: service resumes, nothing half-written */
+	json_t *out = NULL;
+	ASSERT_OK(record_read(f->st, &ts_system, rid, "care", &out, &ts_err));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "fields"),
+							      "conditions")),
+			    "diabetes");
+	json_decref(out);
+	json_decref(fields);
+	struct audit_verify_report r;
+	struct st_error e = {0};
+	assert_int_equal(verify(f, NULL, &r, &e), ST_OK);
+	assert_int_equal(r.tree_size, before + 1);
+}
+
+static void test_library_acts_are_logged(void **state)
+{
+	struct fixture *f = *state;
+	struct actor who = {.user_id = 1, .via = "api", .session_id = "sess-1",
+			    .client = "10.0.0.9", .request_id = "req-1"};
+	struct subject_input s = {.kind = "student", .external_id = "L1", .given_name = "Zed",
+				  .family_name = "Quill"};
+	int64_t sid = 0, rid = 0;
+	ASSERT_OK(subject_create(f->st, &who, &s, &sid, &ts_err));
+	json_t *fields = json_pack("{s:s, s:s}", "course", "Biology", "grade", "A");
+	struct record_input in = {.subject_id = sid, .category = "academic", .fields = fields};
+	ASSERT_OK(record_create(f->st, &who, &in, &rid, &ts_err));
+	json_decref(fields);
+	json_t *out = NULL;
+	ASSERT_OK(record_read(f->st, &who, rid, "transcript", &out, &ts_err));
+	json_decref(out);
+	struct audit_query q = {.subject_id = sid, .after_seq = -1};
+	json_t *events = NULL;
+	int64_t next = 0;
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	assert_int_equal(json_array_size(events), 3);
+	json_t *read = json_array_get(events, 2);
+	assert_string_equal(json_string_value(json_object_get(read, "action")), "record.read");
+	assert_string_equal(json_string_value(json_object_get(read, "purpose")), "transcript");
+	assert_string_equal(json_string_value(json_object_get(read, "session")), "sess-1");
+	assert_string_equal(json_string_value(json_object_get(read, "client")), "10.0.0.9");
+	assert_int_equal(json_integer_value(json_object_get(read, "user")), 1);
+	assert_int_equal(json_array_size(json_object_get(read, "returned")), 2);
+	/* no confidential value reached the log */
+	char *dump = json_dumps(events, 0);
+	assert_null(strstr(dump, "Biology"));
+	assert_null(strstr(dump, "Quill"));
+	assert_null(strstr(dump, "L1"));
+	free(dump);
+	json_decref(events);
+	assert_int_equal(ts_file_count(f->db, "Biology", 7), 0);
+	assert_int_equal(ts_file_count(f->db, "Quill", 5), 0);
+}
+
+static void test_queries(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = time_now_us();
+	for (int i = 0; i < 60; i++)
+		append(f, 20 + i % 4, 300 + i % 6, 5000 + i, i % 5 == 0 ? "deny" : "allow");
+	int64_t t1 = time_now_us() + 1;
+	json_t *events = NULL;
+	int64_t next = 0;
+	struct audit_query q = {.user_id = 21, .after_seq = -1};
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	assert_int_equal(json_array_size(events), 15);
+	json_decref(events);
+	q = (struct audit_query){.subject_id = 302, .outcome = "deny", .after_seq = -1};
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	/* i % 6 == 2 and i % 5 == 0: i = 20, 50 */
+	assert_int_equal(json_array_size(events), 2);
+	json_decref(events);
+	q = (struct audit_query){.record_id = 5007, .after_seq = -1};
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	assert_int_equal(json_array_size(events), 1);
+	json_decref(events);
+	/* a time window and pages */
+	q = (struct audit_query){.from_us = t0, .to_us = t1, .limit = 25, .after_seq = -1};
+	size_t total = 0;
+	for (int page = 0; page < 10; page++) {
+		ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+		total += json_array_size(events);
+		json_decref(events);
+		if (next < 0)
+			break;
+		q.after_seq = next;
+	}
+	assert_int_equal(total, 60);
+	q = (struct audit_query){.from_us = t1 + 1000000, .after_seq = -1};
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	assert_int_equal(json_array_size(events), 0);
+	json_decref(events);
+	struct st_error e = {0};
+	q = (struct audit_query){.outcome = "maybe", .after_seq = -1};
+	assert_int_equal(audit_query(f->st->audit, &q, &events, &next, &e), ST_EINVAL);
+	assert_string_equal(e.field, "outcome");
+}
+
+static void test_proofs_from_database(void **state)
+{
+	struct fixture *f = *state;
+	for (int i = 0; i < 150; i++)
+		append(f, 1, 2, 3, "allow");
+	struct audit_checkpoint cp;
+	ASSERT_OK(audit_checkpoint_now(f->st->audit, &cp, &ts_err));
+	assert_true(audit_checkpoint_valid(&cp, f->st->sign_pk));
+	uint64_t n = cp.tree_size;
+	unsigned char root[HASH_BYTES];
+	ASSERT_OK(audit_root_at(f->st->audit, n, root, &ts_err));
+	assert_memory_equal(root, cp.root, HASH_BYTES);
+	for (uint64_t m = 0; m < n; m += 3) {
+		struct merkle_hash p[MERKLE_MAX_PROOF];
+		int plen = 0;
+		unsigned char leaf[HASH_BYTES];
+		ASSERT_OK(audit_inclusion_proof(f->st->audit, m, n, p, &plen, leaf, &ts_err));
+		assert_true(merkle_verify_inclusion(leaf, m, n, p, plen, cp.root));
+	}
+	for (uint64_t m = 1; m < n; m += 5) {
+		unsigned char r1[HASH_BYTES];
+		ASSERT_OK(audit_root_at(f->st->audit, m, r1, &ts_err));
+		struct merkle_hash p[MERKLE_MAX_PROOF];
+		int plen = 0;
+		ASSERT_OK(audit_consistency_proof(f->st->audit, m, n, p, &plen, &ts_err));
+		assert_true(merkle_verify_consistency(m, n, r1, cp.root, p, plen));
+	}
+	struct st_error e = {0};
+	struct merkle_hash p[MERKLE_MAX_PROOF];
+	int plen = 0;
+	assert_int_equal(audit_inclusion_proof(f->st->audit, 0, n + 100, p, &plen, NULL, &e),
+			 ST_EINVAL);
+}
+
+static void test_evidence_package(void **state)
+{
+	struct fixture *f = *state;
+	for (int i = 0; i < 40; i++)
+		append(f, 30 + i % 2, 400 + i % 4, 6000 + i, "allow");
+	struct audit_export_options o = {.from_us = 0, .to_us = time_now_us() + 1000000,
+					 .subject_id = 401};
+	json_t *pkg = NULL;
+	ASSERT_OK(audit_export(f->st->audit, &o, &pkg, &ts_err));
+	assert_int_equal(json_array_size(json_object_get(pkg, "entries")), 10);
+	struct audit_package_report r;
+	struct st_error e = {0};
+	assert_int_equal(audit_verify_package(pkg, f->st->sign_pk, &r, &e), ST_OK);
+	assert_int_equal(r.entries, 10);
+	/* through text and back, as a file would */
+	char *text = json_dumps(pkg, JSON_INDENT(1));
+	json_error_t je;
+	json_t *again = json_loads(text, 0, &je);
+	free(text);
+	assert_int_equal(audit_verify_package(again, NULL, &r, &e), ST_OK);
+	json_decref(again);
+
+	/* tampering with a copy of the package: an entry changed */
+	json_t *bad = json_deep_copy(pkg);
+	json_t *first = json_array_get(json_object_get(bad, "entries"), 0);
+	const char *entry = json_string_value(json_object_get(first, "entry"));
+	char *changed = xstrdup(entry);
+	changed[strlen(changed) - 3] ^= 1;
+	json_object_set_new(first, "entry", json_string(changed));
+	free(changed);
+	assert_int_equal(audit_verify_package(bad, NULL, &r, &e), ST_ECRYPTO);
+	json_decref(bad);
+	/* a leaf of the window removed */
+	bad = json_deep_copy(pkg);
+	json_array_remove(json_object_get(json_object_get(bad, "range"), "leaf_hashes"), 3);
+	assert_int_equal(audit_verify_package(bad, NULL, &r, &e), ST_ECRYPTO);
+	json_decref(bad);
+	/* an entry dropped from the package: the manifest signature */
+	bad = json_deep_copy(pkg);
+	json_array_remove(json_object_get(bad, "entries"), 1);
+	assert_int_equal(audit_verify_package(bad, NULL, &r, &e), ST_ECRYPTO);
+	assert_non_null(strstr(e.message, "altered after it was signed"));
+	json_decref(bad);
+	/* another key */
+	unsigned char other[SIGN_PUBLIC_BYTES] = {1};
+	assert_int_equal(audit_verify_package(pkg, other, &r, &e), ST_ECRYPTO);
+	json_decref(pkg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_library_acts_are_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proofs_from_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_package, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
