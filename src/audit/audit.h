@@ -87,6 +87,17 @@ int audit_latest_checkpoint(struct audit_log *log, struct audit_checkpoint *out,
 			    struct st_error *e);
 /* Number of durable events. */
 uint64_t audit_size(struct audit_log *log);
+/* Counters since open, for health reporting and benchmarks. */
+struct audit_stats {
+	uint64_t events;   /* durable events in the log */
+	uint64_t commits;  /* batches committed */
+	uint64_t flushes;  /* flushes to disk (group commits) */
+	uint64_t flush_us; /* time spent flushing */
+	uint64_t failures; /* failed batches or flushes */
+	uint64_t indexed;  /* events in the query index */
+	bool failed;       /* refusing appends until restarted */
+};
+void audit_stats(struct audit_log *log, struct audit_stats *out);
 /* Appends that failed since open (for health reporting). */
 uint64_t audit_failures(struct audit_log *log);
 /* Log identity: "steward:" + 16 hex digits of SHA-256(public key). */

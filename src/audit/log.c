@@ -9,6 +9,7 @@
  * synchronous=FULL); a failed batch is rolled back whole and every caller
  * in it is told so.
  */
+#include <semaphore.h>
 #include <time.h>
 
 #include "audit/audit_internal.h"
@@ -24,7 +25,7 @@ struct pending {
 	char outcome[8];
 	int status;
 	int64_t seq;
-	bool done;
+	sem_t wake; /* this caller's own wake-up: no shared lock to retake */
 	struct pending *next;
 };
 
@@ -146,6 +147,16 @@ int audit_db_frontier(struct store_conn *c, uint64_t size, struct merkle_frontie
 
 /* --- writing ------------------------------------------------------------ */
 
+/* A committed batch waiting for the flush that makes it durable. */
+struct sync_unit {
+	struct pending *batch;
+	uint64_t size;
+	bool has_cp;
+	struct audit_checkpoint cp;
+	bool requested; /* completes an audit_checkpoint_now() */
+	struct sync_unit *next;
+};
+
 struct node_ctx {
 	struct store_conn *c;
 	int rc;
@@ -180,7 +191,8 @@ static int insert_checkpoint(struct audit_log *log, struct audit_checkpoint *cp,
 {
 	memset(cp, 0, sizeof(*cp));
 	cp->tree_size = log->frontier.size;
-	cp->time_us = log->last_time_us > time_now_us() ? log->last_time_us : time_now_us();
+	int64_t now = time_now_us();
+	cp->time_us = log->last_time_us > now ? log->last_time_us : now;
 	merkle_frontier_root(&log->frontier, cp->root);
 	audit_checkpoint_note(log->log_id, cp->tree_size, cp->root, cp->time_us, cp->note);
 	sign_detached(log->sk, cp->note, strlen(cp->note), cp->signature);
@@ -192,19 +204,24 @@ static int insert_checkpoint(struct audit_log *log, struct audit_checkpoint *cp,
 			 (size_t)SIGN_BYTES);
 }
 
-static void report_failure(struct audit_log *log, const struct st_error *e)
+static void report_failure(struct audit_log *log, const struct st_error *e, bool sticky)
 {
 	pthread_mutex_lock(&log->lock);
 	log->failures++;
+	if (sticky)
+		log->failed = true;
 	pthread_mutex_unlock(&log->lock);
 	fprintf(stderr,
-		"steward: ACCESS LOG WRITE FAILED (%s); access that needs the log is refused "
-		"until it can be written\n",
-		e->message);
+		"steward: ACCESS LOG WRITE FAILED (%s); access that needs the log is refused %s\n",
+		e->message,
+		sticky ? "until the server is restarted (the disk could not confirm a flush)"
+		       : "until it can be written");
 	fflush(stderr);
 }
 
-/* Commits a batch (and a checkpoint, if one is due) in one transaction. */
+/* Commits a batch (and a checkpoint, if one is due) in one transaction.
+ * The commit is atomic and ordered but not yet durable: the syncer
+ * flushes it. */
 static int write_batch(struct audit_log *log, struct pending *batch, bool force_checkpoint,
 		       struct audit_checkpoint *cp, bool *wrote_cp, struct st_error *e)
 {
@@ -214,12 +231,18 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 	int rc = store_begin(log->wconn, e);
 	if (rc != ST_OK)
 		return rc;
-	/* Another process (a local administration command) may have appended. */
-	uint64_t size = 0;
-	rc = audit_db_size(log->wconn, &size, e);
-	if (rc == ST_OK && size != log->frontier.size) {
-		rc = audit_db_frontier(log->wconn, size, &log->frontier, e);
-		saved = log->frontier;
+	/* Another process (a local administration command) may have appended:
+	 * the database's data version tells, without reading the log. */
+	int64_t version = 0;
+	rc = store_query_int(log->wconn, &version, e, "PRAGMA data_version", "");
+	if (rc == ST_OK && version != log->data_version) {
+		uint64_t size = 0;
+		rc = audit_db_size(log->wconn, &size, e);
+		if (rc == ST_OK && size != log->frontier.size) {
+			rc = audit_db_frontier(log->wconn, size, &log->frontier, e);
+			saved = log->frontier;
+		}
+		log->data_version = version;
 	}
 	struct node_ctx nc = {log->wconn, ST_OK, e};
 	struct buf entry = BUF_INIT;
@@ -260,7 +283,7 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 		p->seq = (int64_t)seq;
 	}
 	buf_release(&entry);
-	if (rc == ST_OK && log->sk && log->frontier.size > log->last_cp_size &&
+	if (rc == ST_OK && log->frontier.size > log->last_cp_size &&
 	    (force_checkpoint || mono_us() - log->last_cp_mono_us >= CHECKPOINT_INTERVAL_US)) {
 		rc = insert_checkpoint(log, cp, e);
 		*wrote_cp = rc == ST_OK;
@@ -282,14 +305,35 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 	return ST_OK;
 }
 
+/* Tells every caller in a batch how it went; a pending record belongs to
+ * its caller again the moment it is posted. Called without the lock. */
+static void finish_batch(struct pending *batch, int status)
+{
+	for (struct pending *p = batch, *next; p; p = next) {
+		next = p->next;
+		p->status = status;
+		sem_post(&p->wake);
+	}
+}
+
+static void flush_units(struct audit_log *log, struct sync_unit *units, bool failed);
+
 static void *writer_main(void *arg)
 {
 	struct audit_log *log = arg;
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
-		while (!log->head && !log->stop && !log->cp_request) {
-			bool cp_due = log->durable > log->last_cp_size;
-			if (!cp_due) {
+		/* Commit when there is work and the previous commit has been
+		 * taken by the syncer: one batch is flushed while the next one
+		 * gathers, so batches grow with the load instead of the number
+		 * of commits. */
+		for (;;) {
+			bool ready = !log->shead && !(log->flushing && !log->head && !log->stop &&
+						      !log->cp_request);
+			if (ready && (log->head || log->stop || log->cp_request))
+				break;
+			bool cp_due = log->committed > log->last_cp_size;
+			if (!ready || !cp_due) {
 				pthread_cond_wait(&log->work, &log->lock);
 				continue;
 			}
@@ -321,37 +365,141 @@ static void *writer_main(void *arg)
 			batch = NULL;
 		}
 		bool stopping = log->stop && !log->head;
-		bool force = stopping || log->cp_request;
 		bool requested = log->cp_request;
+		bool force = stopping || requested;
 		log->cp_request = false;
+		bool failed = log->failed;
 		pthread_mutex_unlock(&log->lock);
 
-		struct st_error e = {0};
-		struct audit_checkpoint cp;
-		bool wrote_cp = false;
-		int rc = ST_OK;
-		if (batch || log->frontier.size > log->last_cp_size)
-			rc = write_batch(log, batch, force, &cp, &wrote_cp, &e);
+		struct sync_unit *u = xcalloc(1, sizeof(*u));
+		u->requested = requested;
+		int rc = failed ? ST_EAUDIT : ST_OK;
+		if (rc == ST_OK && (batch || log->frontier.size > log->last_cp_size)) {
+			struct st_error e = {0};
+			rc = write_batch(log, batch, force, &u->cp, &u->has_cp, &e);
+			if (rc != ST_OK) {
+				/* Rolled back: nothing of it reached the log. */
+				report_failure(log, &e, false);
+				log->last_cp_mono_us = mono_us(); /* back off */
+			}
+		}
 		if (rc != ST_OK) {
-			report_failure(log, &e);
-			log->last_cp_mono_us = mono_us(); /* back off before retrying */
+			finish_batch(batch, ST_EAUDIT);
+			batch = NULL;
 		}
-		if (wrote_cp)
-			write_witness(log, &cp);
-
 		pthread_mutex_lock(&log->lock);
-		for (struct pending *p = batch; p; p = p->next) {
-			p->status = rc == ST_OK ? ST_OK : ST_EAUDIT;
-			p->done = true;
+		if (rc != ST_OK) {
+			u->batch = NULL;
+		} else {
+			u->batch = batch;
+			log->committed = log->frontier.size;
+			if (batch)
+				log->commits++;
 		}
-		if (rc == ST_OK)
-			log->durable = log->frontier.size;
-		if (requested)
-			log->cp_generation++;
-		pthread_cond_broadcast(&log->done);
-		if (stopping)
+		u->size = log->committed;
+		/* Nothing else waiting and no flush under way: flush here, one
+		 * thread hop less. Otherwise hand it to the syncer (even when
+		 * empty, so that requests complete in order). */
+		if (!log->head && !log->shead && !log->flushing && !stopping) {
+			log->flushing = true;
+			bool failed_now = log->failed;
+			pthread_mutex_unlock(&log->lock);
+			flush_units(log, u, failed_now);
+			pthread_mutex_lock(&log->lock);
+			continue;
+		}
+		if (log->stail)
+			log->stail->next = u;
+		else
+			log->shead = u;
+		log->stail = u;
+		pthread_cond_signal(&log->synced);
+		if (stopping) {
+			log->writer_done = true;
+			pthread_cond_signal(&log->synced);
 			break;
+		}
 	}
+	pthread_mutex_unlock(&log->lock);
+	return NULL;
+}
+
+/* Flushes committed units and then tells their callers. Called without
+ * the lock by the syncer, or by the writer itself when nothing else is
+ * waiting (one thread hop less at low load). The caller has set
+ * log->flushing; this clears it. */
+static void flush_units(struct audit_log *log, struct sync_unit *units, bool failed)
+{
+	bool any = false;
+	struct sync_unit *cp_unit = NULL;
+	uint64_t size = 0;
+	for (struct sync_unit *u = units; u; u = u->next) {
+		any |= u->batch != NULL || u->has_cp;
+		if (u->has_cp)
+			cp_unit = u;
+		size = u->size;
+	}
+	struct st_error e = {0};
+	int rc = failed ? err_set(&e, ST_EAUDIT, NULL, "the access log has failed") : ST_OK;
+	int64_t t0 = mono_us();
+	if (rc == ST_OK && any)
+		rc = store_sync(log->db, &e);
+	int64_t flush_time = mono_us() - t0;
+	if (rc != ST_OK && !failed)
+		report_failure(log, &e, true);
+	if (rc == ST_OK && cp_unit)
+		write_witness(log, &cp_unit->cp);
+
+	pthread_mutex_lock(&log->lock);
+	if (rc == ST_OK && size > log->durable)
+		log->durable = size;
+	if (any) {
+		log->flushes++;
+		log->flush_us += (uint64_t)flush_time;
+	}
+	bool requested = false;
+	for (struct sync_unit *u = units; u; u = u->next)
+		requested |= u->requested;
+	if (requested) {
+		log->cp_generation++;
+		pthread_cond_broadcast(&log->done);
+	}
+	log->flushing = false;
+	pthread_cond_signal(&log->indexed);
+	pthread_cond_signal(&log->work);
+	pthread_mutex_unlock(&log->lock);
+	for (struct sync_unit *u = units, *next; u; u = next) {
+		next = u->next;
+		finish_batch(u->batch, rc == ST_OK ? ST_OK : ST_EAUDIT);
+		free(u);
+	}
+}
+
+/* Flushes committed batches, many at a time, while the writer commits the
+ * next ones. */
+static void *syncer_main(void *arg)
+{
+	struct audit_log *log = arg;
+	pthread_mutex_lock(&log->lock);
+	for (;;) {
+		while ((!log->shead || log->flushing) && !(log->writer_done && !log->flushing))
+			pthread_cond_wait(&log->synced, &log->lock);
+		if (!log->shead && log->writer_done && !log->flushing)
+			break;
+		if (!log->shead)
+			continue;
+		struct sync_unit *units = log->shead;
+		log->shead = log->stail = NULL;
+		log->flushing = true;
+		bool failed = log->failed;
+		pthread_cond_signal(&log->work); /* the writer may commit the next batch */
+		pthread_mutex_unlock(&log->lock);
+		flush_units(log, units, failed);
+		pthread_mutex_lock(&log->lock);
+	}
+	log->syncer_done = true;
+	pthread_cond_broadcast(&log->indexed);
+	pthread_cond_broadcast(&log->done);
 	pthread_mutex_unlock(&log->lock);
 	return NULL;
 }
@@ -375,12 +523,19 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	p.record_id = ev->record_id;
 	str_copy(p.action, sizeof(p.action), ev->action);
 	str_copy(p.outcome, sizeof(p.outcome), ev->outcome);
+	sem_init(&p.wake, 0, 0);
 	pthread_mutex_lock(&log->lock);
-	if (log->stop) {
+	if (log->stop || log->failed) {
+		bool stopping = log->stop;
 		pthread_mutex_unlock(&log->lock);
 		buf_release(&body);
-		return err_setc(e, ST_EUNAVAIL, "shutting_down", NULL,
-				"the access log is closing; try again");
+		sem_destroy(&p.wake);
+		if (stopping)
+			return err_setc(e, ST_EUNAVAIL, "shutting_down", NULL,
+					"the access log is closing; try again");
+		return err_setc(e, ST_EAUDIT, "audit_unavailable", NULL,
+				"the access log could not be written, so nothing was served; "
+				"the failure has been reported");
 	}
 	if (log->tail)
 		log->tail->next = &p;
@@ -388,9 +543,10 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 		log->head = &p;
 	log->tail = &p;
 	pthread_cond_signal(&log->work);
-	while (!p.done)
-		pthread_cond_wait(&log->done, &log->lock);
 	pthread_mutex_unlock(&log->lock);
+	while (sem_wait(&p.wake) != 0)
+		; /* EINTR */
+	sem_destroy(&p.wake);
 	buf_release(&body);
 	if (p.status != ST_OK)
 		return err_setc(e, ST_EAUDIT, "audit_unavailable", NULL,
@@ -410,7 +566,7 @@ int audit_checkpoint_now(struct audit_log *log, struct audit_checkpoint *out,
 	uint64_t gen = log->cp_generation;
 	log->cp_request = true;
 	pthread_cond_signal(&log->work);
-	while (log->cp_generation == gen && !log->stop)
+	while (log->cp_generation == gen && !log->syncer_done)
 		pthread_cond_wait(&log->done, &log->lock);
 	pthread_mutex_unlock(&log->lock);
 	return audit_latest_checkpoint(log, out, e);
@@ -424,6 +580,19 @@ uint64_t audit_size(struct audit_log *log)
 	return n;
 }
 
+void audit_stats(struct audit_log *log, struct audit_stats *out)
+{
+	pthread_mutex_lock(&log->lock);
+	out->events = log->durable;
+	out->commits = log->commits;
+	out->flushes = log->flushes;
+	out->flush_us = log->flush_us;
+	out->failures = log->failures;
+	out->indexed = log->index_upto;
+	out->failed = log->failed;
+	pthread_mutex_unlock(&log->lock);
+}
+
 uint64_t audit_failures(struct audit_log *log)
 {
 	pthread_mutex_lock(&log->lock);
@@ -432,11 +601,21 @@ uint64_t audit_failures(struct audit_log *log)
 	return n;
 }
 
+static char *index_path_for(const char *path)
+{
+	size_t n = strlen(path);
+	if (n > 3 && str_eq(path + n - 3, ".db"))
+		return xasprintf("%.*s-index.db", (int)(n - 3), path);
+	return xasprintf("%s-index", path);
+}
+
 int audit_open(const struct audit_options *opt, struct audit_log **out, struct st_error *e)
 {
 	struct audit_log *log = xcalloc(1, sizeof(*log));
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->work, NULL);
+	pthread_cond_init(&log->synced, NULL);
+	pthread_cond_init(&log->indexed, NULL);
 	pthread_cond_init(&log->done, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
 	audit_log_id(log->pk, log->log_id);
@@ -447,16 +626,25 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	int rc = store_open(&so, &log->db, e);
 	if (rc == ST_OK)
 		rc = store_migrate(log->db, "audit", -1, e);
+	char *ipath = index_path_for(opt->path);
+	if (rc == ST_OK && (opt->sign_sk || file_exists(ipath)))
+		rc = audit_index_open(log, ipath, opt->sign_sk != NULL, e);
+	free(ipath);
 	if (rc != ST_OK)
 		goto fail;
 	if (opt->sign_sk) {
 		log->sk = secure_alloc(SIGN_SECRET_BYTES);
 		memcpy(log->sk, opt->sign_sk, SIGN_SECRET_BYTES);
 		rc = store_acquire(log->db, &log->wconn, e);
+		if (rc == ST_OK)
+			rc = store_defer_sync(log->wconn, e);
 		if (rc != ST_OK)
 			goto fail;
+		/* Anything an earlier process committed is made durable first. */
+		rc = store_sync(log->db, e);
 		uint64_t size = 0;
-		rc = audit_db_size(log->wconn, &size, e);
+		if (rc == ST_OK)
+			rc = audit_db_size(log->wconn, &size, e);
 		if (rc == ST_OK)
 			rc = audit_db_frontier(log->wconn, size, &log->frontier, e);
 		if (rc == ST_OK) {
@@ -476,11 +664,13 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 		}
 		if (rc != ST_OK)
 			goto fail;
-		log->durable = size;
-		if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
-			rc = err_set(e, ST_EINTERNAL, NULL, "cannot start the access-log writer");
-			goto fail;
-		}
+		log->durable = log->committed = size;
+		if (pthread_create(&log->syncer, NULL, syncer_main, log) != 0)
+			die("cannot start the access-log syncer");
+		if (pthread_create(&log->writer, NULL, writer_main, log) != 0)
+			die("cannot start the access-log writer");
+		if (pthread_create(&log->indexer, NULL, audit_indexer_main, log) != 0)
+			die("cannot start the access-log indexer");
 		log->has_writer = true;
 	}
 	*out = log;
@@ -500,14 +690,19 @@ void audit_close(struct audit_log *log)
 		pthread_cond_signal(&log->work);
 		pthread_mutex_unlock(&log->lock);
 		pthread_join(log->writer, NULL);
+		pthread_join(log->syncer, NULL);
+		pthread_join(log->indexer, NULL);
 	}
 	if (log->wconn)
 		store_release(log->wconn);
+	store_close(log->idx);
 	store_close(log->db);
 	secure_free(log->sk);
 	free(log->witness_path);
 	pthread_mutex_destroy(&log->lock);
 	pthread_cond_destroy(&log->work);
+	pthread_cond_destroy(&log->synced);
+	pthread_cond_destroy(&log->indexed);
 	pthread_cond_destroy(&log->done);
 	free(log);
 }

@@ -1,9 +1,9 @@
 /*
  * query.c - reading the access log: "who accessed this student's records,
- * when and why". Every query runs on an index (user, subject, record, or
- * non-allow outcomes, each with the sequence number), and a time window is
- * turned into a sequence range by binary search on the monotonic times, so
- * no query scans the log.
+ * when and why". A time window becomes a sequence range by binary search on
+ * the monotonic times; a filter by record, subject, user or outcome seeks
+ * the bucketed query index (index.c) once per bucket; events too recent to
+ * be indexed are read from the log directly. No query scans the log.
  */
 #include "audit/audit_internal.h"
 
@@ -34,6 +34,84 @@ int audit_seq_at_time(struct audit_log *log, int64_t t_us, uint64_t *seq, struct
 	return rc;
 }
 
+struct collect {
+	const struct audit_query *q;
+	json_t *list;
+	int limit;
+	int count;   /* matches found, up to limit + 1 */
+	int64_t last; /* seq of the last one kept */
+};
+
+static bool matches(struct store_stmt *s, const struct audit_query *q)
+{
+	/* columns: seq, user_id, subject_id, record_id, outcome, entry */
+	if (q->user_id && (store_col_null(s, 1) || store_col_int(s, 1) != q->user_id))
+		return false;
+	if (q->subject_id && (store_col_null(s, 2) || store_col_int(s, 2) != q->subject_id))
+		return false;
+	if (q->record_id && (store_col_null(s, 3) || store_col_int(s, 3) != q->record_id))
+		return false;
+	if (q->outcome && !str_eq(store_col_text(s, 4), q->outcome))
+		return false;
+	return true;
+}
+
+static int keep(struct collect *k, struct store_stmt *s, struct st_error *e)
+{
+	k->count++;
+	if (k->count > k->limit)
+		return ST_OK; /* only tells the caller there is more */
+	size_t len = 0;
+	const char *entry = store_col_blob(s, 5, &len);
+	json_error_t je;
+	json_t *ev = entry ? json_loadb(entry, len, 0, &je) : NULL;
+	if (!ev)
+		return err_set(e, ST_ECRYPTO, NULL, "access-log entry %lld is malformed",
+			       (long long)store_col_int(s, 0));
+	json_array_append_new(k->list, ev);
+	k->last = store_col_int(s, 0);
+	return ST_OK;
+}
+
+#define ROW_COLUMNS "seq, user_id, subject_id, record_id, outcome, entry"
+
+/* Reads events [lo, hi) of the log directly, filtering on their columns. */
+static int scan_range(struct store_conn *c, struct collect *k, uint64_t lo, uint64_t hi,
+		      struct st_error *e)
+{
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT " ROW_COLUMNS " FROM audit_event WHERE seq >= ? AND seq < ? "
+			       "ORDER BY seq",
+			       &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "ii", (int64_t)lo, (int64_t)hi);
+	while (k->count <= k->limit && (rc = store_step(s, e)) == STORE_ROW)
+		if (matches(s, k->q) && (rc = keep(k, s, e)) != ST_OK)
+			break;
+	store_done(s);
+	return rc < 0 ? rc : ST_OK;
+}
+
+static int fetch_one(struct store_conn *c, struct collect *k, int64_t seq, struct st_error *e)
+{
+	struct store_stmt *s;
+	int rc = store_prepare(c, "SELECT " ROW_COLUMNS " FROM audit_event WHERE seq = ?", &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "i", seq);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW)
+		rc = matches(s, k->q) ? keep(k, s, e) : ST_OK;
+	else if (rc == STORE_DONE)
+		rc = err_set(e, ST_ECRYPTO, NULL,
+			     "the query index names entry %lld, which the log does not hold",
+			     (long long)seq);
+	store_done(s);
+	return rc;
+}
+
 int audit_query(struct audit_log *log, const struct audit_query *q, json_t **events,
 		int64_t *next, struct st_error *e)
 {
@@ -44,82 +122,97 @@ int audit_query(struct audit_log *log, const struct audit_query *q, json_t **eve
 	    !str_eq(q->outcome, "error"))
 		return err_setc(e, ST_EINVAL, "bad_value", "outcome",
 				"outcome must be allow, deny or error");
-	uint64_t lo = 0, hi = UINT64_MAX >> 1;
-	int rc = ST_OK;
-	if (q->from_us)
+	uint64_t lo = 0, hi = 0, upto = 0;
+	struct store_conn *c;
+	int rc = store_acquire(log->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = audit_db_size(c, &hi, e);
+	store_release(c);
+	if (rc == ST_OK && q->from_us)
 		rc = audit_seq_at_time(log, q->from_us, &lo, e);
-	if (rc == ST_OK && q->to_us)
-		rc = audit_seq_at_time(log, q->to_us, &hi, e);
+	if (rc == ST_OK && q->to_us) {
+		uint64_t t = 0;
+		rc = audit_seq_at_time(log, q->to_us, &t, e);
+		if (t < hi)
+			hi = t;
+	}
+	if (rc == ST_OK)
+		rc = audit_index_upto(log, &upto, e);
 	if (rc != ST_OK)
 		return rc;
 	if (q->after_seq >= 0 && (uint64_t)q->after_seq + 1 > lo)
 		lo = (uint64_t)q->after_seq + 1;
 
-	struct buf sql = BUF_INIT;
-	buf_puts(&sql, "SELECT seq, entry FROM audit_event WHERE seq >= ? AND seq < ?");
+	/* the most selective index the query allows */
+	const char *table = NULL;
+	int64_t key = 0;
 	if (q->record_id)
-		buf_puts(&sql, " AND record_id = ?");
-	if (q->subject_id)
-		buf_puts(&sql, " AND subject_id = ?");
-	if (q->user_id)
-		buf_puts(&sql, " AND user_id = ?");
-	if (q->outcome)
-		buf_puts(&sql, str_eq(q->outcome, "allow") ? " AND outcome = ?"
-							   : " AND outcome <> 'allow' AND outcome = ?");
-	buf_puts(&sql, " ORDER BY seq LIMIT ?");
-	struct store_conn *c;
+		table = "by_record", key = q->record_id;
+	else if (q->subject_id)
+		table = "by_subject", key = q->subject_id;
+	else if (q->user_id)
+		table = "by_user", key = q->user_id;
+	else if (q->outcome && !str_eq(q->outcome, "allow"))
+		table = "by_outcome", key = str_eq(q->outcome, "deny") ? 1 : 2;
+	if (!log->idx)
+		table = NULL, upto = 0;
+
+	struct collect k = {q, json_array(), limit, 0, -1};
 	rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK) {
-		buf_release(&sql);
+		json_decref(k.list);
 		return rc;
 	}
-	struct store_stmt *s;
-	rc = store_prepare(c, sql.data, &s, e);
-	buf_release(&sql);
-	json_t *list = json_array();
-	int64_t last = -1;
-	int count = 0;
-	if (rc == ST_OK) {
-		int i = 1;
-		store_bind_int(s, i++, (int64_t)lo);
-		store_bind_int(s, i++, (int64_t)hi);
-		if (q->record_id)
-			store_bind_int(s, i++, q->record_id);
-		if (q->subject_id)
-			store_bind_int(s, i++, q->subject_id);
-		if (q->user_id)
-			store_bind_int(s, i++, q->user_id);
-		if (q->outcome)
-			store_bind_text(s, i++, q->outcome);
-		store_bind_int(s, i++, limit + 1);
-		while ((rc = store_step(s, e)) == STORE_ROW) {
-			if (count == limit)
+	uint64_t indexed_end = table ? (hi < upto ? hi : upto) : lo;
+	if (table && lo < indexed_end) {
+		struct store_conn *xc;
+		rc = store_acquire(log->idx, &xc, e);
+		char *sql = table ? xasprintf("SELECT seq FROM %s WHERE bucket = ? AND key = ? "
+					      "AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+					      table)
+				  : NULL;
+		for (uint64_t b = lo >> 16; rc == ST_OK && b <= (indexed_end - 1) >> 16 &&
+					    k.count <= k.limit;
+		     b++) {
+			struct store_stmt *s;
+			rc = store_prepare(xc, sql, &s, e);
+			if (rc != ST_OK)
 				break;
-			size_t len = 0;
-			const char *entry = store_col_blob(s, 1, &len);
-			json_error_t je;
-			json_t *ev = json_loadb(entry, len, 0, &je);
-			if (!ev) {
-				rc = err_set(e, ST_ECRYPTO, NULL, "access-log entry %lld is malformed",
-					     (long long)store_col_int(s, 0));
+			store_bind(s, "iiiii", (int64_t)b, key, (int64_t)lo, (int64_t)indexed_end,
+				   (int64_t)(k.limit + 1 - k.count) * 4 + 16);
+			int64_t seqs[1024];
+			int n = 0;
+			while (n < 1024 && (rc = store_step(s, e)) == STORE_ROW)
+				seqs[n++] = store_col_int(s, 0);
+			bool more = rc == STORE_ROW;
+			store_done(s);
+			if (rc < 0)
 				break;
-			}
-			last = store_col_int(s, 0);
-			json_array_append_new(list, ev);
-			count++;
-		}
-		bool more = rc == STORE_ROW;
-		store_done(s);
-		if (rc == STORE_DONE || rc == STORE_ROW) {
 			rc = ST_OK;
-			*next = more ? last : -1;
+			for (int i = 0; i < n && rc == ST_OK && k.count <= k.limit; i++)
+				rc = fetch_one(c, &k, seqs[i], e);
+			if (more && k.count <= k.limit && rc == ST_OK) {
+				/* a busy bucket: continue after the last one read */
+				lo = (uint64_t)seqs[n - 1] + 1;
+				b--;
+			}
 		}
+		free(sql);
+		if (xc)
+			store_release(xc);
+		if (rc == ST_OK)
+			lo = indexed_end > lo ? indexed_end : lo;
 	}
+	/* unindexed: the recent tail, or a query with no indexed filter */
+	if (rc == ST_OK && k.count <= k.limit && lo < hi)
+		rc = scan_range(c, &k, lo, hi, e);
 	store_release(c);
 	if (rc != ST_OK) {
-		json_decref(list);
+		json_decref(k.list);
 		return rc;
 	}
-	*events = list;
+	*next = k.count > k.limit ? k.last : -1;
+	*events = k.list;
 	return ST_OK;
 }

@@ -35,6 +35,74 @@ static void check_node(void *ctx, int level, uint64_t index, const unsigned char
 	vs->nodes_seen++;
 }
 
+/* --- the derived query index ------------------------------------------- */
+
+struct key_seq {
+	int64_t key, seq;
+};
+
+struct index_check {
+	struct store *idx;
+	struct store_conn *c;
+	uint64_t upto;
+	int64_t bucket;              /* bucket being collected, -1 none */
+	struct key_seq *rows[4];     /* expected rows per table */
+	size_t n[4], cap[4];
+};
+
+static const char *const idx_tables[4] = {"by_user", "by_subject", "by_record", "by_outcome"};
+
+static int cmp_key_seq(const void *a, const void *b)
+{
+	const struct key_seq *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void expect_row(struct index_check *ic, int t, int64_t key, int64_t seq)
+{
+	if (ic->n[t] == ic->cap[t]) {
+		ic->cap[t] = ic->cap[t] ? ic->cap[t] * 2 : 4096;
+		ic->rows[t] = xrealloc(ic->rows[t], ic->cap[t] * sizeof(struct key_seq));
+	}
+	ic->rows[t][ic->n[t]++] = (struct key_seq){key, seq};
+}
+
+/* Compares the collected bucket with the index; returns the first seq
+ * that differs, or -1. */
+static int64_t check_bucket(struct index_check *ic, struct st_error *e)
+{
+	int64_t bad = -1;
+	for (int t = 0; t < 4 && bad < 0; t++) {
+		if (ic->n[t])
+			qsort(ic->rows[t], ic->n[t], sizeof(struct key_seq), cmp_key_seq);
+		char *sql = xasprintf("SELECT key, seq FROM %s WHERE bucket = ? ORDER BY key, seq",
+				      idx_tables[t]);
+		struct store_stmt *s;
+		if (store_prepare(ic->c, sql, &s, e) != ST_OK) {
+			free(sql);
+			return ic->bucket << 16;
+		}
+		store_bind(s, "i", ic->bucket);
+		size_t i = 0;
+		while (store_step(s, e) == STORE_ROW) {
+			int64_t key = store_col_int(s, 0), seq = store_col_int(s, 1);
+			if (i >= ic->n[t] || ic->rows[t][i].key != key || ic->rows[t][i].seq != seq) {
+				bad = i < ic->n[t] && ic->rows[t][i].seq < seq ? ic->rows[t][i].seq : seq;
+				break;
+			}
+			i++;
+		}
+		store_done(s);
+		free(sql);
+		if (bad < 0 && i < ic->n[t])
+			bad = ic->rows[t][i].seq;
+		ic->n[t] = 0;
+	}
+	return bad;
+}
+
 static bool column_matches(struct store_stmt *s, int col, const json_t *ev, const char *key)
 {
 	json_t *v = json_object_get(ev, key);
@@ -106,6 +174,30 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 		return rc;
 	struct store_conn *ce = NULL, *cc = NULL, *cn = NULL;
 	struct store_stmt *se = NULL, *sc = NULL;
+	struct index_check ic = {.bucket = -1};
+	{
+		size_t plen = strlen(db_path);
+		char *ipath = plen > 3 && str_eq(db_path + plen - 3, ".db")
+				      ? xasprintf("%.*s-index.db", (int)(plen - 3), db_path)
+				      : xasprintf("%s-index", db_path);
+		if (file_exists(ipath)) {
+			struct store_options io = {.backend = "sqlite", .location = ipath,
+						   .pool_size = 1};
+			int64_t upto = 0;
+			if (store_open(&io, &ic.idx, e) == ST_OK &&
+			    store_acquire(ic.idx, &ic.c, e) == ST_OK &&
+			    store_query_int(ic.c, &upto, e,
+					    "SELECT indexed_upto FROM index_state WHERE id = 1",
+					    "") == ST_OK) {
+				store_exec(ic.c, "BEGIN", NULL);
+				ic.upto = (uint64_t)upto;
+			} else if (ic.c) {
+				store_release(ic.c);
+				ic.c = NULL;
+			}
+		}
+		free(ipath);
+	}
 	if ((rc = store_acquire(db, &ce, e)) || (rc = store_acquire(db, &cc, e)) ||
 	    (rc = store_acquire(db, &cn, e)))
 		goto out;
@@ -234,6 +326,29 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			goto out;
 		}
 		prev_time = t;
+		if (ic.c && i < ic.upto) {
+			int64_t bucket = (int64_t)(i >> 16);
+			if (bucket != ic.bucket && ic.bucket >= 0) {
+				int64_t badseq = check_bucket(&ic, e);
+				if (badseq >= 0) {
+					rc = fail_at(r, (uint64_t)badseq, e,
+						     "the query index disagrees with the log at entry "
+						     "%lld: events could be hidden from queries",
+						     (long long)badseq);
+					goto out;
+				}
+			}
+			ic.bucket = bucket;
+			if (!store_col_null(se, 2))
+				expect_row(&ic, 0, store_col_int(se, 2), (int64_t)i);
+			if (!store_col_null(se, 3))
+				expect_row(&ic, 1, store_col_int(se, 3), (int64_t)i);
+			if (!store_col_null(se, 4))
+				expect_row(&ic, 2, store_col_int(se, 4), (int64_t)i);
+			const char *oc = store_col_text(se, 6);
+			if (!str_eq(oc, "allow"))
+				expect_row(&ic, 3, str_eq(oc, "deny") ? 1 : 2, (int64_t)i);
+		}
 		merkle_frontier_push(&f, 0, leaf, check_node, &vs);
 		if (vs.rc != ST_OK) {
 			rc = fail_at(r, vs.bad_node_index << vs.bad_node_level, e,
@@ -291,6 +406,38 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			     (unsigned long long)witness.tree_size, (unsigned long long)f.size);
 		goto out;
 	}
+	if (ic.c) {
+		if (ic.upto > f.size) {
+			rc = fail_at(r, f.size, e,
+				     "the query index covers %llu entries but the log holds %llu",
+				     (unsigned long long)ic.upto, (unsigned long long)f.size);
+			goto out;
+		}
+		if (ic.bucket >= 0) {
+			int64_t badseq = check_bucket(&ic, e);
+			if (badseq >= 0) {
+				rc = fail_at(r, (uint64_t)badseq, e,
+					     "the query index disagrees with the log at entry %lld: "
+					     "events could be hidden from queries",
+					     (long long)badseq);
+				goto out;
+			}
+		}
+		for (int t = 0; t < 4; t++) {
+			char *sql = xasprintf("SELECT COUNT(*) FROM %s WHERE bucket > ?", idx_tables[t]);
+			int64_t extra = 0;
+			rc = store_query_int(ic.c, &extra, e, sql, "i", ic.bucket);
+			free(sql);
+			if (rc != ST_OK)
+				goto out;
+			if (extra) {
+				rc = fail_at(r, ic.upto, e,
+					     "the query index holds rows for entries the log does not "
+					     "hold");
+				goto out;
+			}
+		}
+	}
 	/* Every stored node must be one the entries produce: no extras. */
 	int64_t stored_nodes = 0;
 	rc = store_query_int(cn, &stored_nodes, e, "SELECT COUNT(*) FROM audit_node", "");
@@ -325,6 +472,13 @@ out:
 		store_release(cn);
 	}
 	store_close(db);
+	if (ic.c) {
+		store_exec(ic.c, "COMMIT", NULL);
+		store_release(ic.c);
+	}
+	store_close(ic.idx);
+	for (int t = 0; t < 4; t++)
+		free(ic.rows[t]);
 	(void)log_id;
 	return rc;
 }

@@ -15,6 +15,7 @@ struct component {
 static const struct component components[] = {
 	{"main", schema_main, &schema_main_count},
 	{"audit", schema_audit, &schema_audit_count},
+	{"audit_index", schema_audit_index, &schema_audit_index_count},
 };
 
 static const struct component *find_component(const char *name)

@@ -10,5 +10,7 @@ extern const struct migration schema_main[];
 extern const size_t schema_main_count;
 extern const struct migration schema_audit[];
 extern const size_t schema_audit_count;
+extern const struct migration schema_audit_index[];
+extern const size_t schema_audit_index_count;
 
 #endif

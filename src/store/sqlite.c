@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdatomic.h>
@@ -19,15 +20,22 @@
 struct sqlite_db {
 	char *path;
 	const char *vfs;
+	bool relaxed;
+	pthread_mutex_t wal_lock;
+	int wal_fd; /* our own descriptor on the WAL, for store_sync */
+	ino_t wal_ino;
 };
 
 /* --- fault-injection VFS ------------------------------------------------ */
 
 static atomic_int fault_kind;
 static atomic_int fault_after;
+static char fault_file_name[256];
 
-void store_fault_arm(enum store_fault kind, int after)
+void store_fault_arm(enum store_fault kind, int after, const char *file)
 {
+	atomic_store(&fault_kind, STORE_FAULT_NONE);
+	str_copy(fault_file_name, sizeof(fault_file_name), file ? file : "");
 	atomic_store(&fault_after, after);
 	atomic_store(&fault_kind, (int)kind);
 }
@@ -37,9 +45,11 @@ void store_fault_clear(void)
 	atomic_store(&fault_kind, STORE_FAULT_NONE);
 }
 
-static bool fault_hit(enum store_fault kind)
+static bool fault_hit(enum store_fault kind, const char *name)
 {
 	if (atomic_load(&fault_kind) != (int)kind)
+		return false;
+	if (fault_file_name[0] && (!name || !strstr(name, fault_file_name)))
 		return false;
 	return atomic_fetch_sub(&fault_after, 1) <= 0;
 }
@@ -47,6 +57,7 @@ static bool fault_hit(enum store_fault kind)
 struct fault_file {
 	sqlite3_file base;
 	sqlite3_file *real;
+	const char *name;
 };
 
 static sqlite3_vfs *real_vfs;
@@ -63,7 +74,7 @@ static int ff_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 }
 static int ff_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
-	if (fault_hit(STORE_FAULT_WRITE))
+	if (fault_hit(STORE_FAULT_WRITE, ((struct fault_file *)f)->name))
 		return SQLITE_IOERR_WRITE;
 	return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
 }
@@ -73,7 +84,7 @@ static int ff_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 static int ff_sync(sqlite3_file *f, int flags)
 {
-	if (fault_hit(STORE_FAULT_SYNC))
+	if (fault_hit(STORE_FAULT_SYNC, ((struct fault_file *)f)->name))
 		return SQLITE_IOERR_FSYNC;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
@@ -134,6 +145,7 @@ static int fv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 {
 	struct fault_file *ff = (struct fault_file *)f;
 	ff->real = (sqlite3_file *)(ff + 1);
+	ff->name = name; /* SQLite keeps the name valid while the file is open */
 	int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
 	ff->base.pMethods = rc == SQLITE_OK ? &fault_methods : NULL;
 	return rc;
@@ -241,6 +253,9 @@ static int sq_open(const struct store_options *opt, void **out, struct st_error 
 	struct sqlite_db *d = xcalloc(1, sizeof(*d));
 	d->path = xstrdup(opt->location);
 	d->vfs = opt->vfs;
+	d->relaxed = opt->relaxed;
+	d->wal_fd = -1;
+	pthread_mutex_init(&d->wal_lock, NULL);
 	/* Open once now to create the file (if allowed) and set WAL. */
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -261,6 +276,7 @@ static int sq_open(const struct store_options *opt, void **out, struct st_error 
 	sqlite3_free(msg);
 	sqlite3_close(db);
 	if (rc != SQLITE_OK) {
+		pthread_mutex_destroy(&d->wal_lock);
 		free(d->path);
 		free(d);
 		return err_set(e, ST_EIO, NULL, "cannot set WAL mode on %s", opt->location);
@@ -272,6 +288,9 @@ static int sq_open(const struct store_options *opt, void **out, struct st_error 
 static void sq_close(void *p)
 {
 	struct sqlite_db *d = p;
+	if (d->wal_fd >= 0)
+		close(d->wal_fd);
+	pthread_mutex_destroy(&d->wal_lock);
 	free(d->path);
 	free(d);
 }
@@ -291,7 +310,10 @@ static int sq_conn_open(void *p, void **out, struct st_error *e)
 	sqlite3_extended_result_codes(db, 1);
 	char *msg = NULL;
 	rc = sqlite3_exec(db,
-			  "PRAGMA synchronous=FULL;"
+			  d->relaxed ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=FULL;",
+			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
 			  "PRAGMA foreign_keys=ON;"
 			  "PRAGMA secure_delete=ON;"
 			  "PRAGMA temp_store=MEMORY;"
@@ -420,6 +442,64 @@ static int sq_purge(void *c, struct st_error *e)
 	return sq_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", e);
 }
 
+static int sq_defer_sync(void *c, struct st_error *e)
+{
+	/* synchronous=OFF in WAL mode: a commit writes its frames (with their
+	 * checksums and commit marker) but does not fsync; an uncheckpointed
+	 * WAL is never reset by this connection because it never checkpoints. */
+	return sq_exec(c, "PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0;", e);
+}
+
+static int sq_sync(void *p, struct st_error *e)
+{
+	struct sqlite_db *d = p;
+	if (d->vfs && str_eq(d->vfs, "steward-fault") && fault_hit(STORE_FAULT_SYNC, d->path))
+		return err_set(e, ST_EIO, NULL, "storage error: disk I/O error (sync)");
+	char *wal = xasprintf("%s-wal", d->path);
+	pthread_mutex_lock(&d->wal_lock);
+	struct stat st;
+	int rc = ST_OK;
+	if (stat(wal, &st) != 0) {
+		/* no write-ahead log yet: nothing was committed */
+		pthread_mutex_unlock(&d->wal_lock);
+		free(wal);
+		return ST_OK;
+	}
+	if (d->wal_fd < 0 || st.st_ino != d->wal_ino) {
+		if (d->wal_fd >= 0)
+			close(d->wal_fd);
+		d->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		d->wal_ino = st.st_ino;
+	}
+	if (d->wal_fd < 0 || fdatasync(d->wal_fd) != 0)
+		rc = err_set(e, ST_EIO, NULL, "storage error: cannot flush %s", wal);
+	pthread_mutex_unlock(&d->wal_lock);
+	free(wal);
+	return rc;
+}
+
+static int sq_checkpoint(void *c, bool restart, int64_t *log_bytes, struct st_error *e)
+{
+	/* On a synchronous=FULL connection the checkpoint syncs the WAL before
+	 * copying and the database after. */
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(
+		c, NULL, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log,
+		&done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return map_rc(c, rc, e);
+	if (log_bytes) {
+		sqlite3_int64 page = 4096;
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(c, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			page = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		*log_bytes = (int64_t)log * page;
+	}
+	return ST_OK;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -444,4 +524,7 @@ const struct store_backend store_sqlite_backend = {
 	.rollback = sq_rollback,
 	.changes = sq_changes,
 	.purge_free_space = sq_purge,
+	.defer_sync = sq_defer_sync,
+	.sync = sq_sync,
+	.checkpoint = sq_checkpoint,
 };

@@ -372,3 +372,19 @@ int store_purge_free_space(struct store_conn *c, struct st_error *e)
 {
 	return c->store->b->purge_free_space(c->impl, e);
 }
+
+int store_defer_sync(struct store_conn *c, struct st_error *e)
+{
+	return c->store->b->defer_sync(c->impl, e);
+}
+
+int store_sync(struct store *s, struct st_error *e)
+{
+	return s->b->sync(s->db, e);
+}
+
+int store_checkpoint(struct store_conn *c, bool restart, int64_t *log_bytes,
+		     struct st_error *e)
+{
+	return c->store->b->checkpoint(c->impl, restart, log_bytes, e);
+}

@@ -29,6 +29,8 @@ struct store_options {
 	int pool_size;        /* connections; 0 = default (8) */
 	const char *vfs;      /* SQLite only: "steward-fault" in fault-injection tests */
 	bool create;          /* create the database if missing */
+	bool relaxed;         /* derived data: commits need not survive a power
+			       * failure (SQLite synchronous=NORMAL) */
 };
 
 struct store_backend {
@@ -56,6 +58,14 @@ struct store_backend {
 	int64_t (*changes)(void *conn);
 	/* Removes freed pages for good (VACUUM-like); used after shredding. */
 	int (*purge_free_space)(void *conn, struct st_error *e);
+	/* Group commit across threads: this connection's commits return
+	 * before they are on disk; store_sync() then makes every commit so
+	 * far durable at once. */
+	int (*defer_sync)(void *conn, struct st_error *e);
+	int (*sync)(void *db, struct st_error *e);
+	/* Moves committed data from the write-ahead log into the database
+	 * (durably), so the log can be reused. */
+	int (*checkpoint)(void *conn, bool restart, int64_t *log_bytes, struct st_error *e);
 };
 
 extern const struct store_backend store_sqlite_backend;
@@ -110,6 +120,19 @@ void store_rollback(struct store_conn *c);
 bool store_in_transaction(const struct store_conn *c);
 int store_purge_free_space(struct store_conn *c, struct st_error *e);
 
+/* Deferred durability for one connection (the access log's writer): its
+ * commits are ordered and atomic but not yet durable; store_sync() makes
+ * all commits so far durable with one flush, and may run on another thread
+ * while the writer goes on. A connection in this mode never checkpoints;
+ * call store_checkpoint() from a normal connection. */
+int store_defer_sync(struct store_conn *c, struct st_error *e);
+int store_sync(struct store *s, struct st_error *e);
+/* restart: also wait for the writer so the log is reused from its start
+ * (keeps the log file from growing under constant writes). *log_bytes
+ * receives the size of the write-ahead log in use before the call. */
+int store_checkpoint(struct store_conn *c, bool restart, int64_t *log_bytes,
+		     struct st_error *e);
+
 /* --- schema migrations (migrate.c) ------------------------------------- */
 /* Components are migrated independently: "main" (records, people, rules)
  * and "audit" (the access log, which may live in its own database). */
@@ -130,9 +153,10 @@ int store_migrate(struct store *s, const char *component, int target, struct st_
 
 /* --- fault injection for tests (sqlite backend, "steward-fault" VFS) ---- */
 enum store_fault { STORE_FAULT_NONE = 0, STORE_FAULT_WRITE = 1, STORE_FAULT_SYNC = 2 };
-/* After `after` successful operations of that kind, every further one fails
- * until store_fault_clear(). */
-void store_fault_arm(enum store_fault kind, int after);
+/* After `after` successful operations of that kind on files whose name
+ * contains `file` (NULL: any file), every further one fails until
+ * store_fault_clear(). */
+void store_fault_arm(enum store_fault kind, int after, const char *file);
 void store_fault_clear(void);
 
 #endif

@@ -117,7 +117,7 @@ static void test_interrupted_rotation_resumes(void **state)
 	populate(st, N, records, subjects);
 
 	/* the disk fails after the first batch is committed */
-	store_fault_arm(STORE_FAULT_SYNC, 1);
+	store_fault_arm(STORE_FAULT_SYNC, 1, "steward.db");
 	struct rotation_report r;
 	struct st_error e = {0};
 	assert_int_not_equal(steward_keys_rotate(st, &ts_system, NULL, &r, &e), ST_OK);

@@ -86,6 +86,12 @@ static void test_audit_schema(void **state)
 	test_component("audit");
 }
 
+static void test_audit_index_schema(void **state)
+{
+	(void)state;
+	test_component("audit_index");
+}
+
 static void test_unknown_component(void **state)
 {
 	(void)state;
@@ -106,6 +112,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_main_schema),
 		cmocka_unit_test(test_audit_schema),
+		cmocka_unit_test(test_audit_index_schema),
 		cmocka_unit_test(test_unknown_component),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
