@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "crypto/crypto.h"
 #include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "steward/steward.h"
 #include "store/store.h"
 
@@ -27,7 +28,14 @@ struct steward {
 	int schema_version;
 	int lock_fd; /* held while opened with exclusive=true, else 0 */
 	struct audit_log *audit;
+	struct model *model;   /* the live facts decisions read */
+	struct policy *policy; /* current rules snapshot (under inventory_lock) */
 };
+
+/* The current rules, referenced: release with policy_unref. */
+struct policy *steward_policy(struct steward *st);
+/* Replaces the current rules (takes the caller's reference). */
+void steward_set_policy(struct steward *st, struct policy *p);
 
 /* Appends an event for an act of `who` to the access log, filling the
  * actor's user, channel, session, client and request; returns only once it

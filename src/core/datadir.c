@@ -16,6 +16,7 @@
 
 #include "core/context.h"
 #include "core/defaults.h"
+#include "access/access_internal.h"
 #include "people/people.h"
 
 #define MAIN_DB "steward.db"
@@ -45,6 +46,23 @@ struct inventory *steward_inventory(struct steward *st)
 	struct inventory *inv = inventory_ref(st->inventory);
 	pthread_mutex_unlock(&st->inventory_lock);
 	return inv;
+}
+
+struct policy *steward_policy(struct steward *st)
+{
+	pthread_mutex_lock(&st->inventory_lock);
+	struct policy *p = st->policy ? policy_ref(st->policy) : NULL;
+	pthread_mutex_unlock(&st->inventory_lock);
+	return p;
+}
+
+void steward_set_policy(struct steward *st, struct policy *p)
+{
+	pthread_mutex_lock(&st->inventory_lock);
+	struct policy *old = st->policy;
+	st->policy = p;
+	pthread_mutex_unlock(&st->inventory_lock);
+	policy_unref(old);
 }
 
 void steward_set_inventory(struct steward *st, struct inventory *inv)
@@ -166,6 +184,15 @@ static int populate(struct steward *st, const struct steward_init_options *opt,
 	if (rc == ST_OK)
 		rc = inventory_store_version(c, (const char *)default_inventory, 0,
 					     "default inventory shipped with Steward", &version, e);
+	if (rc == ST_OK) {
+		unsigned char h[HASH_BYTES];
+		sha256(default_policy, default_policy_len, h);
+		rc = store_run(c, e,
+			       "INSERT INTO policy_version (version, document, sha256, changed_by, "
+			       "changed_at, note) VALUES (1, ?, ?, NULL, ?, ?)",
+			       "tbit", (const char *)default_policy, h, (size_t)HASH_BYTES,
+			       time_now(), "default rules shipped with Steward");
+	}
 	if (rc == ST_OK) {
 		static const char *const roles[] = {"designee"};
 		struct user_new u = {
@@ -438,6 +465,9 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 	rc = open_audit(st, opt->vfs, true, e);
 	if (rc != ST_OK)
 		goto fail;
+	rc = access_load(st, e);
+	if (rc != ST_OK)
+		goto fail;
 	free(db);
 	*out = st;
 	return ST_OK;
@@ -452,6 +482,8 @@ void steward_close(struct steward *st)
 	if (!st)
 		return;
 	audit_close(st->audit);
+	model_free(st->model);
+	policy_unref(st->policy);
 	store_close(st->db);
 	keyring_free(st->keys);
 	secure_free(st->blind_key);

@@ -12,5 +12,7 @@ extern const unsigned char default_inventory[];
 extern const size_t default_inventory_len;
 extern const unsigned char default_series[];
 extern const size_t default_series_len;
+extern const unsigned char default_policy[];
+extern const size_t default_policy_len;
 
 #endif

@@ -9,6 +9,7 @@
  * checked against the data inventory before anything is stored, and happens
  * in one transaction: a refused or failed write leaves nothing behind.
  */
+#include "access/access_internal.h"
 #include "records/records_internal.h"
 
 static void record_ad(int64_t id, int version, int64_t subject, const char *category,
@@ -230,6 +231,19 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 	}
 	unsigned char *key = secure_scratch();
 	int64_t rid = 0, kid = 0, exists = 0;
+	/* The subject must exist before anyone's access to it is decided. */
+	enum subject_kind kind0;
+	rc = subject_kind_of(c, in->subject_id, &kind0, e);
+	char *written = json_key_list(in->fields);
+	struct audit_event ev = {.action = "record.create", .subject_id = in->subject_id,
+				 .category = in->category, .written = written};
+	struct decision dec;
+	struct policy *pol = NULL;
+	if (rc == ST_OK)
+		rc = access_check(st, who, ACT_CREATE, in->subject_id, in->category, &ev, &dec, &pol,
+				  e);
+	if (rc != ST_OK)
+		goto out;
 	rc = store_begin(c, e);
 	if (rc != ST_OK)
 		goto out;
@@ -286,12 +300,9 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 	if (rc != ST_OK)
 		goto fail;
 	/* Logged before it is committed: no write exists without its event. */
-	char *written = json_key_list(in->fields);
-	struct audit_event ev = {.action = "record.create", .outcome = "allow",
-				 .record_id = rid, .subject_id = in->subject_id,
-				 .category = in->category, .written = written};
+	ev.outcome = "allow";
+	ev.record_id = rid;
 	rc = steward_audit(st, who, &ev, NULL, e);
-	free(written);
 	if (rc != ST_OK)
 		goto fail;
 	rc = commit_or_report(st, c, who, &ev, e);
@@ -301,6 +312,8 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 fail:
 	store_rollback(c);
 out:
+	policy_unref(pol); /* the event's role and rule name point into it */
+	free(written);
 	secure_wipe(key, KEY_BYTES);
 	store_release(c);
 	inventory_unref(inv);
@@ -340,43 +353,76 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 		return rc;
 	struct record_row r = {0};
 	json_t *o = NULL, *fields = NULL;
+	struct policy *pol = NULL;
+	struct decision dec;
 	rc = record_row_load(c, id, version, &r, e);
-	if (rc == ST_OK && r.deleted_at)
+	if (rc != ST_OK) {
+		store_release(c);
+		return rc; /* nothing named: nothing to decide */
+	}
+	struct audit_event ev = {.action = "record.read", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category,
+				 .purpose = purpose};
+	/* The decision first: a refusal is logged and nothing is decrypted. */
+	rc = access_check(st, who, ACT_READ, r.subject_id, r.category, &ev, &dec, &pol, e);
+	if (rc != ST_OK) {
+		store_release(c);
+		record_row_release(&r);
+		return rc;
+	}
+	if (r.deleted_at)
 		rc = err_setc(e, ST_EGONE, "deleted", "id", "record %lld was deleted",
 			      (long long)id);
 	/* Decrypted into memory here, but returned only once the event that
 	 * records this read is durable. */
 	if (rc == ST_OK)
 		rc = open_fields(st, c, &r, &fields, e);
-	char *returned = NULL;
-	if (rc == ST_OK) {
-		struct inventory *inv = steward_inventory(st);
-		o = row_json(&r, inv);
-		inventory_unref(inv);
-		returned = json_key_list(fields);
-		json_object_set_new(o, "fields", fields);
-	}
 	store_release(c);
-	struct audit_event ev = {.action = "record.read",
-				 .outcome = rc == ST_OK ? "allow" : "error",
-				 .record_id = id,
-				 .subject_id = r.subject_id,
-				 .category = r.category[0] ? r.category : NULL,
-				 .returned = returned,
-				 .purpose = purpose,
-				 .reason = rc == ST_OK ? NULL : (e ? e->message : "failed")};
+	char *returned = NULL;
+	struct buf masked = BUF_INIT;
+	if (rc == ST_OK) {
+		const struct rule *rule = dec.rule >= 0 ? &pol->rules[dec.rule] : NULL;
+		mask_fields(rule, fields, st->blind_key, &masked);
+		returned = json_key_list(fields);
+		o = row_json(&r, pol->inv);
+		json_object_set_new(o, "fields", fields);
+		json_t *ml = json_array();
+		const char *mp = masked.data;
+		while (mp && *mp) {
+			const char *end = strchr(mp, ',');
+			size_t n = end ? (size_t)(end - mp) : strlen(mp);
+			json_array_append_new(ml, json_stringn(mp, n));
+			mp += n + (end ? 1 : 0);
+		}
+		json_object_set_new(o, "masked", ml);
+		if (rule && rule->disclosure) {
+			ev.detail = json_pack("{s:b}", "disclosure", 1);
+			json_object_set_new(o, "disclosure_recorded", json_true());
+		}
+	}
+	ev.outcome = rc == ST_OK ? "allow" : "error";
+	ev.returned = returned;
+	ev.masked = masked.len ? masked.data : NULL;
+	if (rc != ST_OK)
+		ev.reason = e ? e->message : "failed";
 	struct st_error ae = {0};
-	int arc = steward_audit(st, who, &ev, NULL, &ae);
+	int64_t seq = 0;
+	int arc = steward_audit(st, who, &ev, &seq, &ae);
+	json_decref((json_t *)ev.detail);
 	free(returned);
+	buf_release(&masked);
 	record_row_release(&r);
+	policy_unref(pol);
 	if (arc != ST_OK) {
 		json_decref(o);
 		if (e)
 			*e = ae;
 		return arc;
 	}
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
+		json_object_set_new(o, "audit_seq", json_integer(seq));
 		*out = o;
+	}
 	return rc;
 }
 
@@ -407,6 +453,8 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 	}
 	struct record_row r = {0};
 	json_t *merged = NULL;
+	char *written = NULL;
+	struct policy *pol = NULL;
 	unsigned char *key = secure_scratch();
 	rc = store_begin(c, e);
 	if (rc != ST_OK)
@@ -414,7 +462,14 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 	rc = record_row_load(c, id, 0, &r, e);
 	if (rc != ST_OK)
 		goto fail;
-	rc = record_change_check(st, c, who, &r, "updated", e);
+	written = json_key_list(fields);
+	struct audit_event ev = {.action = "record.update", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category,
+				 .written = written};
+	struct decision dec;
+	rc = access_check(st, who, ACT_UPDATE, r.subject_id, r.category, &ev, &dec, &pol, e);
+	if (rc == ST_OK)
+		rc = record_change_check(st, c, who, &r, "updated", e);
 	if (rc != ST_OK)
 		goto fail;
 	const struct inv_category *cat = inventory_category(inv, r.category);
@@ -461,23 +516,22 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 	if (rc == ST_OK && store_changes(c) != 1)
 		rc = err_set(e, ST_ECONFLICT, "id", "record %lld changed meanwhile; retry",
 			     (long long)id);
+	if (rc == ST_OK) {
+		ev.outcome = "allow";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	if (rc == ST_OK)
+		rc = commit_or_report(st, c, who, &ev, e);
 	if (rc != ST_OK)
 		goto fail;
-	char *written = json_key_list(fields);
-	struct audit_event ev = {.action = "record.update", .outcome = "allow", .record_id = id,
-				 .subject_id = r.subject_id, .category = r.category,
-				 .written = written};
-	rc = steward_audit(st, who, &ev, NULL, e);
-	free(written);
-	if (rc != ST_OK)
-		goto fail;
-	rc = commit_or_report(st, c, who, &ev, e);
 	if (rc == ST_OK && new_version)
 		*new_version = nv;
 	goto out;
 fail:
 	store_rollback(c);
 out:
+	policy_unref(pol);
+	free(written);
 	secure_wipe(key, KEY_BYTES);
 	json_decref(merged);
 	record_row_release(&r);
@@ -498,6 +552,12 @@ int record_delete(struct steward *st, const struct actor *who, int64_t id,
 	if (rc != ST_OK)
 		goto out;
 	rc = record_row_load(c, id, 0, &r, e);
+	struct audit_event ev = {.action = "record.delete", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category};
+	struct decision dec;
+	struct policy *pol = NULL;
+	if (rc == ST_OK)
+		rc = access_check(st, who, ACT_DELETE, r.subject_id, r.category, &ev, &dec, &pol, e);
 	if (rc == ST_OK)
 		rc = record_change_check(st, c, who, &r, "deleted", e);
 	if (rc == ST_OK)
@@ -505,14 +565,14 @@ int record_delete(struct steward *st, const struct actor *who, int64_t id,
 			       "UPDATE record SET deleted_at = ?, deleted_by = ? "
 			       "WHERE id = ? AND deleted_at IS NULL",
 			       "iii", time_now(), who->user_id, id);
-	struct audit_event ev = {.action = "record.delete", .outcome = "allow", .record_id = id,
-				 .subject_id = r.subject_id, .category = r.category};
+	ev.outcome = "allow";
 	if (rc == ST_OK)
 		rc = steward_audit(st, who, &ev, NULL, e);
 	if (rc == ST_OK)
 		rc = commit_or_report(st, c, who, &ev, e);
 	else
 		store_rollback(c);
+	policy_unref(pol);
 out:
 	record_row_release(&r);
 	store_release(c);
@@ -531,6 +591,14 @@ int record_shred(struct steward *st, const struct actor *who, int64_t id,
 	if (rc != ST_OK)
 		goto out;
 	rc = record_row_load(c, id, 0, &r, e);
+	/* destroying is the strongest form of deletion: the same decision */
+	struct audit_event ev = {.action = "record.shred", .record_id = id,
+				 .subject_id = r.subject_id, .category = r.category,
+				 .reason = "data key destroyed (cryptographic erase)"};
+	struct decision dec;
+	struct policy *pol = NULL;
+	if (rc == ST_OK)
+		rc = access_check(st, who, ACT_DELETE, r.subject_id, r.category, &ev, &dec, &pol, e);
 	if (rc == ST_OK && !r.sealed)
 		rc = err_setc(e, ST_EGONE, "destroyed", "id", "record %lld is already destroyed",
 			      (long long)id);
@@ -552,9 +620,7 @@ int record_shred(struct steward *st, const struct actor *who, int64_t id,
 			       "UPDATE record SET deleted_at = COALESCE(deleted_at, ?), "
 			       "deleted_by = COALESCE(deleted_by, ?) WHERE id = ?",
 			       "iii", time_now(), who->user_id, id);
-	struct audit_event ev = {.action = "record.shred", .outcome = "allow", .record_id = id,
-				 .subject_id = r.subject_id, .category = r.category,
-				 .reason = "data key destroyed (cryptographic erase)"};
+	ev.outcome = "allow";
 	if (rc == ST_OK)
 		rc = steward_audit(st, who, &ev, NULL, e);
 	if (rc == ST_OK)
@@ -563,6 +629,7 @@ int record_shred(struct steward *st, const struct actor *who, int64_t id,
 		store_rollback(c);
 	if (rc == ST_OK)
 		rc = store_purge_free_space(c, e);
+	policy_unref(pol);
 out:
 	record_row_release(&r);
 	store_release(c);

@@ -4,6 +4,7 @@
  * sealed under the subject's own data key; the external id and names are
  * findable only through blind indexes.
  */
+#include "access/access_internal.h"
 #include "people/people.h"
 #include "records/records_internal.h"
 
@@ -52,6 +53,9 @@ int subject_create(struct steward *st, const struct actor *who,
 	if ((rc = check_text("external_id", in->external_id, 64, true, e)) ||
 	    (rc = check_text("given_name", in->given_name, 100, true, e)) ||
 	    (rc = check_text("family_name", in->family_name, 100, true, e)))
+		return rc;
+	struct audit_event deny_ev = {.action = "subject.create"};
+	if ((rc = access_admin(st, who, ADM_SUBJECTS, &deny_ev, e)) != ST_OK)
 		return rc;
 	int64_t dob = 0;
 	if (in->date_of_birth &&
@@ -136,6 +140,7 @@ int subject_create(struct steward *st, const struct actor *who,
 		       "ibi", kid, sealed.data, sealed.len, sid);
 	if (rc != ST_OK)
 		goto fail;
+	model_subject_set(st->model, (uint64_t)sid, (uint32_t)org);
 	struct audit_event ev = {.action = "subject.create", .outcome = "allow",
 				 .subject_id = sid,
 				 .written = in->date_of_birth
@@ -157,6 +162,40 @@ out:
 	buf_release(&ad);
 	buf_release(&sealed);
 	return rc;
+}
+
+/* Who may see a subject's identifying fields: a subject administrator, or
+ * anyone allowed to read some category of the subject's records. */
+static int subject_read_check(struct steward *st, const struct actor *who, int64_t id,
+			      const char *kind, struct audit_event *ev, char role[64],
+			      char rule[96], struct st_error *e)
+{
+	if (who->user_id == 0)
+		return ST_OK;
+	struct policy *p = steward_policy(st);
+	enum subject_kind sk = SUBJECT_OTHER;
+	subject_kind_parse(kind, &sk);
+	for (size_t c = 0; c < p->inv->ncats; c++) {
+		if (!(p->inv->cats[c].subject_kinds >> sk & 1))
+			continue;
+		struct access_request r = {.user = (uint32_t)who->user_id, .action = ACT_READ,
+					   .subject = (uint64_t)id, .category = (int)c,
+					   .mfa = who->mfa, .purpose = "identify the subject",
+					   .now = time_now()};
+		struct decision d;
+		if (who->user_id > 0 && who->user_id < (int64_t)UINT32_MAX &&
+		    policy_decide(p, st->model, &r, &d)) {
+			/* copies: the rules may be replaced once released */
+			str_copy(role, 64, p->roles[d.role]);
+			str_copy(rule, 96, p->rules[d.rule].id);
+			ev->role = role;
+			ev->rule = rule;
+			policy_unref(p);
+			return ST_OK;
+		}
+	}
+	policy_unref(p);
+	return access_admin(st, who, ADM_SUBJECTS, ev, e);
 }
 
 int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t **out,
@@ -195,6 +234,14 @@ int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t 
 	unsigned char *sealed = xmalloc(slen ? slen : 1);
 	memcpy(sealed, sp, slen);
 	store_done(s);
+	struct audit_event check_ev = {.action = "subject.read", .subject_id = id};
+	char role_name[64] = "", rule_name[96] = "";
+	rc = subject_read_check(st, who, id, kind, &check_ev, role_name, rule_name, e);
+	if (rc != ST_OK) {
+		free(sealed);
+		store_release(c);
+		return rc;
+	}
 
 	char owner[48];
 	snprintf(owner, sizeof(owner), "subject:%lld", (long long)id);
@@ -230,7 +277,8 @@ int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t 
 out:
 	store_release(c);
 	if (rc == ST_OK || rc == ST_ECRYPTO || rc == ST_EGONE) {
-		struct audit_event ev = {.action = "subject.read",
+		struct audit_event ev = {.action = "subject.read", .role = check_ev.role,
+					 .rule = check_ev.rule,
 					 .outcome = rc == ST_OK ? "allow" : "error",
 					 .subject_id = id,
 					 .returned = rc == ST_OK ? "external_id,given_name,family_name,date_of_birth" : NULL,
@@ -253,6 +301,10 @@ int subject_find_external(struct steward *st, const struct actor *who, const cha
 			  const char *external_id, int64_t *id, struct st_error *e)
 {
 	enum subject_kind k;
+	struct audit_event deny_ev = {.action = "subject.search"};
+	int arc0 = access_admin(st, who, ADM_SUBJECTS, &deny_ev, e);
+	if (arc0 != ST_OK)
+		return arc0;
 	if (!kind || subject_kind_parse(kind, &k) != ST_OK)
 		return err_setc(e, ST_EINVAL, "bad_value", "kind", "unknown subject kind");
 	unsigned char ext[HASH_BYTES];
@@ -301,6 +353,10 @@ int subject_find_external(struct steward *st, const struct actor *who, const cha
 int subject_find_name(struct steward *st, const struct actor *who, const char *family_name,
 		      const char *given_name, json_t **ids, struct st_error *e)
 {
+	struct audit_event deny_ev = {.action = "subject.search"};
+	int arc0 = access_admin(st, who, ADM_SUBJECTS, &deny_ev, e);
+	if (arc0 != ST_OK)
+		return arc0;
 	unsigned char h[HASH_BYTES];
 	const char *sql;
 	if (given_name) {

@@ -9,7 +9,7 @@
 #include "testsupport.h"
 
 struct st_error ts_err;
-const struct actor ts_system = {.user_id = 1, .via = "test"};
+const struct actor ts_system = {.user_id = 0, .via = "system"};
 
 char *ts_tmpdir(void)
 {

@@ -380,7 +380,7 @@ static void test_fail_closed(void **state)
 static void test_library_acts_are_logged(void **state)
 {
 	struct fixture *f = *state;
-	struct actor who = {.user_id = 1, .via = "api", .session_id = "sess-1",
+	struct actor who = {.user_id = 0, .via = "api", .session_id = "sess-1",
 			    .client = "10.0.0.9", .request_id = "req-1"};
 	struct subject_input s = {.kind = "student", .external_id = "L1", .given_name = "Zed",
 				  .family_name = "Quill"};
@@ -403,7 +403,8 @@ static void test_library_acts_are_logged(void **state)
 	assert_string_equal(json_string_value(json_object_get(read, "purpose")), "transcript");
 	assert_string_equal(json_string_value(json_object_get(read, "session")), "sess-1");
 	assert_string_equal(json_string_value(json_object_get(read, "client")), "10.0.0.9");
-	assert_int_equal(json_integer_value(json_object_get(read, "user")), 1);
+	assert_null(json_object_get(read, "user")); /* the system itself */
+	assert_string_equal(json_string_value(json_object_get(read, "rule")), "system");
 	assert_int_equal(json_array_size(json_object_get(read, "returned")), 2);
 	/* no confidential value reached the log */
 	char *dump = json_dumps(events, 0);

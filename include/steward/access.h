@@ -1,0 +1,141 @@
+/*
+ * access.h - the people, relationships and rules that decide who may see
+ * what, and the questions a district asks of them.
+ *
+ * Every function takes the acting person (struct actor) and passes one
+ * decision: administrative acts need a role holding the permission in the
+ * rules' "administration" section and a multi-factor session; every act,
+ * allowed or refused, reaches the access log. A change takes effect on the
+ * very next decision.
+ *
+ * Times are seconds since the epoch (UTC); 0 means "none" for optional ends.
+ * json_t results are new references the caller must json_decref.
+ */
+#ifndef STEWARD_ACCESS_H
+#define STEWARD_ACCESS_H
+
+#include <jansson.h>
+
+#include "steward/steward.h"
+
+/* --- organizations and users ------------------------------------------- */
+int organization_create(struct steward *st, const struct actor *who, const char *code,
+			const char *name, const char *kind, int64_t *id, struct st_error *e);
+
+struct user_input {
+	const char *username;
+	const char *display_name;
+	const char *kind;         /* employee (default), contractor, board_member, volunteer */
+	const char *organization; /* organization code */
+	const char *position;
+	const char *const *roles;
+	size_t nroles;
+	const char *password;     /* NULL: cannot sign in with a password yet */
+	int64_t agreement;        /* contractors: their agreement */
+	bool must_change_password;
+};
+int user_create(struct steward *st, const struct actor *who, const struct user_input *in,
+		int64_t *id, struct st_error *e);
+/* {"id", "username", "display_name", "kind", "status", "organization",
+ *  "position", "roles", "agreement", "suspensions", "training"} */
+int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **out,
+	     struct st_error *e);
+int user_find(struct steward *st, const char *username, int64_t *id, struct st_error *e);
+int user_set_roles(struct steward *st, const struct actor *who, int64_t id,
+		   const char *const *roles, size_t nroles, struct st_error *e);
+/* status: active, disabled, separated */
+int user_set_status(struct steward *st, const struct actor *who, int64_t id,
+		    const char *status, struct st_error *e);
+
+/* kind: pending_investigation, temporary, long_term, permanent. until 0 =
+ * no end (required 0 for permanent; required > now for temporary and
+ * long_term). Takes effect on the very next decision. */
+int suspension_create(struct steward *st, const struct actor *who, int64_t user,
+		      const char *kind, int64_t until, const char *reason, int64_t *id,
+		      struct st_error *e);
+int suspension_lift(struct steward *st, const struct actor *who, int64_t user, int64_t id,
+		    struct st_error *e);
+
+/* Records that a user completed a course on a date; it expires after the
+ * course's validity (365 days for student-records-confidentiality). */
+int training_record(struct steward *st, const struct actor *who, int64_t user,
+		    const char *course, int64_t completed_at, int64_t *id, struct st_error *e);
+
+struct agreement_input {
+	const char *vendor;
+	const char *const *categories;
+	size_t ncategories;
+	const char *const *organizations; /* organization codes */
+	size_t norganizations;
+	const char *purpose;
+	int64_t start, end;
+};
+int agreement_create(struct steward *st, const struct actor *who,
+		     const struct agreement_input *in, int64_t *id, struct st_error *e);
+
+struct relationship_input {
+	int64_t user;
+	int64_t subject;          /* or 0 with organization (grants only) */
+	const char *organization; /* organization code, for a school-wide grant */
+	const char *kind;         /* teacher_of, counselor_caseload, sped_caseload,
+				   * supervisor_of, grant */
+	const char *const *categories; /* grants: what it covers */
+	size_t ncategories;
+	const char *purpose;      /* required for grants */
+	const char *source;       /* e.g. "class:ALG1-3", "sis-import" */
+	int64_t start, end;       /* start 0 = now; end 0 = open */
+};
+int relationship_create(struct steward *st, const struct actor *who,
+			const struct relationship_input *in, int64_t *id, struct st_error *e);
+int relationship_remove(struct steward *st, const struct actor *who, int64_t id,
+			struct st_error *e);
+
+/* --- the rules and the inventory ----------------------------------------- */
+int policy_document(struct steward *st, const struct actor *who, json_t **doc, int *version,
+		    struct st_error *e);
+/* Validates and installs a new rule document (a new version). */
+int policy_install(struct steward *st, const struct actor *who, const char *text,
+		   const char *note, int *version, struct st_error *e);
+/* Validates a rule document against the current inventory without
+ * installing it; *problems receives the lint findings. */
+int policy_check_text(struct steward *st, const char *text, json_t **problems,
+		      struct st_error *e);
+int inventory_document(struct steward *st, const struct actor *who, json_t **doc, int *version,
+		       struct st_error *e);
+int inventory_install(struct steward *st, const struct actor *who, const char *text,
+		      const char *note, int *version, struct st_error *e);
+
+/* --- questions ------------------------------------------------------------- */
+/* Would `user` be allowed `action` on record `record` (with this purpose
+ * and multi-factor state)? {"allow", "rule", "reason", "obligations"} */
+int access_explain(struct steward *st, const struct actor *who, int64_t user,
+		   const char *action, int64_t record, const char *purpose, bool mfa,
+		   json_t **out, struct st_error *e);
+/* Who may take `action` on a category (subject = 0) or on one subject's
+ * records of a category (category NULL = any)? The IDEA 300.623 list:
+ * {"users": [{"id", "username", "display_name", "position", "role",
+ *  "rule", "through"}]} */
+int access_who_can(struct steward *st, const struct actor *who, const char *category,
+		   int64_t subject, const char *action, json_t **out, struct st_error *e);
+/* What can a user reach: categories by rule, subjects by relationship. */
+int access_what_can(struct steward *st, const struct actor *who, int64_t user, json_t **out,
+		    struct st_error *e);
+
+/* --- the synthetic district ------------------------------------------------- */
+struct synth_options {
+	uint64_t seed;
+	int schools;
+	int students;            /* staff is about 6% of students */
+	bool records;            /* also create a record in every category */
+	int64_t now;             /* the day training and agreements are set around */
+};
+struct synth_report {
+	int64_t organizations, users, subjects, relationships, records, agreements;
+};
+/* Fills an empty data directory with a deterministic synthetic district
+ * (the same seed gives the same district) through the same library calls
+ * the API uses. */
+int synth_district(struct steward *st, const struct actor *who, const struct synth_options *o,
+		   struct synth_report *r, struct st_error *e);
+
+#endif

@@ -1,0 +1,933 @@
+/*
+ * admin.c - the administrative acts that change who may see what:
+ * organizations, users and their roles and status, suspensions, training
+ * completions, contractor agreements and need-to-know relationships.
+ *
+ * Each passes access_admin() (a role holding the permission, a
+ * multi-factor session), is validated before anything is written, is
+ * written in one transaction that commits only after its event is durable,
+ * and is applied to the live facts before the call returns, so the very
+ * next decision sees it. Nobody changes their own roles, status or
+ * suspensions, and nobody grants a role that carries administrative powers
+ * they do not hold themselves.
+ */
+#include "access/access_internal.h"
+
+static const char *const suspension_kinds[] = {"pending_investigation", "temporary",
+					       "long_term", "permanent"};
+
+/* Runs a write transaction: fn writes, then the event is logged, then the
+ * transaction commits. */
+static int logged_write(struct steward *st, const struct actor *who, struct audit_event *ev,
+			int (*fn)(void *ctx, struct store_conn *c, struct st_error *e), void *ctx,
+			struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = fn(ctx, c, e);
+	if (rc == ST_OK) {
+		ev->outcome = "allow";
+		rc = steward_audit(st, who, ev, NULL, e);
+	}
+	if (rc == ST_OK) {
+		rc = store_commit(c, e);
+		if (rc != ST_OK) {
+			struct audit_event fail = *ev;
+			fail.outcome = "error";
+			fail.reason = "logged but not committed; the change did not happen";
+			struct st_error e2 = {0};
+			if (steward_audit(st, who, &fail, NULL, &e2) != ST_OK)
+				fprintf(stderr, "steward: cannot log a failed commit: %s\n",
+					e2.message);
+		}
+	} else {
+		store_rollback(c);
+	}
+	store_release(c);
+	return rc;
+}
+
+static uint32_t admin_perms_of_roles(const struct policy *p, uint32_t roles)
+{
+	uint32_t perms = 0;
+	for (int k = 0; k < ADM_COUNT; k++)
+		if (p->admin_roles[k] & roles)
+			perms |= 1u << k;
+	return perms;
+}
+
+/* Refuses roles that carry administrative permissions the actor lacks. */
+static int check_escalation(struct steward *st, const struct actor *who, const struct policy *p,
+			    uint32_t roles, struct audit_event *ev, struct st_error *e)
+{
+	if (who->user_id == 0)
+		return ST_OK;
+	struct model_user_view me;
+	model_rdlock(st->model);
+	bool found = model_user_view(st->model, (uint32_t)who->user_id, &me);
+	model_unlock(st->model);
+	uint32_t mine = found ? admin_perms_of_roles(p, me.roles) : 0;
+	for (int r = 0; r < p->nroles; r++) {
+		if (!(roles >> r & 1))
+			continue;
+		uint32_t needs = admin_perms_of_roles(p, 1u << r);
+		if ((needs & ~mine) == 0)
+			continue;
+		char reason[200];
+		snprintf(reason, sizeof(reason),
+			 "the %s role carries administrative powers this account does not hold; "
+			 "only someone who holds them may grant it",
+			 p->roles[r]);
+		ev->outcome = "deny";
+		ev->reason = reason;
+		struct st_error le = {0};
+		int lrc = steward_audit(st, who, ev, NULL, &le);
+		if (lrc != ST_OK) {
+			if (e)
+				*e = le;
+			return lrc;
+		}
+		return err_setc(e, ST_EDENIED, "forbidden", "roles", "%s", reason);
+	}
+	return ST_OK;
+}
+
+static int refuse_self(struct steward *st, const struct actor *who, int64_t target,
+		       struct audit_event *ev, const char *what, struct st_error *e)
+{
+	if (who->user_id == 0 || who->user_id != target)
+		return ST_OK;
+	char reason[160];
+	snprintf(reason, sizeof(reason), "nobody may change their own %s", what);
+	ev->outcome = "deny";
+	ev->reason = reason;
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, ST_EDENIED, "forbidden", "id", "%s", reason);
+}
+
+static int roles_mask(const struct policy *p, const char *const *roles, size_t n, uint32_t *mask,
+		      struct st_error *e)
+{
+	*mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = roles[i] ? policy_role(p, roles[i]) : -1;
+		if (r < 0)
+			return err_setc(e, ST_EINVAL, "unknown_role", "roles",
+					"\"%s\" is not a role in the rules", roles[i] ? roles[i] : "");
+		*mask |= 1u << r;
+	}
+	return ST_OK;
+}
+
+static int user_exists(struct store_conn *c, int64_t id, struct st_error *e)
+{
+	int64_t n = 0;
+	int rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM app_user WHERE id = ?", "i", id);
+	if (rc == ST_OK && !n)
+		rc = err_set(e, ST_ENOTFOUND, "user", "no user %lld", (long long)id);
+	return rc;
+}
+
+/* --- organizations ------------------------------------------------------ */
+
+struct org_ctx {
+	const char *code, *name, *kind;
+	int64_t id;
+};
+
+static int org_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct org_ctx *o = ctx;
+	return org_create(c, o->code, o->name, o->kind, &o->id, e);
+}
+
+static bool valid_code(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 48)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+int organization_create(struct steward *st, const struct actor *who, const char *code,
+			const char *name, const char *kind, int64_t *id, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:s?, s:s?}", "code", code, "kind", kind);
+	struct audit_event ev = {.action = "organization.create", .detail = detail};
+	int rc = access_admin(st, who, ADM_SUBJECTS, &ev, e);
+	if (rc == ST_OK && !valid_code(code))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "code",
+			      "an organization code is 1-48 letters, digits, - _ .");
+	if (rc == ST_OK && (!name || !*name || strlen(name) > 200 ||
+			    !str_is_clean_utf8(name, strlen(name))))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "name",
+			      "an organization needs a name of at most 200 characters");
+	if (rc == ST_OK && !str_eq(kind, "school") && !str_eq(kind, "department") &&
+	    !str_eq(kind, "district"))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "kind",
+			      "kind must be school, department or district");
+	struct org_ctx o = {code, name, kind, 0};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, org_write, &o, e);
+	json_decref(detail);
+	if (rc == ST_OK)
+		*id = o.id;
+	return rc;
+}
+
+/* --- users ---------------------------------------------------------------- */
+
+struct user_ctx {
+	const struct user_input *in;
+	struct user_new u;
+	int64_t id;
+	int64_t org;
+};
+
+static int user_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct user_ctx *u = ctx;
+	int rc = user_insert(c, &u->u, &u->id, e);
+	if (rc == ST_OK && u->in->agreement) {
+		int64_t n = 0;
+		rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM agreement WHERE id = ?", "i",
+				     u->in->agreement);
+		if (rc == ST_OK && !n)
+			rc = err_setc(e, ST_EINVAL, "unknown_agreement", "agreement",
+				      "no agreement %lld", (long long)u->in->agreement);
+		if (rc == ST_OK)
+			rc = store_run(c, e, "UPDATE app_user SET agreement_id = ? WHERE id = ?",
+				       "ii", u->in->agreement, u->id);
+	}
+	if (rc == ST_OK && u->in->organization)
+		rc = org_find(c, u->in->organization, &u->org, e);
+	return rc;
+}
+
+int user_create(struct steward *st, const struct actor *who, const struct user_input *in,
+		int64_t *id, struct st_error *e)
+{
+	json_t *roles = json_array();
+	for (size_t i = 0; i < in->nroles; i++)
+		json_array_append_new(roles, json_string(in->roles[i] ? in->roles[i] : ""));
+	json_t *detail = json_pack("{s:s?, s:s?, s:o}", "username", in->username, "kind",
+				   in->kind ? in->kind : "employee", "roles", roles);
+	struct audit_event ev = {.action = "user.create", .detail = detail};
+	struct policy *p = steward_policy(st);
+	enum user_kind kind = UK_EMPLOYEE;
+	uint32_t mask = 0;
+	int rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK && in->kind && user_kind_parse(in->kind, &kind) != ST_OK)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "kind",
+			      "kind must be employee, contractor, board_member or volunteer");
+	if (rc == ST_OK && (!in->display_name || !*in->display_name ||
+			    strlen(in->display_name) > 200 ||
+			    !str_is_clean_utf8(in->display_name, strlen(in->display_name))))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "display_name",
+			      "\"display_name\" is required (at most 200 characters)");
+	if (rc == ST_OK)
+		rc = roles_mask(p, in->roles, in->nroles, &mask, e);
+	if (rc == ST_OK && kind == UK_CONTRACTOR && !in->agreement)
+		rc = err_setc(e, ST_EINVAL, "missing_field", "agreement",
+			      "a contractor account works only under an agreement: give its id");
+	if (rc == ST_OK && kind != UK_CONTRACTOR && in->agreement)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "agreement",
+			      "only contractor accounts carry an agreement");
+	if (rc == ST_OK)
+		rc = check_escalation(st, who, p, mask, &ev, e);
+	struct user_ctx u = {.in = in};
+	u.u = (struct user_new){
+		.username = in->username,
+		.display_name = in->display_name,
+		.kind = user_kind_name(kind),
+		.organization = in->organization,
+		.position = in->position,
+		.roles = in->roles,
+		.nroles = in->nroles,
+		.password = in->password,
+		.must_change_password = in->must_change_password,
+	};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, user_write, &u, e);
+	if (rc == ST_OK) {
+		model_user_set(st->model, (uint32_t)u.id, kind, US_ACTIVE, mask, (uint32_t)u.org,
+			       (uint32_t)in->agreement);
+		*id = u.id;
+	}
+	json_decref(detail);
+	policy_unref(p);
+	return rc;
+}
+
+int user_find(struct steward *st, const char *username, int64_t *id, struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = store_query_int(c, id, e, "SELECT id FROM app_user WHERE username = ?", "t", username);
+	store_release(c);
+	if (rc == ST_ENOTFOUND)
+		err_set(e, ST_ENOTFOUND, "username", "no such user");
+	return rc;
+}
+
+int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **out,
+	     struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I}", "user", (json_int_t)id);
+	struct audit_event ev = {.action = "user.read", .detail = detail};
+	int rc = ST_OK;
+	if (who->user_id != id) {
+		/* user managers and reviewers may read accounts */
+		static const enum admin_perm perms[] = {ADM_USERS, ADM_REVIEW};
+		rc = access_admin_any(st, who, perms, 2, &ev, e);
+	}
+	json_decref(detail);
+	if (rc != ST_OK)
+		return rc;
+	struct store_conn *c;
+	rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "SELECT u.username, u.display_name, u.kind, u.status, o.code, u.position, "
+			   "u.agreement_id, u.created_at, u.must_change_password FROM app_user u "
+			   "LEFT JOIN organization o ON o.id = u.organization_id WHERE u.id = ?",
+			   &s, e);
+	json_t *o = NULL;
+	if (rc == ST_OK) {
+		store_bind(s, "i", id);
+		rc = store_step(s, e);
+		if (rc == STORE_ROW) {
+			char ts[32];
+			time_format(store_col_int(s, 7), ts);
+			o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:s, s:o, s:s, s:b}", "id",
+				      (json_int_t)id, "username", store_col_text(s, 0),
+				      "display_name", store_col_text(s, 1), "kind",
+				      store_col_text(s, 2), "status", store_col_text(s, 3),
+				      "organization", store_col_null(s, 4) ? NULL : store_col_text(s, 4),
+				      "position", store_col_text(s, 5), "agreement",
+				      store_col_null(s, 6) ? json_null()
+							   : json_integer(store_col_int(s, 6)),
+				      "created_at", ts, "must_change_password",
+				      (int)store_col_int(s, 8));
+			rc = ST_OK;
+		} else if (rc == STORE_DONE) {
+			rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)id);
+		}
+		store_done(s);
+	}
+	if (rc == ST_OK) {
+		json_t *roles = json_array();
+		rc = store_prepare(c, "SELECT role FROM user_role WHERE user_id = ? ORDER BY role", &s,
+				   e);
+		if (rc == ST_OK) {
+			store_bind(s, "i", id);
+			while (store_step(s, e) == STORE_ROW)
+				json_array_append_new(roles, json_string(store_col_text(s, 0)));
+			store_done(s);
+		}
+		json_object_set_new(o, "roles", roles);
+		json_t *susp = json_array();
+		rc = store_prepare(c,
+				   "SELECT id, kind, starts_at, until, reason FROM suspension WHERE "
+				   "user_id = ? AND lifted_at IS NULL ORDER BY id",
+				   &s, e);
+		if (rc == ST_OK) {
+			store_bind(s, "i", id);
+			while (store_step(s, e) == STORE_ROW) {
+				char from[32], until[32] = "";
+				time_format(store_col_int(s, 2), from);
+				if (!store_col_null(s, 3))
+					time_format(store_col_int(s, 3), until);
+				json_array_append_new(
+					susp, json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id",
+							(json_int_t)store_col_int(s, 0), "kind",
+							store_col_text(s, 1), "from", from, "until",
+							until[0] ? until : NULL, "reason",
+							store_col_text(s, 4)));
+			}
+			store_done(s);
+		}
+		json_object_set_new(o, "suspensions", susp);
+		json_t *training = json_array();
+		rc = store_prepare(c,
+				   "SELECT course, MAX(completed_at), MAX(expires_at) FROM "
+				   "training_completion WHERE user_id = ? GROUP BY course ORDER BY course",
+				   &s, e);
+		if (rc == ST_OK) {
+			store_bind(s, "i", id);
+			while (store_step(s, e) == STORE_ROW) {
+				char done[16], exp[16];
+				time_format_date(store_col_int(s, 1), done);
+				time_format_date(store_col_int(s, 2), exp);
+				json_array_append_new(training,
+						      json_pack("{s:s, s:s, s:s, s:b}", "course",
+								store_col_text(s, 0), "completed_on",
+								done, "expires_on", exp, "current",
+								store_col_int(s, 2) > time_now()));
+			}
+			store_done(s);
+		}
+		json_object_set_new(o, "training", training);
+	}
+	store_release(c);
+	if (rc != ST_OK) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return ST_OK;
+}
+
+struct roles_ctx {
+	int64_t id;
+	const char *const *roles;
+	size_t n;
+};
+
+static int roles_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct roles_ctx *r = ctx;
+	int rc = user_exists(c, r->id, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM user_role WHERE user_id = ?", "i", r->id);
+	for (size_t i = 0; rc == ST_OK && i < r->n; i++)
+		rc = store_run(c, e, "INSERT INTO user_role (user_id, role) VALUES (?, ?) "
+				     "ON CONFLICT DO NOTHING",
+			       "it", r->id, r->roles[i]);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE app_user SET updated_at = ? WHERE id = ?", "ii",
+			       time_now(), r->id);
+	return rc;
+}
+
+int user_set_roles(struct steward *st, const struct actor *who, int64_t id,
+		   const char *const *roles, size_t nroles, struct st_error *e)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < nroles; i++)
+		json_array_append_new(list, json_string(roles[i] ? roles[i] : ""));
+	json_t *detail = json_pack("{s:I, s:o}", "user", (json_int_t)id, "roles", list);
+	struct audit_event ev = {.action = "user.roles", .detail = detail};
+	struct policy *p = steward_policy(st);
+	uint32_t mask = 0;
+	int rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, id, &ev, "roles", e);
+	if (rc == ST_OK)
+		rc = roles_mask(p, roles, nroles, &mask, e);
+	if (rc == ST_OK)
+		rc = check_escalation(st, who, p, mask, &ev, e);
+	struct roles_ctx r = {id, roles, nroles};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, roles_write, &r, e);
+	if (rc == ST_OK)
+		model_user_roles(st->model, (uint32_t)id, mask);
+	json_decref(detail);
+	policy_unref(p);
+	return rc;
+}
+
+struct status_ctx {
+	int64_t id;
+	const char *status;
+};
+
+static int status_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct status_ctx *s = ctx;
+	int rc = user_exists(c, s->id, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE app_user SET status = ?, updated_at = ? WHERE id = ?",
+			       "tii", s->status, time_now(), s->id);
+	return rc;
+}
+
+int user_set_status(struct steward *st, const struct actor *who, int64_t id,
+		    const char *status, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:s?}", "user", (json_int_t)id, "status", status);
+	struct audit_event ev = {.action = "user.status", .detail = detail};
+	enum user_status us;
+	int rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, id, &ev, "status", e);
+	if (rc == ST_OK && user_status_parse(status, &us) != ST_OK)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "status",
+			      "status must be active, disabled or separated");
+	struct status_ctx s = {id, status};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, status_write, &s, e);
+	if (rc == ST_OK)
+		model_user_status(st->model, (uint32_t)id, us);
+	json_decref(detail);
+	return rc;
+}
+
+/* --- suspensions ------------------------------------------------------------ */
+
+struct susp_ctx {
+	int64_t user, until, id, now;
+	const char *kind, *reason;
+	int64_t by;
+};
+
+static int susp_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct susp_ctx *s = ctx;
+	int rc = user_exists(c, s->user, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *st;
+	rc = store_prepare(c,
+			   "INSERT INTO suspension (user_id, kind, starts_at, until, reason, "
+			   "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			   &st, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind_int(st, 1, s->user);
+	store_bind_text(st, 2, s->kind);
+	store_bind_int(st, 3, s->now);
+	if (s->until)
+		store_bind_int(st, 4, s->until);
+	else
+		store_bind_null(st, 4);
+	store_bind_text(st, 5, s->reason);
+	store_bind_int(st, 6, s->now);
+	store_bind_int(st, 7, s->by);
+	rc = store_step(st, e);
+	if (rc == STORE_ROW) {
+		s->id = store_col_int(st, 0);
+		rc = ST_OK;
+	}
+	store_done(st);
+	return rc;
+}
+
+int suspension_create(struct steward *st, const struct actor *who, int64_t user,
+		      const char *kind, int64_t until, const char *reason, int64_t *id,
+		      struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:s?, s:I}", "user", (json_int_t)user, "kind", kind,
+				   "until", (json_int_t)until);
+	struct audit_event ev = {.action = "suspension.create", .detail = detail};
+	int64_t now = time_now();
+	int rc = access_admin(st, who, ADM_SUSPENSIONS, &ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, user, &ev, "suspensions", e);
+	bool known = false;
+	for (size_t i = 0; kind && i < ARRAY_LEN(suspension_kinds); i++)
+		known |= str_eq(kind, suspension_kinds[i]);
+	if (rc == ST_OK && !known)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "kind",
+			      "kind must be pending_investigation, temporary, long_term or "
+			      "permanent");
+	if (rc == ST_OK && str_eq(kind, "permanent") && until)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "until",
+			      "a permanent suspension has no end date");
+	if (rc == ST_OK && (str_eq(kind, "temporary") || str_eq(kind, "long_term")) &&
+	    until <= now)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "until",
+			      "a %s suspension needs an end date in the future", kind);
+	if (rc == ST_OK && until && until <= now)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "until", "\"until\" is in the past");
+	if (rc == ST_OK && (!reason || !*reason || strlen(reason) > 2000 ||
+			    !str_is_clean_utf8(reason, strlen(reason))))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "reason",
+			      "a suspension needs a reason (at most 2000 characters)");
+	struct susp_ctx s = {user, until, 0, now, kind, reason, who->user_id};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, susp_write, &s, e);
+	if (rc == ST_OK) {
+		/* effective on the very next decision */
+		model_suspension_add(st->model, (uint32_t)user, s.id, now, until, kind);
+		*id = s.id;
+	}
+	json_decref(detail);
+	return rc;
+}
+
+struct lift_ctx {
+	int64_t user, id, by;
+};
+
+static int lift_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct lift_ctx *l = ctx;
+	int rc = store_run(c, e,
+			   "UPDATE suspension SET lifted_at = ?, lifted_by = ? WHERE id = ? AND "
+			   "user_id = ? AND lifted_at IS NULL",
+			   "iiii", time_now(), l->by, l->id, l->user);
+	if (rc == ST_OK && store_changes(c) != 1)
+		rc = err_set(e, ST_ENOTFOUND, "id", "no active suspension %lld of user %lld",
+			     (long long)l->id, (long long)l->user);
+	return rc;
+}
+
+int suspension_lift(struct steward *st, const struct actor *who, int64_t user, int64_t id,
+		    struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:I}", "user", (json_int_t)user, "suspension",
+				   (json_int_t)id);
+	struct audit_event ev = {.action = "suspension.lift", .detail = detail};
+	int rc = access_admin(st, who, ADM_SUSPENSIONS, &ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, user, &ev, "suspensions", e);
+	struct lift_ctx l = {user, id, who->user_id};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, lift_write, &l, e);
+	if (rc == ST_OK)
+		model_suspension_lift(st->model, (uint32_t)user, id);
+	json_decref(detail);
+	return rc;
+}
+
+/* --- training ----------------------------------------------------------------- */
+
+struct train_ctx {
+	int64_t user, completed, expires, id, by;
+	const char *course;
+};
+
+static int train_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct train_ctx *t = ctx;
+	int rc = user_exists(c, t->user, e);
+	int64_t days = 0;
+	if (rc == ST_OK) {
+		rc = store_query_int(c, &days, e, "SELECT valid_days FROM course WHERE code = ?", "t",
+				     t->course);
+		if (rc == ST_ENOTFOUND)
+			rc = err_setc(e, ST_EINVAL, "unknown_course", "course", "no course \"%s\"",
+				      t->course);
+	}
+	if (rc != ST_OK)
+		return rc;
+	t->expires = t->completed + days * 86400;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "INSERT INTO training_completion (user_id, course, completed_at, "
+			   "expires_at, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?) "
+			   "RETURNING id",
+			   &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "itiiii", t->user, t->course, t->completed, t->expires, time_now(), t->by);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		t->id = store_col_int(s, 0);
+		rc = ST_OK;
+	}
+	store_done(s);
+	return rc;
+}
+
+int training_record(struct steward *st, const struct actor *who, int64_t user,
+		    const char *course, int64_t completed_at, int64_t *id, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:s?, s:I}", "user", (json_int_t)user, "course", course,
+				   "completed_at", (json_int_t)completed_at);
+	struct audit_event ev = {.action = "training.record", .detail = detail};
+	int rc = access_admin(st, who, ADM_TRAINING, &ev, e);
+	if (rc == ST_OK && (!course || !*course))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "course", "\"course\" is required");
+	if (rc == ST_OK && (completed_at <= 0 || completed_at > time_now() + 86400))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "completed_on",
+			      "the completion date cannot be in the future");
+	struct train_ctx t = {user, completed_at, 0, 0, who->user_id, course};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, train_write, &t, e);
+	if (rc == ST_OK) {
+		struct policy *p = steward_policy(st);
+		if (str_eq(course, p->training_course))
+			model_training_set(st->model, (uint32_t)user, t.expires);
+		policy_unref(p);
+		*id = t.id;
+	}
+	json_decref(detail);
+	return rc;
+}
+
+/* --- agreements ------------------------------------------------------------- */
+
+struct agr_ctx {
+	const struct agreement_input *in;
+	char *cats;
+	struct buf orgs;
+	uint32_t org_ids[256];
+	size_t norgs;
+	int64_t id, by;
+};
+
+static int agr_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct agr_ctx *a = ctx;
+	int rc = ST_OK;
+	for (size_t i = 0; rc == ST_OK && i < a->in->norganizations; i++) {
+		int64_t org = 0;
+		rc = org_find(c, a->in->organizations[i], &org, e);
+		if (rc == ST_OK) {
+			if (a->orgs.len)
+				buf_putc(&a->orgs, ',');
+			buf_printf(&a->orgs, "%lld", (long long)org);
+			a->org_ids[a->norgs++] = (uint32_t)org;
+		} else if (e) {
+			str_copy(e->field, sizeof(e->field), "organizations");
+		}
+	}
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "INSERT INTO agreement (vendor, categories, organizations, purpose, "
+			   "starts_at, ends_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+			   "RETURNING id",
+			   &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "ttttiiii", a->in->vendor, a->cats, a->orgs.data ? a->orgs.data : "",
+		   a->in->purpose ? a->in->purpose : "", a->in->start, a->in->end, time_now(), a->by);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		a->id = store_col_int(s, 0);
+		rc = ST_OK;
+	}
+	store_done(s);
+	return rc;
+}
+
+int agreement_create(struct steward *st, const struct actor *who,
+		     const struct agreement_input *in, int64_t *id, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:s?}", "vendor", in->vendor);
+	struct audit_event ev = {.action = "agreement.create", .detail = detail};
+	struct policy *p = steward_policy(st);
+	int rc = access_admin(st, who, ADM_AGREEMENTS, &ev, e);
+	if (rc == ST_OK && (!in->vendor || !*in->vendor || strlen(in->vendor) > 200 ||
+			    !str_is_clean_utf8(in->vendor, strlen(in->vendor))))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "vendor",
+			      "\"vendor\" is required (at most 200 characters)");
+	if (rc == ST_OK && in->ncategories == 0)
+		rc = err_setc(e, ST_EINVAL, "missing_field", "categories",
+			      "an agreement covers at least one category");
+	if (rc == ST_OK && (in->norganizations == 0 || in->norganizations > 256))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "organizations",
+			      "an agreement covers 1 to 256 schools or departments");
+	if (rc == ST_OK && (in->start <= 0 || in->end <= in->start))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "end",
+			      "an agreement needs a start and an end after it");
+	struct buf cats = BUF_INIT;
+	for (size_t i = 0; rc == ST_OK && i < in->ncategories; i++) {
+		if (!in->categories[i] || !inventory_category(p->inv, in->categories[i]))
+			rc = err_setc(e, ST_EINVAL, "unknown_category", "categories",
+				      "\"%s\" is not a category of the data inventory",
+				      in->categories[i] ? in->categories[i] : "");
+		else {
+			if (cats.len)
+				buf_putc(&cats, ',');
+			buf_puts(&cats, in->categories[i]);
+		}
+	}
+	struct agr_ctx a = {.in = in, .cats = cats.data, .by = who->user_id};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, agr_write, &a, e);
+	if (rc == ST_OK) {
+		uint64_t mask = 0;
+		categories_mask(p->inv, cats.data, &mask);
+		model_agreement_set(st->model, (uint32_t)a.id, mask, a.org_ids, a.norgs, in->start,
+				    in->end, in->vendor);
+		*id = a.id;
+	}
+	buf_release(&cats);
+	buf_release(&a.orgs);
+	json_decref(detail);
+	policy_unref(p);
+	return rc;
+}
+
+/* --- relationships ------------------------------------------------------------ */
+
+struct rel_ctx {
+	const struct relationship_input *in;
+	const char *cats;
+	int64_t id, org, start, by;
+};
+
+static int rel_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct rel_ctx *r = ctx;
+	int rc = user_exists(c, r->in->user, e);
+	if (rc == ST_OK && r->in->subject) {
+		int64_t n = 0;
+		rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM subject WHERE id = ?", "i",
+				     r->in->subject);
+		if (rc == ST_OK && !n)
+			rc = err_setc(e, ST_EINVAL, "unknown_subject", "subject", "no subject %lld",
+				      (long long)r->in->subject);
+	}
+	if (rc == ST_OK && !r->in->subject)
+		rc = org_find(c, r->in->organization, &r->org, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "INSERT INTO relationship (user_id, subject_id, organization_id, kind, "
+			   "categories, purpose, source, starts_at, ends_at, created_at, created_by) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			   &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind_int(s, 1, r->in->user);
+	if (r->in->subject)
+		store_bind_int(s, 2, r->in->subject), store_bind_null(s, 3);
+	else
+		store_bind_null(s, 2), store_bind_int(s, 3, r->org);
+	store_bind_text(s, 4, r->in->kind);
+	store_bind_text(s, 5, r->cats);
+	store_bind_text(s, 6, r->in->purpose ? r->in->purpose : "");
+	store_bind_text(s, 7, r->in->source ? r->in->source : "");
+	store_bind_int(s, 8, r->start);
+	if (r->in->end)
+		store_bind_int(s, 9, r->in->end);
+	else
+		store_bind_null(s, 9);
+	store_bind_int(s, 10, time_now());
+	store_bind_int(s, 11, r->by);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		r->id = store_col_int(s, 0);
+		rc = ST_OK;
+	}
+	store_done(s);
+	return rc;
+}
+
+int relationship_create(struct steward *st, const struct actor *who,
+			const struct relationship_input *in, int64_t *id, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:I, s:s?, s:s?, s:s?}", "user", (json_int_t)in->user,
+				   "subject", (json_int_t)in->subject, "organization",
+				   in->organization, "kind", in->kind, "source", in->source);
+	struct audit_event ev = {.action = "relationship.create", .subject_id = in->subject,
+				 .purpose = in->purpose, .detail = detail};
+	struct policy *p = steward_policy(st);
+	enum relkind kind;
+	int rc = access_admin(st, who, ADM_RELATIONSHIPS, &ev, e);
+	if (rc == ST_OK && (relkind_parse(in->kind, &kind) != ST_OK || !relkind_stored(kind)))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "kind",
+			      "kind must be teacher_of, counselor_caseload, sped_caseload, "
+			      "supervisor_of or grant");
+	if (rc == ST_OK && in->user <= 0)
+		rc = err_setc(e, ST_EINVAL, "missing_field", "user", "\"user\" is required");
+	if (rc == ST_OK && !in->subject && !(kind == REL_GRANT && in->organization))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "subject",
+			      "\"subject\" is required (a grant may name an organization instead)");
+	if (rc == ST_OK && in->subject && in->organization)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "organization",
+			      "name a subject or an organization, not both");
+	struct buf cats = BUF_INIT;
+	if (rc == ST_OK && kind == REL_GRANT) {
+		if (in->ncategories == 0)
+			rc = err_setc(e, ST_EINVAL, "missing_field", "categories",
+				      "a grant names the categories it covers");
+		if (rc == ST_OK && (!in->purpose || !*in->purpose))
+			rc = err_setc(e, ST_EINVAL, "missing_field", "purpose",
+				      "a grant states its purpose");
+		for (size_t i = 0; rc == ST_OK && i < in->ncategories; i++) {
+			if (!in->categories[i] || !inventory_category(p->inv, in->categories[i]))
+				rc = err_setc(e, ST_EINVAL, "unknown_category", "categories",
+					      "\"%s\" is not a category of the data inventory",
+					      in->categories[i] ? in->categories[i] : "");
+			else {
+				if (cats.len)
+					buf_putc(&cats, ',');
+				buf_puts(&cats, in->categories[i]);
+			}
+		}
+	} else if (rc == ST_OK && in->ncategories) {
+		rc = err_setc(e, ST_EINVAL, "bad_value", "categories",
+			      "only grants name categories");
+	}
+	if (rc == ST_OK && in->purpose && strlen(in->purpose) > 500)
+		rc = err_setc(e, ST_EINVAL, "too_long", "purpose", "at most 500 characters");
+	int64_t start = in->start ? in->start : time_now();
+	if (rc == ST_OK && in->end && in->end <= start)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "end", "the end must come after the start");
+	struct rel_ctx r = {in, cats.data ? cats.data : "", 0, 0, start, who->user_id};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, rel_write, &r, e);
+	if (rc == ST_OK) {
+		uint64_t mask = 0;
+		categories_mask(p->inv, r.cats, &mask);
+		model_rel_add(st->model, r.id, (uint32_t)in->user, (uint64_t)in->subject,
+			      (uint32_t)r.org, kind, mask, start, in->end);
+		*id = r.id;
+	}
+	buf_release(&cats);
+	json_decref(detail);
+	policy_unref(p);
+	return rc;
+}
+
+struct relrm_ctx {
+	int64_t id, by, user, subject, org;
+};
+
+static int relrm_write(void *ctx, struct store_conn *c, struct st_error *e)
+{
+	struct relrm_ctx *r = ctx;
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT user_id, COALESCE(subject_id, 0), COALESCE(organization_id, 0) "
+			       "FROM relationship WHERE id = ? AND removed_at IS NULL",
+			       &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "i", r->id);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		r->user = store_col_int(s, 0);
+		r->subject = store_col_int(s, 1);
+		r->org = store_col_int(s, 2);
+		rc = ST_OK;
+	} else if (rc == STORE_DONE) {
+		rc = err_set(e, ST_ENOTFOUND, "id", "no current relationship %lld", (long long)r->id);
+	}
+	store_done(s);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE relationship SET removed_at = ?, removed_by = ? WHERE id = ?",
+			       "iii", time_now(), r->by, r->id);
+	return rc;
+}
+
+int relationship_remove(struct steward *st, const struct actor *who, int64_t id,
+			struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I}", "relationship", (json_int_t)id);
+	struct audit_event ev = {.action = "relationship.remove", .detail = detail};
+	int rc = access_admin(st, who, ADM_RELATIONSHIPS, &ev, e);
+	struct relrm_ctx r = {id, who->user_id, 0, 0, 0};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, relrm_write, &r, e);
+	if (rc == ST_OK)
+		model_rel_remove(st->model, id, (uint32_t)r.user, (uint64_t)r.subject, (uint32_t)r.org);
+	json_decref(detail);
+	return rc;
+}

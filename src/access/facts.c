@@ -1,0 +1,379 @@
+/*
+ * facts.c - building the live facts (struct model) from the database at
+ * start, and the one decision every access and every administrative act
+ * passes, with its entry in the access log.
+ */
+#include "access/access_internal.h"
+#include "core/defaults.h"
+
+int categories_mask(const struct inventory *inv, const char *csv, uint64_t *mask)
+{
+	*mask = 0;
+	const char *p = csv;
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char name[64];
+		if (n == 0 || n >= sizeof(name))
+			return ST_EINVAL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		const struct inv_category *c = inventory_category(inv, name);
+		if (c)
+			*mask |= 1ULL << c->index; /* a retired category simply drops out */
+		p = end ? end + 1 : NULL;
+	}
+	return ST_OK;
+}
+
+static int load_policy(struct steward *st, struct store_conn *c, struct st_error *e)
+{
+	struct inventory *inv = steward_inventory(st);
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT version, document FROM policy_version ORDER BY version DESC "
+			       "LIMIT 1",
+			       &s, e);
+	if (rc != ST_OK) {
+		inventory_unref(inv);
+		return rc;
+	}
+	rc = store_step(s, e);
+	char *text = NULL;
+	int version = 0;
+	if (rc == STORE_ROW) {
+		version = (int)store_col_int(s, 0);
+		text = xstrdup(store_col_text(s, 1));
+		rc = ST_OK;
+	} else if (rc == STORE_DONE) {
+		rc = ST_OK;
+	}
+	store_done(s);
+	if (rc == ST_OK && !text) {
+		/* a data directory from before the rules existed: install the
+		 * shipped default as version 1 */
+		text = xstrdup((const char *)default_policy);
+		unsigned char h[HASH_BYTES];
+		sha256(text, strlen(text), h);
+		rc = store_run(c, e,
+			       "INSERT INTO policy_version (version, document, sha256, changed_by, "
+			       "changed_at, note) VALUES (1, ?, ?, NULL, ?, ?)",
+			       "tbit", text, h, (size_t)HASH_BYTES, time_now(),
+			       "default rules shipped with Steward");
+		version = 1;
+	}
+	struct policy *p = NULL;
+	if (rc == ST_OK)
+		rc = policy_parse(text, strlen(text), inv, &p, e);
+	if (rc == ST_OK) {
+		p->version = version;
+		steward_set_policy(st, p);
+	} else if (e) {
+		char msg[sizeof(e->message)];
+		str_copy(msg, sizeof(msg), e->message);
+		err_set(e, ST_EINTERNAL, NULL, "the installed rules (version %d) do not load: %s",
+			version, msg);
+	}
+	free(text);
+	inventory_unref(inv);
+	return rc;
+}
+
+/* Builds a fresh model from the database. */
+static int build_model(struct steward *st, struct store_conn *c, struct model **out,
+		       struct st_error *e)
+{
+	struct policy *p = steward_policy(st);
+	struct model *m = model_new();
+	int64_t nusers = 0, nsubjects = 0, nrels = 0;
+	int rc = store_query_int(c, &nusers, e, "SELECT COALESCE(MAX(id), 0) FROM app_user", "");
+	if (rc == ST_OK)
+		rc = store_query_int(c, &nsubjects, e, "SELECT COALESCE(MAX(id), 0) FROM subject", "");
+	if (rc == ST_OK)
+		rc = store_query_int(c, &nrels, e,
+				     "SELECT COUNT(*) FROM relationship WHERE removed_at IS NULL", "");
+	if (rc == ST_OK)
+		model_reserve(m, (size_t)nusers + 1, (size_t)nsubjects + 1, (size_t)nrels + 16);
+	struct store_stmt *s;
+	/* users and their roles */
+	if (rc == ST_OK)
+		rc = store_prepare(c,
+				   "SELECT u.id, u.kind, u.status, COALESCE(u.organization_id, 0), "
+				   "COALESCE(u.agreement_id, 0), COALESCE(group_concat(r.role), '') "
+				   "FROM app_user u LEFT JOIN user_role r ON r.user_id = u.id "
+				   "GROUP BY u.id",
+				   &s, e);
+	if (rc == ST_OK) {
+		while ((rc = store_step(s, e)) == STORE_ROW) {
+			enum user_kind kind = UK_EMPLOYEE;
+			enum user_status status = US_DISABLED;
+			user_kind_parse(store_col_text(s, 1), &kind);
+			user_status_parse(store_col_text(s, 2), &status);
+			uint32_t roles = 0;
+			const char *list = store_col_text(s, 5);
+			while (*list) {
+				const char *end = strchr(list, ',');
+				size_t n = end ? (size_t)(end - list) : strlen(list);
+				char name[64] = "";
+				if (n < sizeof(name)) {
+					memcpy(name, list, n);
+					name[n] = '\0';
+				}
+				int role = policy_role(p, name);
+				if (role >= 0)
+					roles |= 1u << role;
+				list += n + (end ? 1 : 0);
+			}
+			model_user_set(m, (uint32_t)store_col_int(s, 0), kind, status, roles,
+				       (uint32_t)store_col_int(s, 3), (uint32_t)store_col_int(s, 4));
+		}
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	if (rc == ST_OK)
+		rc = store_prepare(c, "SELECT id, COALESCE(organization_id, 0) FROM subject", &s, e);
+	if (rc == ST_OK) {
+		while ((rc = store_step(s, e)) == STORE_ROW)
+			model_subject_set(m, (uint64_t)store_col_int(s, 0),
+					  (uint32_t)store_col_int(s, 1));
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	if (rc == ST_OK)
+		rc = store_prepare(c,
+				   "SELECT id, user_id, COALESCE(subject_id, 0), "
+				   "COALESCE(organization_id, 0), kind, categories, starts_at, "
+				   "COALESCE(ends_at, 0) FROM relationship WHERE removed_at IS NULL",
+				   &s, e);
+	if (rc == ST_OK) {
+		while ((rc = store_step(s, e)) == STORE_ROW) {
+			enum relkind kind;
+			if (relkind_parse(store_col_text(s, 4), &kind) != ST_OK)
+				continue;
+			uint64_t cats = 0;
+			categories_mask(p->inv, store_col_text(s, 5), &cats);
+			model_rel_add_unlocked(m, store_col_int(s, 0), (uint32_t)store_col_int(s, 1),
+					       (uint64_t)store_col_int(s, 2),
+					       (uint32_t)store_col_int(s, 3), kind, cats,
+					       store_col_int(s, 6), store_col_int(s, 7));
+		}
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	if (rc == ST_OK)
+		rc = store_prepare(c,
+				   "SELECT id, user_id, starts_at, COALESCE(until, 0), kind FROM "
+				   "suspension WHERE lifted_at IS NULL",
+				   &s, e);
+	if (rc == ST_OK) {
+		while ((rc = store_step(s, e)) == STORE_ROW)
+			model_suspension_add(m, (uint32_t)store_col_int(s, 1), store_col_int(s, 0),
+					     store_col_int(s, 2), store_col_int(s, 3),
+					     store_col_text(s, 4));
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	if (rc == ST_OK)
+		rc = store_prepare(c,
+				   "SELECT user_id, MAX(expires_at) FROM training_completion "
+				   "WHERE course = ? GROUP BY user_id",
+				   &s, e);
+	if (rc == ST_OK) {
+		store_bind(s, "t", p->training_course);
+		while ((rc = store_step(s, e)) == STORE_ROW)
+			model_training_set(m, (uint32_t)store_col_int(s, 0), store_col_int(s, 1));
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	if (rc == ST_OK)
+		rc = store_prepare(c,
+				   "SELECT id, vendor, categories, organizations, starts_at, "
+				   "COALESCE(terminated_at, ends_at) FROM agreement",
+				   &s, e);
+	if (rc == ST_OK) {
+		while ((rc = store_step(s, e)) == STORE_ROW) {
+			uint64_t cats = 0;
+			categories_mask(p->inv, store_col_text(s, 2), &cats);
+			uint32_t orgs[256];
+			size_t norgs = 0;
+			const char *list = store_col_text(s, 3);
+			while (*list && norgs < ARRAY_LEN(orgs)) {
+				orgs[norgs++] = (uint32_t)strtoul(list, NULL, 10);
+				const char *end = strchr(list, ',');
+				if (!end)
+					break;
+				list = end + 1;
+			}
+			model_agreement_set(m, (uint32_t)store_col_int(s, 0), cats, orgs, norgs,
+					    store_col_int(s, 4), store_col_int(s, 5),
+					    store_col_text(s, 1));
+		}
+		store_done(s);
+		rc = rc == STORE_DONE ? ST_OK : rc;
+	}
+	policy_unref(p);
+	if (rc != ST_OK) {
+		model_free(m);
+		return rc;
+	}
+	*out = m;
+	return ST_OK;
+}
+
+int access_load(struct steward *st, struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = load_policy(st, c, e);
+	struct model *m = NULL;
+	if (rc == ST_OK)
+		rc = build_model(st, c, &m, e);
+	store_release(c);
+	if (rc == ST_OK) {
+		struct model *old = st->model;
+		st->model = m;
+		model_free(old);
+	}
+	return rc;
+}
+
+int access_reload(struct steward *st, struct st_error *e)
+{
+	/* Build the new facts first, then swap them in under the write lock
+	 * of the old ones so no decision runs on a half-built model. */
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct model *m = NULL;
+	rc = build_model(st, c, &m, e);
+	store_release(c);
+	if (rc != ST_OK)
+		return rc;
+	/* The new facts replace the old in place, under the write lock: no
+	 * decision ever sees a half-built model or a freed one. */
+	model_replace(st->model, m);
+	return ST_OK;
+}
+
+void access_describe(const struct policy *p, struct steward *st, const struct access_request *r,
+		     const struct decision *d, struct audit_event *ev, char *buf, size_t n)
+{
+	model_rdlock(st->model);
+	decision_explain(p, st->model, r, d, buf, n);
+	model_unlock(st->model);
+	ev->reason = buf;
+	ev->role = d->role >= 0 ? p->roles[d->role] : NULL;
+	ev->rule = d->rule >= 0 ? p->rules[d->rule].id : (d->through == REL_COUNT ? "administration" : NULL);
+	ev->agreement_id = d->agreement;
+}
+
+static bool valid_user(int64_t id)
+{
+	return id > 0 && id < (int64_t)UINT32_MAX;
+}
+
+int access_admin(struct steward *st, const struct actor *who, enum admin_perm perm,
+		 struct audit_event *ev, struct st_error *e)
+{
+	return access_admin_any(st, who, &perm, 1, ev, e);
+}
+
+int access_admin_any(struct steward *st, const struct actor *who, const enum admin_perm *perms,
+		     size_t nperms, struct audit_event *ev, struct st_error *e)
+{
+	if (who->user_id == 0)
+		return ST_OK; /* the system: local administration, jobs */
+	struct policy *p = steward_policy(st);
+	struct decision d = {0}, first = {0};
+	bool ok = false;
+	for (size_t i = 0; i < nperms && !ok && valid_user(who->user_id); i++) {
+		ok = policy_admin_decide(p, st->model, (uint32_t)who->user_id, perms[i], who->mfa,
+					 time_now(), &d);
+		if (i == 0)
+			first = d;
+	}
+	if (!ok && nperms)
+		d = first;
+	if (!valid_user(who->user_id)) {
+		memset(&d, 0, sizeof(d));
+		d.reason = R_NO_USER;
+		d.rule = d.role = -1;
+	}
+	if (ok) {
+		/* a copy: the rules may be replaced once released; the caller
+		 * logs the act on this thread before deciding anything else */
+		static _Thread_local char role[64];
+		str_copy(role, sizeof(role), d.role >= 0 ? p->roles[d.role] : "");
+		ev->role = role[0] ? role : NULL;
+		ev->rule = "administration";
+		policy_unref(p);
+		return ST_OK;
+	}
+	char reason[320];
+	struct access_request r = {0};
+	access_describe(p, st, &r, &d, ev, reason, sizeof(reason));
+	ev->outcome = "deny";
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	policy_unref(p);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+}
+
+int access_check(struct steward *st, const struct actor *who, enum action act,
+		 int64_t subject, const char *category, struct audit_event *ev,
+		 struct decision *dec, struct policy **pol, struct st_error *e)
+{
+	struct policy *p = steward_policy(st);
+	const struct inv_category *cat = inventory_category(p->inv, category);
+	struct access_request r = {
+		.user = valid_user(who->user_id) ? (uint32_t)who->user_id : 0,
+		.action = act,
+		.subject = subject > 0 ? (uint64_t)subject : 0,
+		.category = cat ? cat->index : -1,
+		.mfa = who->mfa,
+		.purpose = ev->purpose,
+		.now = time_now(),
+	};
+	if (who->user_id == 0) {
+		/* the system itself: allowed, and logged as such */
+		memset(dec, 0, sizeof(*dec));
+		dec->allow = true;
+		dec->rule = dec->role = -1;
+		ev->rule = "system";
+		*pol = p;
+		return ST_OK;
+	}
+	bool ok = valid_user(who->user_id) && cat && policy_decide(p, st->model, &r, dec);
+	if (ok) {
+		ev->role = dec->role >= 0 ? p->roles[dec->role] : NULL;
+		ev->rule = p->rules[dec->rule].id;
+		ev->agreement_id = dec->agreement;
+		*pol = p;
+		return ST_OK;
+	}
+	if (!valid_user(who->user_id) || !cat) {
+		memset(dec, 0, sizeof(*dec));
+		dec->reason = !cat ? R_BAD_REQUEST : R_NO_USER;
+		dec->rule = dec->role = -1;
+	}
+	char reason[320];
+	access_describe(p, st, &r, dec, ev, reason, sizeof(reason));
+	ev->outcome = "deny";
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	policy_unref(p);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+}
