@@ -25,6 +25,8 @@ static const struct command {
 	{"audit verify", cmd_audit_verify, "recompute the access log's tree and check every checkpoint"},
 	{"audit export", cmd_audit_export, "write an evidence package for a time window"},
 	{"audit verify-proof", cmd_audit_verify_proof, "check an evidence package on its own"},
+	{"policy check", cmd_policy_check, "validate a rule file; report rules that never apply or conflict"},
+	{"demo", cmd_demo, "fill a data directory with the synthetic district"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "list the commands"},
 };

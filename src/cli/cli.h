@@ -45,6 +45,8 @@ int cmd_keys_rotate(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify_proof(int argc, char **argv);
+int cmd_policy_check(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 int cli_main(int argc, char **argv);
 

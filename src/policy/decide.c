@@ -323,10 +323,21 @@ void decision_explain(const struct policy *p, const struct model *m,
 		snprintf(out, size, "forbidden by rule \"%s\": %s", rule ? rule->id : "",
 			 rule ? rule->description : "");
 		return;
-	case R_NO_RULE:
+	case R_NO_RULE: {
+		struct buf roles = BUF_INIT;
+		struct model_user_view v;
+		if (model_user_view(m, r->user, &v))
+			for (int i = 0; i < p->nroles; i++)
+				if (v.roles >> i & 1) {
+					if (roles.len)
+						buf_puts(&roles, " or ");
+					buf_puts(&roles, p->roles[i]);
+				}
 		snprintf(out, size, "no rule lets %s %s %s records",
-			 d->role >= 0 ? role : "this account's roles", act, cat);
+			 roles.len ? roles.data : "an account without roles", act, cat);
+		buf_release(&roles);
 		return;
+	}
 	case R_NO_RELATIONSHIP: {
 		struct buf kinds = BUF_INIT;
 		for (int k = 0; k < REL_COUNT; k++)

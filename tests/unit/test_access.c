@@ -1,0 +1,411 @@
+/*
+ * test_access.c - need-to-know decisions through the library, on a small
+ * synthetic district: who-can agrees with decide on every user x subject
+ * pair; a suspension, a removed relationship or new rules change the very
+ * next decision; refusals are logged with the same detail as allowances;
+ * masking and disclosures apply to what is returned; administrative acts
+ * need the permission, multi-factor, and never serve self-promotion.
+ */
+#include "testsupport.h"
+#include "access/access_internal.h"
+#include "synth/synth.h"
+#include "steward/records.h"
+
+static char *dir, *data;
+static struct steward *st;
+static struct synth_report rep;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = ts_tmpdir();
+	data = ts_make_datadir(dir, NULL);
+	st = ts_open(data, NULL);
+	struct synth_options o = {.seed = 42, .schools = 2, .students = 80, .records = true};
+	struct st_error e = {0};
+	if (synth_district(st, &ts_system, &o, &rep, &e) != ST_OK)
+		fail_msg("synth: %s [%s]", e.message, e.field);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	steward_close(st);
+	ts_rm_rf(dir);
+	free(dir);
+	free(data);
+	return 0;
+}
+
+static int64_t query1(const char *sql, const char *fmt, ...)
+{
+	struct store_conn *c;
+	struct st_error e = {0};
+	assert_int_equal(store_acquire(st->db, &c, &e), ST_OK);
+	struct store_stmt *s;
+	assert_int_equal(store_prepare(c, sql, &s, &e), ST_OK);
+	va_list ap;
+	va_start(ap, fmt);
+	store_bindv(s, fmt, ap);
+	va_end(ap);
+	int64_t v = store_step(s, &e) == STORE_ROW ? store_col_int(s, 0) : -1;
+	store_done(s);
+	store_release(c);
+	return v;
+}
+
+static struct actor as_user(int64_t id)
+{
+	return (struct actor){.user_id = id, .via = "test", .mfa = true, .session_id = "s-1",
+			      .client = "192.0.2.7", .request_id = "r-1"};
+}
+
+static void test_district_built(void **state)
+{
+	(void)state;
+	assert_int_equal(rep.organizations, 2);
+	assert_true(rep.subjects >= 80);
+	assert_true(rep.relationships >= 80 * 7);
+	assert_true(rep.records >= 80 * 5);
+	assert_int_equal(query1("SELECT COUNT(*) FROM record", ""), rep.records);
+	/* deterministic: the same seed, the same district */
+	assert_int_equal(query1("SELECT COUNT(*) FROM relationship", ""), rep.relationships);
+}
+
+static void test_who_can_agrees_with_decide(void **state)
+{
+	(void)state;
+	struct policy *p = steward_policy(st);
+	int64_t nsubjects = query1("SELECT MAX(id) FROM subject", "");
+	int64_t nusers = query1("SELECT MAX(id) FROM app_user", "");
+	int64_t pairs = 0, allowed = 0;
+	for (int64_t s = 1; s <= nsubjects; s++) {
+		json_t *out = NULL;
+		ASSERT_OK(access_who_can(st, &ts_system, NULL, s, "read", &out, &ts_err));
+		json_t *users = json_object_get(out, "users");
+		for (int64_t u = 1; u <= nusers; u++)
+			for (size_t c = 0; c < p->inv->ncats; c++) {
+				struct access_request r = {.user = (uint32_t)u, .action = ACT_READ,
+							   .subject = (uint64_t)s, .category = (int)c,
+							   .mfa = true, .purpose = "review",
+							   .now = time_now()};
+				struct decision d;
+				bool want = policy_decide(p, st->model, &r, &d);
+				bool listed = false;
+				size_t i;
+				json_t *x;
+				json_array_foreach(users, i, x) if (
+					json_integer_value(json_object_get(x, "id")) == u &&
+					str_eq(json_string_value(json_object_get(x, "category")),
+					       p->inv->cats[c].name)) listed = true;
+				if (want != listed)
+					fail_msg("user %lld subject %lld %s: decide %d, who-can %d",
+						 (long long)u, (long long)s, p->inv->cats[c].name, want,
+						 listed);
+				pairs++;
+				allowed += want;
+			}
+		json_decref(out);
+	}
+	assert_true(pairs > 10000);
+	assert_true(allowed > 100);
+	/* the IDEA list: everyone decide allows on some special-education
+	 * record is on it, with a name and a position */
+	json_t *list = NULL;
+	struct actor teacher = as_user(query1("SELECT user_id FROM user_role WHERE role = 'teacher' LIMIT 1", ""));
+	ASSERT_OK(access_who_can(st, &teacher, "special_education", 0, "read", &list, &ts_err));
+	json_t *users = json_object_get(list, "users");
+	int cat = inventory_category(p->inv, "special_education")->index;
+	for (int64_t u = 1; u <= nusers; u++) {
+		bool some = false;
+		for (int64_t s = 1; s <= nsubjects && !some; s++) {
+			struct access_request r = {.user = (uint32_t)u, .action = ACT_READ,
+						   .subject = (uint64_t)s, .category = cat, .mfa = true,
+						   .purpose = "review", .now = time_now()};
+			struct decision d;
+			some = policy_decide(p, st->model, &r, &d);
+		}
+		if (!some)
+			continue;
+		bool listed = false;
+		size_t i;
+		json_t *x;
+		json_array_foreach(users, i, x) if (json_integer_value(json_object_get(x, "id")) == u) {
+			listed = true;
+			assert_true(strlen(json_string_value(json_object_get(x, "display_name"))) > 0);
+			assert_non_null(json_object_get(x, "position"));
+		}
+		if (!listed)
+			fail_msg("user %lld may read special education but is not on the list",
+				 (long long)u);
+	}
+	json_decref(list);
+	policy_unref(p);
+}
+
+/* A teacher, a student they teach, and one of its academic records. */
+static void teacher_and_record(int64_t *teacher, int64_t *record, int64_t *rel)
+{
+	*rel = query1("SELECT r.id FROM relationship r JOIN record c ON c.subject_id = r.subject_id "
+		      "AND c.category = 'academic' JOIN app_user u ON u.id = r.user_id "
+		      "WHERE r.kind = 'teacher_of' AND r.removed_at IS NULL AND u.id NOT IN "
+		      "(SELECT user_id FROM suspension) AND u.id IN (SELECT user_id FROM "
+		      "training_completion WHERE expires_at > ?) ORDER BY r.id LIMIT 1",
+		      "i", time_now());
+	*teacher = query1("SELECT user_id FROM relationship WHERE id = ?", "i", *rel);
+	*record = query1("SELECT c.id FROM record c JOIN relationship r ON r.subject_id = "
+			 "c.subject_id WHERE r.id = ? AND c.category = 'academic' LIMIT 1",
+			 "i", *rel);
+	assert_true(*teacher > 0 && *record > 0);
+}
+
+static json_t *last_event(int64_t record)
+{
+	struct audit_query q = {.record_id = record, .after_seq = -1, .limit = 1000};
+	json_t *events = NULL;
+	int64_t next;
+	ASSERT_OK(audit_query(st->audit, &q, &events, &next, &ts_err));
+	json_t *ev = json_incref(json_array_get(events, json_array_size(events) - 1));
+	json_decref(events);
+	return ev;
+}
+
+static void test_changes_apply_to_the_next_decision(void **state)
+{
+	(void)state;
+	int64_t teacher, record, rel;
+	teacher_and_record(&teacher, &record, &rel);
+	struct actor t = as_user(teacher);
+	json_t *out = NULL;
+	ASSERT_OK(record_read(st, &t, record, "grading", &out, &ts_err));
+	json_decref(out);
+	json_t *allow = last_event(record);
+	assert_string_equal(json_string_value(json_object_get(allow, "outcome")), "allow");
+
+	/* suspended between two decisions: the second is refused */
+	int64_t sid = 0;
+	ASSERT_OK(suspension_create(st, &ts_system, teacher, "pending_investigation", 0,
+				    "report of a disclosure", &sid, &ts_err));
+	struct st_error e = {0};
+	out = NULL;
+	assert_int_equal(record_read(st, &t, record, "grading", &out, &e), ST_EDENIED);
+	assert_null(out);
+	assert_non_null(strstr(e.message, "suspended"));
+	/* the refusal is logged with the same detail as the allowance */
+	json_t *deny = last_event(record);
+	assert_string_equal(json_string_value(json_object_get(deny, "outcome")), "deny");
+	static const char *const same[] = {"action", "user", "record", "subject", "category",
+					   "purpose", "via", "session", "client", "request"};
+	for (size_t i = 0; i < ARRAY_LEN(same); i++)
+		if (!json_equal(json_object_get(allow, same[i]), json_object_get(deny, same[i])))
+			fail_msg("the refusal's %s differs from the allowance's", same[i]);
+	assert_non_null(strstr(json_string_value(json_object_get(deny, "reason")), "suspended"));
+	json_decref(deny);
+	json_decref(allow);
+	ASSERT_OK(suspension_lift(st, &ts_system, teacher, sid, &ts_err));
+	ASSERT_OK(record_read(st, &t, record, "grading", &out, &ts_err));
+	json_decref(out);
+
+	/* the relationship removed: refused at once */
+	ASSERT_OK(relationship_remove(st, &ts_system, rel, &ts_err));
+	int64_t other = query1("SELECT COUNT(*) FROM relationship WHERE user_id = ? AND subject_id = "
+			       "(SELECT subject_id FROM record WHERE id = ?) AND removed_at IS NULL",
+			       "ii", teacher, record);
+	if (other == 0) {
+		assert_int_equal(record_read(st, &t, record, "grading", &out, &e), ST_EDENIED);
+		assert_non_null(strstr(e.message, "relationship"));
+	}
+	/* and the facts survive a restart exactly */
+	steward_close(st);
+	st = ts_open(data, NULL);
+	if (other == 0)
+		assert_int_equal(record_read(st, &t, record, "grading", &out, &e), ST_EDENIED);
+}
+
+static void test_masking_and_disclosure(void **state)
+{
+	(void)state;
+	int64_t hr = query1("SELECT r.user_id FROM user_role r WHERE r.role = 'hr' AND r.user_id IN "
+			    "(SELECT user_id FROM training_completion WHERE expires_at > ?) AND "
+			    "r.user_id NOT IN (SELECT user_id FROM suspension) LIMIT 1",
+			    "i", time_now());
+	int64_t payroll = query1("SELECT id FROM record WHERE category = 'payroll' LIMIT 1", "");
+	struct actor a = as_user(hr);
+	json_t *out = NULL;
+	ASSERT_OK(record_read(st, &a, payroll, "payroll run", &out, &ts_err));
+	const char *ssn = json_string_value(json_object_get(json_object_get(out, "fields"), "ssn"));
+	assert_true(str_has_prefix(ssn, "***-**-"));
+	assert_int_equal(strlen(ssn), 11);
+	json_t *masked = json_object_get(out, "masked");
+	assert_string_equal(json_string_value(json_array_get(masked, 0)), "ssn");
+	json_decref(out);
+	json_t *ev = last_event(payroll);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "masked"), 0)), "ssn");
+	json_decref(ev);
+	int64_t check = query1("SELECT id FROM record WHERE category = 'background_check' LIMIT 1", "");
+	ASSERT_OK(record_read(st, &a, check, "rehire", &out, &ts_err));
+	assert_int_equal(strlen(json_string_value(
+				 json_object_get(json_object_get(out, "fields"), "date_of_birth"))),
+			 4); /* the year only */
+	json_decref(out);
+
+	/* a contractor under an active agreement: allowed, disclosure recorded;
+	 * under an expired one: refused, saying when it ended */
+	int64_t lms = query1("SELECT id FROM app_user WHERE username = 'vendor1.support'", "");
+	int64_t old = query1("SELECT id FROM app_user WHERE username = 'vendor2.support'", "");
+	int64_t rec = query1("SELECT c.id FROM record c JOIN subject s ON s.id = c.subject_id JOIN "
+			     "organization o ON o.id = s.organization_id WHERE c.category = "
+			     "'academic' AND o.code = 'school-001' LIMIT 1",
+			     "");
+	a = as_user(lms);
+	ASSERT_OK(record_read(st, &a, rec, "course delivery", &out, &ts_err));
+	assert_true(json_is_true(json_object_get(out, "disclosure_recorded")));
+	json_decref(out);
+	int64_t hrec = query1("SELECT c.id FROM record c JOIN subject s ON s.id = c.subject_id JOIN "
+			      "organization o ON o.id = s.organization_id WHERE c.category = "
+			      "'health' AND o.code = 'school-001' LIMIT 1",
+			      "");
+	a = as_user(old);
+	struct st_error e = {0};
+	assert_int_equal(record_read(st, &a, hrec, "screening", &out, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "ended on"));
+}
+
+static void test_administration(void **state)
+{
+	(void)state;
+	int64_t teacher = query1("SELECT user_id FROM user_role WHERE role = 'teacher' LIMIT 1", "");
+	int64_t itadmin = query1("SELECT user_id FROM user_role WHERE role = 'it_admin' LIMIT 1", "");
+	int64_t designee = 1; /* the administrator made by init */
+	struct actor t = as_user(teacher), it = as_user(itadmin), d = as_user(designee);
+	struct st_error e = {0};
+	int64_t id = 0;
+	static const char *const roles_designee[] = {"designee"};
+	static const char *const roles_teacher[] = {"teacher"};
+	struct user_input in = {.username = "newhire", .display_name = "New Hire",
+				.organization = "school-001", .roles = roles_teacher, .nroles = 1};
+	/* a teacher may not create accounts: refused and logged */
+	assert_int_equal(user_create(st, &t, &in, &id, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "may manage users"));
+	/* IT may, but cannot hand out the designee's powers */
+	in.roles = roles_designee;
+	assert_int_equal(user_create(st, &it, &in, &id, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "administrative powers"));
+	in.roles = roles_teacher;
+	ASSERT_OK(user_create(st, &it, &in, &id, &ts_err));
+	/* nobody changes their own roles */
+	assert_int_equal(user_set_roles(st, &it, itadmin, roles_designee, 1, &e), ST_EDENIED);
+	/* administrative acts need multi-factor */
+	struct actor nomfa = d;
+	nomfa.mfa = false;
+	int64_t sid = 0;
+	assert_int_equal(suspension_create(st, &nomfa, id, "temporary", time_now() + 86400, "x",
+					   &sid, &e),
+			 ST_EDENIED);
+	assert_non_null(strstr(e.message, "multi-factor"));
+	/* bad input is refused with the field named, before anything is written */
+	assert_int_equal(suspension_create(st, &d, id, "forever", 0, "x", &sid, &e), ST_EINVAL);
+	assert_string_equal(e.field, "kind");
+	assert_int_equal(suspension_create(st, &d, id, "temporary", 0, "x", &sid, &e), ST_EINVAL);
+	assert_string_equal(e.field, "until");
+	ASSERT_OK(suspension_create(st, &d, id, "temporary", time_now() + 86400, "review", &sid,
+				    &ts_err));
+	/* every refusal above reached the log */
+	struct audit_query q = {.user_id = teacher, .outcome = "deny", .after_seq = -1};
+	json_t *events = NULL;
+	int64_t next;
+	ASSERT_OK(audit_query(st->audit, &q, &events, &next, &ts_err));
+	bool found = false;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) found |= str_eq(json_string_value(json_object_get(ev, "action")),
+						       "user.create");
+	assert_true(found);
+	json_decref(events);
+	/* who-can about one student is not for everyone */
+	json_t *out = NULL;
+	assert_int_equal(access_who_can(st, &t, NULL, 5, "read", &out, &e), ST_EDENIED);
+	ASSERT_OK(access_what_can(st, &t, teacher, &out, &ts_err)); /* about oneself: yes */
+	assert_true(json_array_size(json_object_get(out, "relationships")) > 0);
+	json_decref(out);
+}
+
+static void test_rules_are_data(void **state)
+{
+	(void)state;
+	int64_t teacher, record, rel;
+	teacher_and_record(&teacher, &record, &rel);
+	struct actor t = as_user(teacher), d = as_user(1);
+	json_t *doc = NULL;
+	int version = 0;
+	ASSERT_OK(policy_document(st, &d, &doc, &version, &ts_err));
+	assert_int_equal(version, 1);
+	/* remove the teachers' rule: the next decision refuses */
+	json_t *rules = json_object_get(doc, "rules");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rules, i, r) if (str_eq(json_string_value(json_object_get(r, "id")),
+						  "teacher-class-records")) {
+		json_array_remove(rules, i);
+		break;
+	}
+	char *text = json_dumps(doc, 0);
+	json_decref(doc);
+	struct st_error e = {0};
+	assert_int_equal(policy_install(st, &t, text, "no", &version, &e), ST_EDENIED);
+	ASSERT_OK(policy_install(st, &d, text, "teachers lose access", &version, &ts_err));
+	assert_int_equal(version, 2);
+	free(text);
+	json_t *out = NULL;
+	assert_int_equal(record_read(st, &t, record, "grading", &out, &e), ST_EDENIED);
+	/* only an explicit grant could still let a teacher in */
+	assert_null(strstr(e.message, "teacher_of"));
+	/* a broken document is refused, naming the place */
+	assert_int_equal(policy_install(st, &d, "{\"format\":\"steward-policy/1\",\"roles\":{},"
+						"\"rules\":[]}",
+					 NULL, &version, &e),
+			 ST_EINVAL);
+	assert_string_equal(e.field, "roles");
+	/* the inventory: a new field becomes writable, versions are kept */
+	json_t *inv = NULL;
+	int iv = 0;
+	ASSERT_OK(inventory_document(st, &d, &inv, &iv, &ts_err));
+	json_t *fields = json_object_get(json_object_get(json_object_get(inv, "categories"),
+							 "attendance"),
+					 "fields");
+	json_object_set_new(fields, "period", json_pack("{s:s, s:s, s:s}", "type", "integer",
+							 "purpose", "which class period",
+							 "legal_basis", "RSMo 167.031"));
+	text = json_dumps(inv, 0);
+	ASSERT_OK(inventory_install(st, &d, text, "periods", &iv, &ts_err));
+	assert_int_equal(iv, 2);
+	free(text);
+	/* removing a category the rules use is refused */
+	json_object_del(json_object_get(inv, "categories"), "health");
+	text = json_dumps(inv, 0);
+	assert_int_equal(inventory_install(st, &d, text, NULL, &iv, &e), ST_EINVAL);
+	assert_string_equal(e.code, "breaks_rules");
+	free(text);
+	json_decref(inv);
+	int64_t student = query1("SELECT id FROM subject WHERE kind = 'student' LIMIT 1", "");
+	json_t *f = json_pack("{s:s, s:s, s:i}", "date", "2026-10-01", "status", "present",
+			      "period", 3);
+	struct record_input ri = {.subject_id = student, .category = "attendance", .fields = f};
+	int64_t rid = 0;
+	ASSERT_OK(record_create(st, &ts_system, &ri, &rid, &ts_err));
+	json_decref(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_district_built),
+		cmocka_unit_test(test_who_can_agrees_with_decide),
+		cmocka_unit_test(test_changes_apply_to_the_next_decision),
+		cmocka_unit_test(test_masking_and_disclosure),
+		cmocka_unit_test(test_administration),
+		cmocka_unit_test(test_rules_are_data),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
