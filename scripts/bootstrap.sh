@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
-  libcurl4-gnutls-dev libqrencode-dev
+  libcurl4-gnutls-dev libqrencode-dev nettle-dev
   sqlite3 curl ca-certificates procps
 )
 if [ "${STEWARD_BENCH:-0}" = 1 ]; then

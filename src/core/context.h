@@ -22,6 +22,8 @@ struct steward {
 	struct store *db;
 	unsigned char *blind_key; /* secure memory: blind-index HMAC key */
 	unsigned char *sign_sk;   /* secure memory: Ed25519 secret key of the log */
+	unsigned char *mfa_key;   /* secure memory: seals TOTP secrets, keys recovery codes */
+	struct auth_state *auth;  /* sign-in settings and session cache (auth module) */
 	unsigned char sign_pk[SIGN_PUBLIC_BYTES];
 	pthread_mutex_t inventory_lock;
 	struct inventory *inventory; /* current snapshot */

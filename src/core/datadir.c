@@ -17,6 +17,7 @@
 #include "core/context.h"
 #include "core/defaults.h"
 #include "access/access_internal.h"
+#include "auth/auth_internal.h"
 #include "people/people.h"
 
 #define MAIN_DB "steward.db"
@@ -165,6 +166,10 @@ static int populate(struct steward *st, const struct steward_init_options *opt,
 	if (rc == ST_OK) {
 		random_bytes(secret, KEY_BYTES);
 		rc = systemkey_store(st, c, "blind-index", secret, KEY_BYTES, NULL, 0, e);
+	}
+	if (rc == ST_OK) {
+		random_bytes(secret, KEY_BYTES);
+		rc = systemkey_store(st, c, "mfa", secret, KEY_BYTES, NULL, 0, e);
 	}
 	if (rc == ST_OK) {
 		sign_keypair(st->sign_pk, secret);
@@ -455,6 +460,15 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 		rc = systemkey_load(st, c, "audit-signing", st->sign_sk, SIGN_SECRET_BYTES, e);
 	if (rc == ST_OK)
 		memcpy(st->sign_pk, st->sign_sk + 32, SIGN_PUBLIC_BYTES);
+	st->mfa_key = secure_alloc(KEY_BYTES);
+	if (rc == ST_OK) {
+		rc = systemkey_load(st, c, "mfa", st->mfa_key, KEY_BYTES, e);
+		if (rc == ST_ENOTFOUND) {
+			/* a data directory from before sign-in existed */
+			random_bytes(st->mfa_key, KEY_BYTES);
+			rc = systemkey_store(st, c, "mfa", st->mfa_key, KEY_BYTES, NULL, 0, e);
+		}
+	}
 	if (rc == ST_OK)
 		rc = load_inventory(st, c, e);
 	store_release(c);
@@ -468,6 +482,7 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 	rc = access_load(st, e);
 	if (rc != ST_OK)
 		goto fail;
+	st->auth = auth_state_new();
 	free(db);
 	*out = st;
 	return ST_OK;
@@ -488,6 +503,8 @@ void steward_close(struct steward *st)
 	keyring_free(st->keys);
 	secure_free(st->blind_key);
 	secure_free(st->sign_sk);
+	secure_free(st->mfa_key);
+	auth_state_free(st->auth);
 	inventory_unref(st->inventory);
 	pthread_mutex_destroy(&st->inventory_lock);
 	if (st->lock_fd > 0)

@@ -14,5 +14,7 @@ extern const unsigned char default_series[];
 extern const size_t default_series_len;
 extern const unsigned char default_policy[];
 extern const size_t default_policy_len;
+extern const unsigned char common_passwords[];
+extern const size_t common_passwords_len;
 
 #endif

@@ -120,6 +120,23 @@ void sign_detached(const unsigned char sk[SIGN_SECRET_BYTES], const void *msg, s
 ST_MUST_CHECK bool sign_verify(const unsigned char pk[SIGN_PUBLIC_BYTES], const void *msg,
 			       size_t len, const unsigned char sig[SIGN_BYTES]);
 
+/* --- one-time passwords (RFC 6238 TOTP, RFC 4226 HOTP) ------------------- */
+#define TOTP_SECRET_BYTES 20 /* 160 bits, as RFC 4226 recommends */
+#define TOTP_PERIOD 30
+#define TOTP_DIGITS 6
+/* RFC 4648 base32 without padding (malloc'd); decoding ignores spaces and
+ * case, refuses anything else. */
+char *base32_encode(const void *data, size_t len);
+int base32_decode(const char *s, unsigned char *out, size_t max, size_t *len);
+/* HOTP(secret, counter) with HMAC-SHA-1 and 6 digits, as authenticator apps
+ * compute it. */
+uint32_t hotp(const unsigned char *secret, size_t len, uint64_t counter);
+/* Checks a 6-digit code against the steps now-1, now, now+1 (in constant
+ * time per step); *step receives the matching step, so a caller can refuse
+ * a step already used. */
+ST_MUST_CHECK bool totp_check(const unsigned char *secret, size_t len, const char *code,
+			      int64_t now, uint64_t *step);
+
 /* --- passwords ----------------------------------------------------------- */
 /* Argon2id (libsodium's string format, parameters included). */
 int password_hash(const char *password, char out[PASSWORD_HASH_MAX]);

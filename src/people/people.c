@@ -43,9 +43,13 @@ int password_check_policy(const char *password, const char *username, const char
 	if (len > PASSWORD_MAX)
 		return err_setc(e, ST_EINVAL, "weak_password", field,
 				"the password must be at most %d bytes long", PASSWORD_MAX);
-	if (username && strcasecmp(password, username) == 0)
+	if (username && *username && strcasestr(password, username))
 		return err_setc(e, ST_EINVAL, "weak_password", field,
-				"the password must not be the username");
+				"the password must not contain the username");
+	if (password_is_common(password))
+		return err_setc(e, ST_EINVAL, "weak_password", field,
+				"this password is too common: it appears in lists of breached or "
+				"most-used passwords; choose a longer phrase of your own");
 	return ST_OK;
 }
 

@@ -31,6 +31,9 @@ bool username_valid(const char *s);
 int password_check_policy(const char *password, const char *username, const char *field,
 			  struct st_error *e);
 
+/* True for a known common or breached password or a trivial pattern. */
+bool password_is_common(const char *password);
+
 int org_find(struct store_conn *c, const char *code, int64_t *id, struct st_error *e);
 int org_create(struct store_conn *c, const char *code, const char *name, const char *kind,
 	       int64_t *id, struct st_error *e);

@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
-printf 'correct horse battery staple\n' > pw
+printf 'violet umbrella tractor 42\n' > pw
 "$steward" init --data d --admin admin --admin-password-file pw > /dev/null
 # a few administrative acts, each an event
 for _ in 1 2 3; do "$steward" keys rotate --data d > /dev/null; done

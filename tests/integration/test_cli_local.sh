@@ -13,7 +13,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 umask 022   # as a careless operator's shell might be
-printf 'correct horse battery staple\n' > pw
+printf 'violet umbrella tractor 42\n' > pw
 
 "$steward" init --data d --admin admin --admin-password-file pw > out 2>&1 || fail "init: $(cat out)"
 [ "$(stat -c %a d)" = 700 ] || fail "data dir mode $(stat -c %a d)"

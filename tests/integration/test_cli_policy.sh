@@ -27,7 +27,7 @@ set +e; "$steward" policy check lint.json > out 2>&1; rc=$?; set -e
 grep -q "rule dead: .*never apply" out || fail "dead rule not reported: $(cat out)"
 grep -q "rule two: conflicts with \"one\"" out || fail "conflict not reported: $(cat out)"
 
-printf 'correct horse battery staple\n' > pw
+printf 'violet umbrella tractor 42\n' > pw
 "$steward" init --data d --admin admin --admin-password-file pw > /dev/null
 "$steward" demo --data d --students 40 --schools 2 > out || fail "demo: $(cat out)"
 grep -q "2 schools" out || fail "demo output: $(cat out)"

@@ -15,7 +15,7 @@
 #include "steward/steward.h"
 
 #define TS_ADMIN "admin"
-#define TS_PASSWORD "correct horse battery staple"
+#define TS_PASSWORD "violet umbrella tractor 42"
 
 /* A fresh scratch directory under $TMPDIR (malloc'd path). */
 char *ts_tmpdir(void);

@@ -1,0 +1,935 @@
+/*
+ * auth.c - signing in, sessions, multi-factor, API tokens, throttling.
+ *
+ * Tokens are 256 random bits, shown once, stored only as SHA-256 hashes;
+ * lookups go by hash, so no token can be recovered from the database.
+ * Unknown usernames cost the same Argon2id work as known ones. Failures
+ * are counted per account and per client address in a sliding window:
+ * too many from an address throttles it, too many for an account locks it
+ * for a while. TOTP secrets are sealed under the data directory's MFA key;
+ * recovery codes are stored as keyed hashes and work once.
+ */
+#include <qrencode.h>
+
+#include "access/access_internal.h"
+#include "auth/auth_internal.h"
+#include "policy/model_internal.h"
+
+struct auth_state {
+	pthread_mutex_t lock;
+	struct auth_settings s;
+	char dummy_hash[PASSWORD_HASH_MAX]; /* equalizes work for unknown users */
+};
+
+static const char *const known_scopes[] = {"records:read", "records:write", "subjects",
+					   "people",       "policy",        "audit"};
+
+struct auth_state *auth_state_new(void)
+{
+	struct auth_state *a = xcalloc(1, sizeof(*a));
+	pthread_mutex_init(&a->lock, NULL);
+	a->s = (struct auth_settings){1800, 43200, 10, 900, 30, 900};
+	if (password_hash("steward-dummy-password-for-timing", a->dummy_hash) != ST_OK)
+		die("cannot hash the timing password");
+	return a;
+}
+
+void auth_state_free(struct auth_state *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+void auth_configure(struct steward *st, const struct auth_settings *s)
+{
+	pthread_mutex_lock(&st->auth->lock);
+	if (s->idle_seconds > 0)
+		st->auth->s.idle_seconds = s->idle_seconds;
+	if (s->max_seconds > 0)
+		st->auth->s.max_seconds = s->max_seconds;
+	if (s->lock_after > 0)
+		st->auth->s.lock_after = s->lock_after;
+	if (s->lock_seconds > 0)
+		st->auth->s.lock_seconds = s->lock_seconds;
+	if (s->client_limit > 0)
+		st->auth->s.client_limit = s->client_limit;
+	if (s->window_seconds > 0)
+		st->auth->s.window_seconds = s->window_seconds;
+	pthread_mutex_unlock(&st->auth->lock);
+}
+
+static struct auth_settings settings(struct steward *st)
+{
+	pthread_mutex_lock(&st->auth->lock);
+	struct auth_settings s = st->auth->s;
+	pthread_mutex_unlock(&st->auth->lock);
+	return s;
+}
+
+/* "stw_" + 43 characters of base64url. */
+static void new_token(const char *prefix, char out[AUTH_TOKEN_MAX], unsigned char hash[32])
+{
+	unsigned char raw[32];
+	random_bytes(raw, sizeof(raw));
+	char *b = b64_encode(raw, sizeof(raw));
+	for (char *p = b; *p; p++)
+		*p = *p == '+' ? '-' : (*p == '/' ? '_' : *p);
+	char *eq = strchr(b, '=');
+	if (eq)
+		*eq = '\0';
+	snprintf(out, AUTH_TOKEN_MAX, "%s%s", prefix, b);
+	secure_wipe(b, strlen(b));
+	free(b);
+	secure_wipe(raw, sizeof(raw));
+	sha256(out, strlen(out), hash);
+}
+
+static void new_id(char out[40])
+{
+	unsigned char raw[12];
+	random_bytes(raw, sizeof(raw));
+	char *h = hex_encode(raw, sizeof(raw));
+	str_copy(out, 40, h);
+	free(h);
+}
+
+static bool token_shape_ok(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+	if (n < 20 || n > 80)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+			return false;
+	return true;
+}
+
+bool auth_mfa_required(struct steward *st, int64_t user_id)
+{
+	if (user_id <= 0 || user_id >= (int64_t)UINT32_MAX)
+		return true;
+	struct policy *p = steward_policy(st);
+	uint32_t admin = 0;
+	for (int k = 0; k < ADM_COUNT; k++)
+		admin |= p->admin_roles[k];
+	policy_unref(p);
+	struct model_user_view v;
+	model_rdlock(st->model);
+	bool found = model_user_view(st->model, (uint32_t)user_id, &v);
+	model_unlock(st->model);
+	return !found || v.kind == UK_CONTRACTOR || (v.roles & admin);
+}
+
+static void log_event(struct steward *st, int64_t user, const char *client,
+		      const char *request_id, const char *session, const char *action,
+		      const char *outcome, const char *reason, json_t *detail)
+{
+	struct actor who = {.user_id = user, .via = "api", .client = client,
+			    .request_id = request_id, .session_id = session};
+	struct audit_event ev = {.action = action, .outcome = outcome, .reason = reason,
+				 .detail = detail};
+	struct st_error e = {0};
+	if (steward_audit(st, &who, &ev, NULL, &e) != ST_OK)
+		fprintf(stderr, "steward: cannot log %s: %s\n", action, e.message);
+}
+
+/* Logs and returns a refusal. The log must hold it: if it cannot, the
+ * refusal stands but becomes the log's failure. */
+static int refuse(struct steward *st, int64_t user, const char *client, const char *request_id,
+		  const char *action, int status, const char *code, const char *field,
+		  const char *reason, json_t *detail, struct st_error *e)
+{
+	struct actor who = {.user_id = user, .via = "api", .client = client,
+			    .request_id = request_id};
+	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason,
+				 .detail = detail};
+	struct st_error le = {0};
+	int lrc = steward_audit(st, &who, &ev, NULL, &le);
+	json_decref(detail);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, status, code, field, "%s", reason);
+}
+
+static int64_t count_failures(struct store_conn *c, const char *column, const char *value,
+			      int64_t since)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM signin_failure WHERE %s = ? AND at > ?",
+		 column);
+	int64_t n = 0;
+	if (store_query_int(c, &n, NULL, sql, "ti", value, since) != ST_OK)
+		return 0;
+	return n;
+}
+
+static void record_failure(struct store_conn *c, const char *username, const char *client,
+			   int64_t now)
+{
+	store_run(c, NULL, "INSERT INTO signin_failure (username, client, at) VALUES (?, ?, ?)",
+		  "tti", username, client, now);
+	/* keep the table small: forget failures older than a day */
+	store_run(c, NULL, "DELETE FROM signin_failure WHERE at < ?", "i", now - 86400);
+}
+
+static bool recovery_hash(struct steward *st, int64_t user, const char *code,
+			  unsigned char out[32])
+{
+	char norm[32];
+	size_t n = 0;
+	for (const char *p = code; *p && n < sizeof(norm) - 1; p++)
+		if (*p != '-' && *p != ' ')
+			norm[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	norm[n] = '\0';
+	if (n != 10)
+		return false;
+	char *msg = xasprintf("steward/recovery|user=%lld|%s", (long long)user, norm);
+	hmac_sha256(st->mfa_key, msg, strlen(msg), out);
+	secure_free_plain(msg, strlen(msg));
+	secure_wipe(norm, sizeof(norm));
+	return true;
+}
+
+/* Opens a user's TOTP secret. */
+static int totp_secret(struct steward *st, struct store_conn *c, int64_t user,
+		       unsigned char secret[TOTP_SECRET_BYTES], bool *confirmed, int64_t *last_step,
+		       struct st_error *e)
+{
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT sealed_secret, confirmed_at IS NOT NULL, last_step FROM mfa_totp "
+			       "WHERE user_id = ?",
+			       &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "i", user);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		size_t len = 0;
+		const void *sealed = store_col_blob(s, 0, &len);
+		*confirmed = store_col_int(s, 1);
+		*last_step = store_col_int(s, 2);
+		char ad[64];
+		snprintf(ad, sizeof(ad), "steward/totp|user=%lld", (long long)user);
+		char *pt = NULL;
+		size_t ptlen = 0;
+		rc = unseal(st->mfa_key, ad, strlen(ad), sealed, len, &pt, &ptlen);
+		if (rc == ST_OK && ptlen == TOTP_SECRET_BYTES)
+			memcpy(secret, pt, TOTP_SECRET_BYTES);
+		else
+			rc = err_set(e, ST_ECRYPTO, NULL, "the multi-factor secret failed its check");
+		secure_free_plain(pt, ptlen);
+	} else if (rc == STORE_DONE) {
+		rc = ST_ENOTFOUND;
+	}
+	store_done(s);
+	return rc;
+}
+
+int auth_sign_in(struct steward *st, const char *username, const char *password,
+		 const char *totp, const char *client, const char *request_id,
+		 struct signin *out, struct st_error *e)
+{
+	memset(out, 0, sizeof(*out));
+	struct auth_settings cfg = settings(st);
+	int64_t now = time_now();
+	const char *action = "session.create";
+	client = client ? client : "";
+	if (!username || !*username || strlen(username) > USERNAME_MAX)
+		return err_setc(e, ST_EINVAL, "missing_field", "username", "\"username\" is required");
+	if (!password || !*password || strlen(password) > PASSWORD_MAX)
+		return err_setc(e, ST_EINVAL, "missing_field", "password", "\"password\" is required");
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	json_t *detail = json_pack("{s:s}", "username", username);
+	/* throttle an address that keeps failing */
+	if (count_failures(c, "client", client, now - cfg.window_seconds) >= cfg.client_limit) {
+		store_release(c);
+		return refuse(st, 0, client, request_id, action, ST_ELIMIT, "throttled", NULL,
+			      "too many failed sign-ins from this address; wait and try again",
+			      detail, e);
+	}
+	int64_t uid = 0, locked_until = 0;
+	char hash[PASSWORD_HASH_MAX] = "", status[16] = "";
+	bool must_change = false;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "SELECT id, COALESCE(password_hash, ''), status, COALESCE(locked_until, 0), "
+			   "must_change_password FROM app_user WHERE username = ?",
+			   &s, e);
+	if (rc == ST_OK) {
+		store_bind(s, "t", username);
+		if (store_step(s, e) == STORE_ROW) {
+			uid = store_col_int(s, 0);
+			str_copy(hash, sizeof(hash), store_col_text(s, 1));
+			str_copy(status, sizeof(status), store_col_text(s, 2));
+			locked_until = store_col_int(s, 3);
+			must_change = store_col_int(s, 4);
+		}
+		store_done(s);
+	}
+	if (uid && locked_until > now) {
+		store_release(c);
+		char reason[160], ts[32];
+		time_format(locked_until, ts);
+		snprintf(reason, sizeof(reason),
+			 "the account is locked after repeated failed sign-ins until %s", ts);
+		return refuse(st, uid, client, request_id, action, ST_ELIMIT, "locked", NULL, reason,
+			      detail, e);
+	}
+	/* the same Argon2id work whether or not the user exists */
+	bool ok = password_verify(uid && hash[0] ? hash : st->auth->dummy_hash, password) &&
+		  uid && hash[0];
+	secure_wipe(hash, sizeof(hash));
+	if (!ok) {
+		record_failure(c, username, client, now);
+		if (uid && count_failures(c, "username", username, now - cfg.window_seconds) >=
+				   cfg.lock_after) {
+			store_run(c, NULL, "UPDATE app_user SET locked_until = ? WHERE id = ?", "ii",
+				  now + cfg.lock_seconds, uid);
+			log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
+				  "locked after repeated failed sign-ins", NULL);
+		}
+		store_release(c);
+		return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_credentials", NULL,
+			      "wrong username or password", detail, e);
+	}
+	if (!str_eq(status, "active")) {
+		store_release(c);
+		return refuse(st, uid, client, request_id, action, ST_EAUTH, "account_inactive", NULL,
+			      str_eq(status, "separated") ? "this account belongs to a person who "
+							    "has left the district"
+							  : "this account is disabled",
+			      detail, e);
+	}
+	/* multi-factor */
+	unsigned char *secret = secure_scratch();
+	bool enrolled = false;
+	int64_t last_step = 0;
+	int trc = totp_secret(st, c, uid, secret, &enrolled, &last_step, e);
+	if (trc != ST_OK && trc != ST_ENOTFOUND) {
+		secure_wipe(secret, TOTP_SECRET_BYTES);
+		store_release(c);
+		json_decref(detail);
+		return trc;
+	}
+	bool mfa = false;
+	if (enrolled) {
+		if (!totp || !*totp) {
+			secure_wipe(secret, TOTP_SECRET_BYTES);
+			store_release(c);
+			json_decref(detail);
+			return err_setc(e, ST_EAUTH, "totp_required", "totp",
+					"enter the 6-digit code from your authenticator app (or a "
+					"recovery code)");
+		}
+		uint64_t step = 0;
+		if (strlen(totp) == TOTP_DIGITS && totp_check(secret, TOTP_SECRET_BYTES, totp, now, &step)) {
+			/* a code works once: refuse a step already used */
+			if ((int64_t)step > last_step) {
+				store_run(c, NULL, "UPDATE mfa_totp SET last_step = ? WHERE user_id = ?",
+					  "ii", (int64_t)step, uid);
+				mfa = true;
+			}
+		} else {
+			unsigned char h[32];
+			if (recovery_hash(st, uid, totp, h) &&
+			    store_run(c, NULL,
+				      "UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND "
+				      "code_hash = ? AND used_at IS NULL",
+				      "iib", now, uid, h, (size_t)32) == ST_OK &&
+			    store_changes(c) == 1) {
+				mfa = true;
+				log_event(st, uid, client, request_id, NULL, "mfa.recovery_code", "allow",
+					  "a recovery code was used (it is now spent)", NULL);
+			}
+		}
+		secure_wipe(secret, TOTP_SECRET_BYTES);
+		if (!mfa) {
+			record_failure(c, username, client, now);
+			store_release(c);
+			return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_totp", "totp",
+				      "the one-time code is wrong, expired or already used", detail, e);
+		}
+	}
+	secure_wipe(secret, TOTP_SECRET_BYTES);
+	/* suspended accounts do not get a session at all */
+	model_rdlock(st->model);
+	const struct muser *mu = model_user(st->model, (uint32_t)uid);
+	int64_t until = 0, sid = 0;
+	bool suspended = mu && model_suspended(mu, now, &until, &sid);
+	model_unlock(st->model);
+	if (suspended) {
+		store_release(c);
+		return refuse(st, uid, client, request_id, action, ST_EDENIED, "suspended", NULL,
+			      "this account's access is suspended", detail, e);
+	}
+	const char *restricted = must_change ? "password"
+					     : (!enrolled && auth_mfa_required(st, uid) ? "enroll" : "");
+	unsigned char th[32], ch[32];
+	new_token("stw_", out->token, th);
+	new_token("", out->csrf, ch);
+	new_id(out->session_id);
+	out->user_id = uid;
+	out->expires_at = now + cfg.max_seconds;
+	out->mfa = mfa;
+	out->mfa_enrollment_required = str_eq(restricted, "enroll");
+	out->must_change_password = must_change;
+	rc = store_run(c, e,
+		       "INSERT INTO session (id, token_hash, csrf_hash, user_id, mfa, restricted, "
+		       "client, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+		       "?, ?)",
+		       "tbbiittiii", out->session_id, th, (size_t)32, ch, (size_t)32, uid,
+		       (int64_t)mfa, restricted, client, now, now, out->expires_at);
+	if (rc == ST_OK)
+		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ?", "t", username);
+	store_release(c);
+	if (rc != ST_OK) {
+		json_decref(detail);
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	json_object_set_new(detail, "mfa", json_boolean(mfa));
+	if (restricted[0])
+		json_object_set_new(detail, "limited_to", json_string(restricted));
+	struct actor who = {.user_id = uid, .via = "api", .client = client,
+			    .request_id = request_id, .session_id = out->session_id, .mfa = mfa};
+	struct audit_event ev = {.action = action, .outcome = "allow", .detail = detail};
+	rc = steward_audit(st, &who, &ev, NULL, e);
+	json_decref(detail);
+	if (rc != ST_OK) {
+		/* not logged: the session must not be usable */
+		struct store_conn *c2;
+		if (store_acquire(st->db, &c2, NULL) == ST_OK) {
+			store_run(c2, NULL, "UPDATE session SET revoked_at = ? WHERE id = ?", "it", now,
+				  out->session_id);
+			store_release(c2);
+		}
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+int auth_check(struct steward *st, const char *token, const char *client,
+	       const char *request_id, struct session_info *out, struct st_error *e)
+{
+	memset(out, 0, sizeof(*out));
+	int64_t now = time_now();
+	if (!token || !*token)
+		return err_setc(e, ST_EAUTH, "unauthenticated", NULL,
+				"sign in first: send Authorization: Bearer <token>");
+	if (!token_shape_ok(token))
+		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
+			      "the token is malformed", NULL, e);
+	unsigned char h[32];
+	sha256(token, strlen(token), h);
+	struct auth_settings cfg = settings(st);
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s;
+	const char *reason = NULL;
+	int64_t uid = 0;
+	rc = store_prepare(c,
+			   "SELECT s.id, s.user_id, s.mfa, s.restricted, s.csrf_hash, s.last_seen_at, "
+			   "s.expires_at, s.revoked_at IS NOT NULL, u.status FROM session s JOIN "
+			   "app_user u ON u.id = s.user_id WHERE s.token_hash = ?",
+			   &s, e);
+	if (rc != ST_OK) {
+		store_release(c);
+		return rc;
+	}
+	store_bind(s, "b", h, (size_t)32);
+	bool found = store_step(s, e) == STORE_ROW;
+	int64_t last_seen = 0;
+	if (found) {
+		str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
+		uid = out->user_id = store_col_int(s, 1);
+		out->mfa = store_col_int(s, 2);
+		const char *r = store_col_text(s, 3);
+		out->limit = str_eq(r, "enroll") ? SESSION_ENROLL_ONLY
+						 : (str_eq(r, "password") ? SESSION_PASSWORD_ONLY
+									  : SESSION_FULL);
+		size_t len = 0;
+		const void *ch = store_col_blob(s, 4, &len);
+		if (len == 32)
+			memcpy(out->csrf_hash, ch, 32);
+		last_seen = store_col_int(s, 5);
+		if (store_col_int(s, 7))
+			reason = "the session was signed out or revoked";
+		else if (now >= store_col_int(s, 6))
+			reason = "the session has expired; sign in again";
+		else if (now - last_seen >= cfg.idle_seconds)
+			reason = "the session expired after inactivity; sign in again";
+		else if (!str_eq(store_col_text(s, 8), "active"))
+			reason = "the account is not active";
+	}
+	store_done(s);
+	if (!found) {
+		rc = store_prepare(c,
+				   "SELECT t.id, t.user_id, t.mfa, t.scopes, t.expires_at, "
+				   "t.revoked_at IS NOT NULL, u.status, COALESCE(t.last_used_at, 0) "
+				   "FROM api_token t JOIN app_user u ON u.id = t.user_id "
+				   "WHERE t.token_hash = ?",
+				   &s, e);
+		if (rc == ST_OK) {
+			store_bind(s, "b", h, (size_t)32);
+			if (store_step(s, e) == STORE_ROW) {
+				found = true;
+				out->api_token = true;
+				str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
+				uid = out->user_id = store_col_int(s, 1);
+				out->mfa = store_col_int(s, 2);
+				str_copy(out->scopes, sizeof(out->scopes), store_col_text(s, 3));
+				last_seen = store_col_int(s, 7);
+				if (store_col_int(s, 5))
+					reason = "the API token was revoked";
+				else if (now >= store_col_int(s, 4))
+					reason = "the API token has expired";
+				else if (!str_eq(store_col_text(s, 6), "active"))
+					reason = "the account is not active";
+			}
+			store_done(s);
+		}
+	}
+	if (!found) {
+		store_release(c);
+		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
+			      "the token is not valid", NULL, e);
+	}
+	if (reason) {
+		if (!out->api_token && strstr(reason, "expired"))
+			store_run(c, NULL, "UPDATE session SET revoked_at = ? WHERE id = ? AND "
+					   "revoked_at IS NULL",
+				  "it", now, out->id);
+		store_release(c);
+		json_t *detail = json_pack("{s:s}", out->api_token ? "token" : "session", out->id);
+		return refuse(st, uid, client, request_id, "session.refused", ST_EAUTH,
+			      "session_ended", NULL, reason, detail, e);
+	}
+	/* note activity, but write at most every few seconds */
+	int64_t every = cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60;
+	if (now - last_seen >= every)
+		store_run(c, NULL,
+			  out->api_token ? "UPDATE api_token SET last_used_at = ? WHERE id = ?"
+					 : "UPDATE session SET last_seen_at = ? WHERE id = ?",
+			  "it", now, out->id);
+	store_release(c);
+	return ST_OK;
+}
+
+bool auth_csrf_ok(const struct session_info *s, const char *csrf)
+{
+	if (!csrf || !*csrf || strlen(csrf) > 100)
+		return false;
+	unsigned char h[32];
+	sha256(csrf, strlen(csrf), h);
+	return secure_equal(h, s->csrf_hash, 32);
+}
+
+int auth_sign_out(struct steward *st, const struct actor *who, struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = store_run(c, e, "UPDATE session SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+		       "it", time_now(), who->session_id);
+	store_release(c);
+	if (rc == ST_OK) {
+		struct audit_event ev = {.action = "session.delete", .outcome = "allow"};
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	return rc;
+}
+
+static char *qr_svg(const char *text)
+{
+	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!q)
+		return xstrdup("");
+	struct buf b = BUF_INIT;
+	int w = q->width, margin = 4, size = w + 2 * margin;
+	buf_printf(&b,
+		   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+		   "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+		   "<path fill=\"#000\" d=\"",
+		   size, size, size, size);
+	for (int y = 0; y < w; y++)
+		for (int x = 0; x < w; x++)
+			if (q->data[y * w + x] & 1)
+				buf_printf(&b, "M%d %dh1v1h-1z", x + margin, y + margin);
+	buf_puts(&b, "\"/></svg>");
+	QRcode_free(q);
+	return buf_detach(&b, NULL);
+}
+
+static void url_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.')
+			buf_putc(b, (char)c);
+		else
+			buf_printf(b, "%%%02X", c);
+	}
+}
+
+int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrollment *out,
+		   struct st_error *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (who->user_id <= 0)
+		return err_set(e, ST_EAUTH, NULL, "sign in first");
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	int64_t confirmed = 0;
+	store_query_int(c, &confirmed, NULL,
+			"SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND confirmed_at IS NOT NULL",
+			"i", who->user_id);
+	if (confirmed) {
+		store_release(c);
+		return err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
+				"multi-factor is already set up for this account; ask the "
+				"designee to reset it if the device was lost");
+	}
+	char username[USERNAME_MAX + 1] = "";
+	struct store_stmt *s;
+	if (store_prepare(c, "SELECT username FROM app_user WHERE id = ?", &s, e) == ST_OK) {
+		store_bind(s, "i", who->user_id);
+		if (store_step(s, e) == STORE_ROW)
+			str_copy(username, sizeof(username), store_col_text(s, 0));
+		store_done(s);
+	}
+	unsigned char secret[TOTP_SECRET_BYTES];
+	random_bytes(secret, sizeof(secret));
+	char ad[64];
+	snprintf(ad, sizeof(ad), "steward/totp|user=%lld", (long long)who->user_id);
+	struct buf sealed = BUF_INIT;
+	seal(st->mfa_key, ad, strlen(ad), secret, sizeof(secret), &sealed);
+	rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "INSERT INTO mfa_totp (user_id, sealed_secret) VALUES (?, ?) "
+			       "ON CONFLICT (user_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, "
+			       "confirmed_at = NULL, last_step = 0",
+			       "ib", who->user_id, sealed.data, sealed.len);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM recovery_code WHERE user_id = ?", "i", who->user_id);
+	for (int i = 0; rc == ST_OK && i < 10; i++) {
+		unsigned char raw[7];
+		random_bytes(raw, sizeof(raw));
+		char *b = base32_encode(raw, sizeof(raw));
+		for (char *p = b; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		snprintf(out->recovery[i], sizeof(out->recovery[i]), "%.5s-%.5s", b, b + 5);
+		unsigned char h[32];
+		recovery_hash(st, who->user_id, out->recovery[i], h);
+		rc = store_run(c, e, "INSERT INTO recovery_code (user_id, code_hash) VALUES (?, ?)",
+			       "ib", who->user_id, h, (size_t)32);
+		secure_wipe(b, strlen(b));
+		free(b);
+	}
+	struct audit_event ev = {.action = "mfa.enroll", .outcome = "allow",
+				 .reason = "a new authenticator secret and recovery codes were issued"};
+	if (rc == ST_OK)
+		rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else
+		store_rollback(c);
+	store_release(c);
+	buf_release(&sealed);
+	if (rc == ST_OK) {
+		char *b32 = base32_encode(secret, sizeof(secret));
+		str_copy(out->secret, sizeof(out->secret), b32);
+		struct buf uri = BUF_INIT;
+		buf_puts(&uri, "otpauth://totp/Steward:");
+		url_escape(&uri, username);
+		buf_printf(&uri, "?secret=%s&issuer=Steward&algorithm=SHA1&digits=6&period=30", b32);
+		str_copy(out->uri, sizeof(out->uri), uri.data);
+		out->qr_svg = qr_svg(uri.data);
+		secure_wipe(b32, strlen(b32));
+		free(b32);
+		secure_wipe(uri.data, uri.len);
+		buf_release(&uri);
+	} else {
+		memset(out, 0, sizeof(*out));
+	}
+	secure_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *code,
+		     struct st_error *e)
+{
+	if (!code || !*code)
+		return err_setc(e, ST_EINVAL, "missing_field", "code", "\"code\" is required");
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	unsigned char *secret = secure_scratch();
+	bool confirmed = false;
+	int64_t last_step = 0;
+	rc = totp_secret(st, c, who->user_id, secret, &confirmed, &last_step, e);
+	if (rc == ST_ENOTFOUND)
+		rc = err_setc(e, ST_ECONFLICT, "not_started", NULL,
+			      "start with POST /api/v1/mfa/totp to get a secret");
+	uint64_t step = 0;
+	if (rc == ST_OK && !totp_check(secret, TOTP_SECRET_BYTES, code, time_now(), &step)) {
+		secure_wipe(secret, TOTP_SECRET_BYTES);
+		store_release(c);
+		struct audit_event ev = {.action = "mfa.confirm", .outcome = "deny",
+					 .reason = "the code did not match"};
+		int lrc = steward_audit(st, who, &ev, NULL, e);
+		if (lrc != ST_OK)
+			return lrc;
+		return err_setc(e, ST_EINVAL, "bad_totp", "code",
+				"the code does not match; check the device's clock and try the "
+				"current code");
+	}
+	secure_wipe(secret, TOTP_SECRET_BYTES);
+	if (rc == ST_OK)
+		rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ?",
+			       "iii", time_now(), (int64_t)step, who->user_id);
+	/* this session now counts as multi-factor */
+	if (rc == ST_OK && who->session_id)
+		rc = store_run(c, e,
+			       "UPDATE session SET mfa = 1, restricted = CASE WHEN restricted = "
+			       "'enroll' THEN '' ELSE restricted END WHERE id = ?",
+			       "t", who->session_id);
+	struct audit_event ev = {.action = "mfa.confirm", .outcome = "allow"};
+	if (rc == ST_OK)
+		rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (store_in_transaction(c))
+		store_rollback(c);
+	store_release(c);
+	return rc;
+}
+
+int auth_password_change(struct steward *st, const struct actor *who, const char *current,
+			 const char *replacement, struct st_error *e)
+{
+	if (!current || !*current)
+		return err_setc(e, ST_EINVAL, "missing_field", "current_password",
+				"\"current_password\" is required");
+	if (!replacement || !*replacement)
+		return err_setc(e, ST_EINVAL, "missing_field", "new_password",
+				"\"new_password\" is required");
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	char hash[PASSWORD_HASH_MAX] = "", username[USERNAME_MAX + 1] = "";
+	struct store_stmt *s;
+	rc = store_prepare(c, "SELECT COALESCE(password_hash, ''), username FROM app_user WHERE id = ?",
+			   &s, e);
+	if (rc == ST_OK) {
+		store_bind(s, "i", who->user_id);
+		if (store_step(s, e) == STORE_ROW) {
+			str_copy(hash, sizeof(hash), store_col_text(s, 0));
+			str_copy(username, sizeof(username), store_col_text(s, 1));
+		}
+		store_done(s);
+	}
+	if (rc == ST_OK && !password_verify(hash[0] ? hash : st->auth->dummy_hash, current)) {
+		store_release(c);
+		secure_wipe(hash, sizeof(hash));
+		struct audit_event ev = {.action = "user.password", .outcome = "deny",
+					 .reason = "the current password was wrong"};
+		int lrc = steward_audit(st, who, &ev, NULL, e);
+		if (lrc != ST_OK)
+			return lrc;
+		return err_setc(e, ST_EAUTH, "bad_credentials", "current_password",
+				"the current password is wrong");
+	}
+	secure_wipe(hash, sizeof(hash));
+	if (rc == ST_OK && str_eq(current, replacement))
+		rc = err_setc(e, ST_EINVAL, "weak_password", "new_password",
+			      "the new password must differ from the current one");
+	if (rc == ST_OK)
+		rc = password_check_policy(replacement, username, "new_password", e);
+	char newhash[PASSWORD_HASH_MAX];
+	if (rc == ST_OK && password_hash(replacement, newhash) != ST_OK)
+		rc = err_set(e, ST_EINTERNAL, NULL, "cannot hash the password");
+	if (rc == ST_OK)
+		rc = store_begin(c, e);
+	int64_t now = time_now();
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE app_user SET password_hash = ?, must_change_password = 0, "
+			       "password_changed_at = ?, updated_at = ? WHERE id = ?",
+			       "tiii", newhash, now, now, who->user_id);
+	/* every other session of the account ends */
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE session SET revoked_at = ? WHERE user_id = ? AND id <> ? AND "
+			       "revoked_at IS NULL",
+			       "iit", now, who->user_id, who->session_id ? who->session_id : "");
+	if (rc == ST_OK && who->session_id) {
+		bool enrol = false;
+		int64_t confirmed = 0;
+		store_query_int(c, &confirmed, NULL,
+				"SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND confirmed_at IS "
+				"NOT NULL",
+				"i", who->user_id);
+		enrol = !confirmed && auth_mfa_required(st, who->user_id);
+		rc = store_run(c, e, "UPDATE session SET restricted = ? WHERE id = ?", "tt",
+			       enrol ? "enroll" : "", who->session_id);
+	}
+	struct audit_event ev = {.action = "user.password", .outcome = "allow",
+				 .reason = "password changed; other sessions ended"};
+	if (rc == ST_OK)
+		rc = steward_audit(st, who, &ev, NULL, e);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (store_in_transaction(c))
+		store_rollback(c);
+	secure_wipe(newhash, sizeof(newhash));
+	store_release(c);
+	return rc;
+}
+
+int auth_token_create(struct steward *st, const struct actor *who, const char *name,
+		      const char *scopes, int64_t expires_at, char token[AUTH_TOKEN_MAX],
+		      char id[40], struct st_error *e)
+{
+	if (!name || !*name || strlen(name) > 100 || !str_is_clean_utf8(name, strlen(name)))
+		return err_setc(e, ST_EINVAL, "missing_field", "name",
+				"\"name\" is required (at most 100 characters)");
+	if (!scopes || !*scopes)
+		return err_setc(e, ST_EINVAL, "missing_field", "scopes",
+				"an API token needs at least one scope");
+	for (const char *p = scopes; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		bool ok = false;
+		for (size_t i = 0; i < ARRAY_LEN(known_scopes); i++)
+			ok |= strlen(known_scopes[i]) == n && !strncmp(known_scopes[i], p, n);
+		if (!ok)
+			return err_setc(e, ST_EINVAL, "bad_value", "scopes",
+					"unknown scope (records:read, records:write, subjects, "
+					"people, policy, audit)");
+		p += n + (end ? 1 : 0);
+	}
+	int64_t now = time_now();
+	if (expires_at <= now || expires_at > now + 366 * 86400)
+		return err_setc(e, ST_EINVAL, "bad_value", "expires",
+				"an API token expires within a year");
+	unsigned char h[32];
+	new_token("stk_", token, h);
+	new_id(id);
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "INSERT INTO api_token (id, token_hash, user_id, name, scopes, mfa, "
+			       "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			       "tbittiii", id, h, (size_t)32, who->user_id, name, scopes,
+			       (int64_t)who->mfa, now, expires_at);
+	json_t *detail = json_pack("{s:s, s:s, s:s}", "token", id, "name", name, "scopes", scopes);
+	struct audit_event ev = {.action = "token.create", .outcome = "allow", .detail = detail};
+	if (rc == ST_OK)
+		rc = steward_audit(st, who, &ev, NULL, e);
+	json_decref(detail);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (store_in_transaction(c))
+		store_rollback(c);
+	store_release(c);
+	if (rc != ST_OK)
+		secure_wipe(token, AUTH_TOKEN_MAX);
+	return rc;
+}
+
+int auth_token_revoke(struct steward *st, const struct actor *who, const char *id,
+		      struct st_error *e)
+{
+	json_t *detail = json_pack("{s:s?}", "token", id);
+	struct audit_event ev = {.action = "token.revoke", .detail = detail};
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	int64_t owner = 0;
+	if (rc == ST_OK) {
+		rc = store_query_int(c, &owner, e, "SELECT user_id FROM api_token WHERE id = ?", "t",
+				     id ? id : "");
+		if (rc == ST_ENOTFOUND)
+			rc = err_set(e, ST_ENOTFOUND, "id", "no API token %s", id ? id : "");
+		store_release(c);
+	}
+	/* one's own tokens, or a user administrator's */
+	if (rc == ST_OK && owner != who->user_id)
+		rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK)
+		rc = store_acquire(st->db, &c, e);
+	if (rc == ST_OK) {
+		rc = store_begin(c, e);
+		if (rc == ST_OK)
+			rc = store_run(c, e,
+				       "UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at "
+				       "IS NULL",
+				       "it", time_now(), id);
+		ev.outcome = "allow";
+		if (rc == ST_OK)
+			rc = steward_audit(st, who, &ev, NULL, e);
+		if (rc == ST_OK)
+			rc = store_commit(c, e);
+		else if (store_in_transaction(c))
+			store_rollback(c);
+		store_release(c);
+	}
+	json_decref(detail);
+	return rc;
+}
+
+int auth_token_list(struct steward *st, const struct actor *who, json_t **out,
+		    struct st_error *e)
+{
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s;
+	rc = store_prepare(c,
+			   "SELECT id, name, scopes, created_at, expires_at, last_used_at, revoked_at "
+			   "FROM api_token WHERE user_id = ? ORDER BY created_at",
+			   &s, e);
+	json_t *list = json_array();
+	if (rc == ST_OK) {
+		store_bind(s, "i", who->user_id);
+		while (store_step(s, e) == STORE_ROW) {
+			char created[32], expires[32];
+			time_format(store_col_int(s, 3), created);
+			time_format(store_col_int(s, 4), expires);
+			json_array_append_new(
+				list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+						store_col_text(s, 0), "name", store_col_text(s, 1),
+						"scopes", store_col_text(s, 2), "created_at", created,
+						"expires_at", expires, "revoked", !store_col_null(s, 6)));
+		}
+		store_done(s);
+	}
+	store_release(c);
+	*out = list;
+	return rc;
+}
