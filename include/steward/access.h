@@ -121,6 +121,14 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 int access_what_can(struct steward *st, const struct actor *who, int64_t user, json_t **out,
 		    struct st_error *e);
 
+/* Whether an account's access is suspended now (read from the live facts). */
+bool access_user_suspended(struct steward *st, int64_t user);
+/* Logs a refusal of `action` for `who` (with the reason) and returns
+ * ST_EDENIED with `code`; interfaces use it for refusals they decide
+ * themselves (a missing CSRF token, a token's scope). */
+int access_refuse(struct steward *st, const struct actor *who, const char *action,
+		  const char *code, const char *reason, struct st_error *e);
+
 /* --- the synthetic district ------------------------------------------------- */
 struct synth_options {
 	uint64_t seed;

@@ -5,6 +5,7 @@
  */
 #include "access/access_internal.h"
 #include "core/defaults.h"
+#include "policy/model_internal.h"
 
 int categories_mask(const struct inventory *inv, const char *csv, uint64_t *mask)
 {
@@ -376,4 +377,30 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 		return lrc;
 	}
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+}
+
+bool access_user_suspended(struct steward *st, int64_t user)
+{
+	if (!valid_user(user))
+		return false;
+	model_rdlock(st->model);
+	const struct muser *mu = model_user(st->model, (uint32_t)user);
+	int64_t until = 0, sid = 0;
+	bool s = mu && model_suspended(mu, time_now(), &until, &sid);
+	model_unlock(st->model);
+	return s;
+}
+
+int access_refuse(struct steward *st, const struct actor *who, const char *action,
+		  const char *code, const char *reason, struct st_error *e)
+{
+	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason};
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, &ev, NULL, &le);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, ST_EDENIED, code, NULL, "%s", reason);
 }

@@ -46,6 +46,18 @@ int cmd_audit_verify(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify_proof(int argc, char **argv);
 int cmd_policy_check(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
+int cmd_mfa_enroll(int argc, char **argv);
+int cmd_mfa_confirm(int argc, char **argv);
+int cmd_password(int argc, char **argv);
+int cmd_records_get(int argc, char **argv);
+int cmd_records_create(int argc, char **argv);
+int cmd_audit_query(int argc, char **argv);
+int cmd_policy_who_can(int argc, char **argv);
+int cmd_policy_explain(int argc, char **argv);
+int cmd_api(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 int cli_main(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "server/server.h"
+#include "steward/auth.h"
 #include "steward/steward.h"
 
 static void wipe_free(char *s)
@@ -123,7 +124,8 @@ static int open_data(const char *data, const char *ppfile, bool exclusive,
 int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
-		   *key = NULL, *threads = NULL;
+		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
+		   *lock_after = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -131,7 +133,12 @@ int cmd_serve(int argc, char **argv)
 		 "file holding the master key passphrase (or $STEWARD_PASSPHRASE)"},
 		{"tls-cert", &cert, NULL, "PEM certificate: serve HTTPS"},
 		{"tls-key", &key, NULL, "PEM private key (mode 0600)"},
-		{"threads", &threads, NULL, "worker threads (default 8)"},
+		{"threads", &threads, NULL, "concurrent connections, one thread each (default 256)"},
+		{"port-file", &portfile, NULL, "write the port actually bound here"},
+		{"session-idle", &idle, NULL, "seconds of inactivity that end a session (default 1800)"},
+		{"session-max", &maxage, NULL, "seconds a session lasts at most (default 43200)"},
+		{"lock-after", &lock_after, NULL,
+		 "failed sign-ins that lock an account for 15 minutes (default 10)"},
 		{NULL, NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -143,17 +150,27 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "steward: serve needs --data DIR\n");
 		return 2;
 	}
-	int64_t nthreads = 0;
-	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 256)) {
-		fprintf(stderr, "steward: --threads must be between 1 and 256\n");
+	int64_t nthreads = 0, nidle = 0, nmax = 0, nlock = 0;
+	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 4096)) {
+		fprintf(stderr, "steward: --threads must be between 1 and 4096\n");
+		return 2;
+	}
+	if ((idle && (!str_to_i64(idle, &nidle) || nidle < 1)) ||
+	    (maxage && (!str_to_i64(maxage, &nmax) || nmax < 1)) ||
+	    (lock_after && (!str_to_i64(lock_after, &nlock) || nlock < 1 || nlock > 1000))) {
+		fprintf(stderr, "steward: --session-idle, --session-max and --lock-after take "
+				"positive numbers\n");
 		return 2;
 	}
 	struct st_error e = {0};
 	struct steward *st = NULL;
 	if (open_data(data, ppfile, true, &st, &e) != ST_OK)
 		return cli_fail(&e);
+	struct auth_settings as = {.idle_seconds = nidle, .max_seconds = nmax,
+				   .lock_after = (int)nlock};
+	auth_configure(st, &as);
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
-				    .threads = (int)nthreads};
+				    .threads = (int)nthreads, .port_file = portfile};
 	int rc = server_run(st, &so, &e);
 	steward_close(st);
 	if (rc != ST_OK)

@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "server/http.h"
+#include "steward/access.h"
 #include "server/server.h"
 
 struct server {
@@ -56,6 +57,86 @@ void response_json(struct response *res, int status, json_t *body)
 	res->status = status;
 	json_decref(res->json);
 	res->json = body;
+}
+
+void response_created(struct response *res, int64_t id)
+{
+	response_json(res, 201, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+int request_body(struct request *req, const char *const *allowed, json_t **out)
+{
+	json_t *body = NULL;
+	int rc = request_json(req, &body, &req->err);
+	if (rc == ST_OK && allowed)
+		rc = json_only_keys(body, allowed, "", &req->err);
+	if (rc != ST_OK) {
+		json_decref(body);
+		return rc;
+	}
+	*out = body;
+	return ST_OK;
+}
+
+int request_id_param(struct request *req, size_t n, int64_t *id)
+{
+	int64_t v = 0;
+	if (n >= req->nparams || !str_to_i64(req->params[n], &v) || v <= 0)
+		return err_setc(&req->err, ST_ENOTFOUND, "not_found", "id", "no such object");
+	*id = v;
+	return ST_OK;
+}
+
+int request_query_id(struct request *req, const char *name, int64_t *out)
+{
+	const char *v = request_query(req, name);
+	*out = 0;
+	if (!v || !*v)
+		return ST_OK;
+	if (!str_to_i64(v, out) || *out <= 0)
+		return err_setc(&req->err, ST_EINVAL, "wrong_type", name,
+				"\"%s\" must be a positive whole number", name);
+	return ST_OK;
+}
+
+int request_query_time(struct request *req, const char *name, int64_t *us)
+{
+	const char *v = request_query(req, name);
+	*us = 0;
+	if (!v || !*v)
+		return ST_OK;
+	int64_t sec = 0;
+	if (time_parse(v, &sec) != ST_OK)
+		return err_setc(&req->err, ST_EINVAL, "wrong_type", name,
+				"\"%s\" must be a date (YYYY-MM-DD) or a UTC time "
+				"(YYYY-MM-DDTHH:MM:SSZ)",
+				name);
+	*us = sec * 1000000;
+	return ST_OK;
+}
+
+int json_strings(const json_t *obj, const char *key, bool required, const char **out,
+		 size_t max, size_t *n, struct st_error *e)
+{
+	*n = 0;
+	json_t *a = json_object_get(obj, key);
+	if (!a || json_is_null(a)) {
+		if (required)
+			return err_setc(e, ST_EINVAL, "missing_field", key, "\"%s\" is required", key);
+		return ST_OK;
+	}
+	if (!json_is_array(a) || json_array_size(a) > max)
+		return err_setc(e, ST_EINVAL, "wrong_type", key,
+				"\"%s\" must be a list of at most %zu strings", key, max);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200)
+			return err_setc(e, ST_EINVAL, "wrong_type", key,
+					"\"%s\" must be a list of non-empty strings", key);
+		out[(*n)++] = json_string_value(v);
+	}
+	return ST_OK;
 }
 
 void response_error(struct response *res, const struct st_error *e)
@@ -130,7 +211,11 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 	char *body;
 	size_t len;
 	const char *ct = res->content_type;
-	if (res->text) {
+	if (res->status == 204) {
+		body = xstrdup("");
+		len = 0;
+		ct = NULL;
+	} else if (res->text) {
 		body = res->text;
 		len = strlen(body);
 		res->text = NULL;
@@ -147,16 +232,20 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 	}
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type", ct);
+	if (ct)
+		MHD_add_response_header(r, "Content-Type", ct);
 	add_common_headers(srv, r, req);
 	if (res->set_cookie)
 		MHD_add_response_header(r, "Set-Cookie", res->set_cookie);
+	if (res->set_cookie2)
+		MHD_add_response_header(r, "Set-Cookie", res->set_cookie2);
 	if (res->location)
 		MHD_add_response_header(r, "Location", res->location);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
 	MHD_destroy_response(r);
 	json_decref(res->json);
 	free(res->set_cookie);
+	free(res->set_cookie2);
 	free(res->location);
 	return ret;
 }
@@ -177,6 +266,81 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 	}
 }
 
+static int access_refusal(struct request *req, const char *code, const char *reason)
+{
+	return access_refuse(req->st, &req->actor, "request.refused", code, reason, &req->err);
+}
+
+static bool user_suspended(struct steward *st, int64_t user)
+{
+	return access_user_suspended(st, user);
+}
+
+/* The value of a cookie in the Cookie header, into out. */
+static bool cookie_value(struct request *req, const char *name, char *out, size_t size)
+{
+	const char *v = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+	if (!v || !*v)
+		return false;
+	return str_copy(out, size, v) == ST_OK;
+}
+
+static bool scope_has(const char *scopes, const char *scope)
+{
+	size_t n = strlen(scope);
+	for (const char *p = scopes; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && !strncmp(p, scope, n))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* Authenticates a request for a route; fills req->actor. */
+static int authenticate(struct request *req, const struct route *r)
+{
+	char token[AUTH_TOKEN_MAX + 8] = "";
+	const char *h = request_header(req, "Authorization");
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7) != 0 || str_copy(token, sizeof(token), h + 7) != ST_OK)
+			return err_setc(&req->err, ST_EAUTH, "bad_token", NULL,
+					"send Authorization: Bearer <token>");
+	} else if (cookie_value(req, "steward_session", token, sizeof(token))) {
+		req->cookie_auth = true;
+		req->actor.via = "web";
+	}
+	int rc = auth_check(req->st, token, req->client, req->request_id, &req->session, &req->err);
+	secure_wipe(token, sizeof(token));
+	if (rc != ST_OK)
+		return rc;
+	struct session_info *s = &req->session;
+	req->actor.user_id = s->user_id;
+	req->actor.session_id = s->id;
+	req->actor.mfa = s->mfa;
+	/* a cookie-authenticated write must carry the CSRF token */
+	bool unsafe = !str_eq(req->method, "GET") && !str_eq(req->method, "HEAD");
+	if (req->cookie_auth && unsafe && !auth_csrf_ok(s, request_header(req, "X-CSRF-Token")))
+		return access_refusal(req, "csrf", "a cookie-authenticated change needs the "
+						   "X-CSRF-Token header of its session");
+	if (s->api_token && (!r->scope || !scope_has(s->scopes, r->scope)))
+		return access_refusal(req, "scope", "this API token's scopes do not reach this "
+						    "endpoint");
+	if (s->limit == SESSION_ENROLL_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_ENROLL)
+		return err_setc(&req->err, ST_EDENIED, "mfa_enrollment_required", NULL,
+				"set up multi-factor authentication first: POST /api/v1/mfa/totp, "
+				"then POST /api/v1/mfa/totp/confirm");
+	if (s->limit == SESSION_PASSWORD_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_PASSWORD)
+		return err_setc(&req->err, ST_EDENIED, "password_change_required", NULL,
+				"choose a new password first: POST /api/v1/sessions/current/password");
+	/* a suspension ends an open session on its very next request */
+	if (!(str_eq(r->method, "DELETE") && str_eq(r->path, "/api/v1/sessions/current")) &&
+	    user_suspended(req->st, s->user_id))
+		return access_refusal(req, "suspended", "this account's access is suspended");
+	return ST_OK;
+}
+
 static void dispatch(struct server *srv, struct request *req, struct response *res)
 {
 	size_t n = 0;
@@ -194,7 +358,9 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 			continue;
 		}
 		buf_release(&allow);
-		int rc = table[i].handler(req, res);
+		int rc = table[i].auth == AUTH_NONE ? ST_OK : authenticate(req, &table[i]);
+		if (rc == ST_OK)
+			rc = table[i].handler(req, res);
 		if (rc != ST_OK) {
 			if (req->err.status == ST_OK)
 				err_set(&req->err, rc, NULL, "request failed");
@@ -359,14 +525,16 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	signal(SIGPIPE, SIG_IGN);
 
 	struct server srv = {.st = st, .tls = opt->tls_cert != NULL};
-	unsigned threads = opt->threads > 0 ? (unsigned)opt->threads : 8;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (srv.tls ? MHD_USE_TLS : 0) |
-			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	/* A thread per connection: a handler blocks while its event is made
+	 * durable, and concurrent requests share the log's flushes. */
+	unsigned limit = opt->threads > 0 ? (unsigned)opt->threads : 256;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 (srv.tls ? MHD_USE_TLS : 0) | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	if (srv.tls)
 		srv.daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
@@ -375,7 +543,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	else
 		srv.daemon = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
 	if (key) {
@@ -394,6 +562,13 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	fprintf(stderr, "steward: serving %s on %s (port %u)\n", steward_dir(st),
 		opt->listen ? opt->listen : "127.0.0.1:8080", di ? di->port : 0);
 	fflush(stderr);
+	if (opt->port_file && di) {
+		char port[16];
+		snprintf(port, sizeof(port), "%u\n", di->port);
+		struct st_error pe = {0};
+		if (file_write_atomic(opt->port_file, port, strlen(port), 0600, false, &pe) != ST_OK)
+			fprintf(stderr, "steward: cannot write %s: %s\n", opt->port_file, pe.message);
+	}
 
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/base.h"
+#include "steward/auth.h"
 #include "steward/steward.h"
 
 #define HTTP_MAX_PARAMS 4
@@ -34,6 +35,8 @@ struct request {
 	char client[64];
 	char request_id[40];
 	struct actor actor;       /* filled by authentication */
+	struct session_info session;
+	bool cookie_auth;         /* authenticated by cookie (CSRF applies) */
 	struct st_error err;      /* a handler returning < 0 fills this */
 };
 
@@ -43,12 +46,17 @@ struct response {
 	char *text;         /* alternative body, owned */
 	const char *content_type;
 	char *set_cookie;   /* owned */
+	char *set_cookie2;  /* owned: a second cookie (the CSRF token) */
 	char *location;     /* owned */
 };
 
 enum route_auth {
-	AUTH_NONE = 0, /* anyone, e.g. health */
-	AUTH_SESSION,  /* a signed-in user */
+	AUTH_NONE = 0, /* anyone, e.g. health, signing in */
+	AUTH_ANY,      /* any valid session, even one limited to enrolment or
+			* to changing its one-time password */
+	AUTH_ENROLL,   /* a full session, or one limited to enrolment */
+	AUTH_PASSWORD, /* a full session, or one limited to a password change */
+	AUTH_SESSION,  /* a full session or an API token with the route's scope */
 };
 
 struct route {
@@ -56,6 +64,7 @@ struct route {
 	const char *path; /* "/api/v1/records/{id}" */
 	int (*handler)(struct request *req, struct response *res);
 	enum route_auth auth;
+	const char *scope;   /* the API-token scope that reaches it, or NULL */
 	const char *summary;
 };
 
@@ -74,6 +83,20 @@ const char *request_header(struct request *req, const char *name);
 int request_json(struct request *req, json_t **out, struct st_error *e);
 
 void response_json(struct response *res, int status, json_t *body);
+/* 201 {"id": id} */
+void response_created(struct response *res, int64_t id);
+/* Parses the body as an object whose keys are all in allowed (NULL-
+ * terminated); unknown keys are refused, naming them. */
+int request_body(struct request *req, const char *const *allowed, json_t **out);
+/* The n-th {param} as a positive id; a malformed one is 404. */
+int request_id_param(struct request *req, size_t n, int64_t *id);
+/* A query parameter as a positive integer (0 when absent). */
+int request_query_id(struct request *req, const char *name, int64_t *out);
+/* A query parameter as a time (date or UTC time), microseconds; 0 when absent. */
+int request_query_time(struct request *req, const char *name, int64_t *us);
+/* Strings from a JSON array field (at most max); they point into the JSON. */
+int json_strings(const json_t *obj, const char *key, bool required, const char **out,
+		 size_t max, size_t *n, struct st_error *e);
 /* Fills the response from an error: status from e->status, body
  * {"error": {"code", "message", "field"}}. Internal errors say nothing
  * of internals. */

@@ -1,21 +1,21 @@
 /*
- * routes.c - the route table of the API and the handlers that need no
- * area of their own (health, the front page). See http.h for how to add a
- * route.
+ * routes.c - the route table of the API, and the handlers that need no
+ * area of their own (health, the front page, the API description). See
+ * http.h for how to add a route; docs/openapi.yaml must describe every row
+ * (tests/unit/test_openapi.c compares them).
  */
-#include "server/http.h"
+#include "server/routes.h"
+#include "steward/evidence.h"
 
-static int h_health(struct request *req, struct response *res)
+HANDLER(h_health)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "status", json_string("ok"));
-	json_object_set_new(o, "version", json_string(STEWARD_VERSION));
-	json_object_set_new(o, "schema_version", json_integer(steward_schema_version(req->st)));
-	response_json(res, 200, o);
+	json_t *o = NULL;
+	bool ok = steward_health(req->st, &o);
+	response_json(res, ok ? 200 : 503, o);
 	return ST_OK;
 }
 
-static int h_root(struct request *req, struct response *res)
+HANDLER(h_root)
 {
 	(void)req;
 	res->status = 200;
@@ -27,16 +27,98 @@ static int h_root(struct request *req, struct response *res)
 		"<p>This server keeps a school district's confidential records: encrypted, "
 		"shown only to people whose duties need them, and every access recorded "
 		"in a tamper-evident log.</p>\n"
-		"<p>The HTTP JSON API lives under <code>/api/v1/</code>; it is described in "
-		"<code>docs/openapi.yaml</code> and <code>docs/api.md</code>. "
-		"Health: <a href=\"/api/v1/health\">/api/v1/health</a>.</p>\n"
+		"<p>The HTTP JSON API lives under <code>/api/v1/</code>; its description is at "
+		"<a href=\"/api/v1/openapi.yaml\">/api/v1/openapi.yaml</a> (and in "
+		"<code>docs/api.md</code>). Health: <a href=\"/api/v1/health\">/api/v1/health</a>.</p>\n"
 		"</body></html>\n");
 	return ST_OK;
 }
 
+extern const unsigned char openapi_yaml[];
+extern const size_t openapi_yaml_len;
+
+HANDLER(h_openapi)
+{
+	(void)req;
+	res->status = 200;
+	res->content_type = "application/yaml; charset=utf-8";
+	res->text = xstrndup((const char *)openapi_yaml, openapi_yaml_len);
+	return ST_OK;
+}
+
+#define R(m, p, h, a, s, d) {m, p, h, a, s, d}
 static const struct route table[] = {
-	{"GET", "/", h_root, AUTH_NONE, "What this server is"},
-	{"GET", "/api/v1/health", h_health, AUTH_NONE, "Liveness, version and schema version"},
+	R("GET", "/", h_root, AUTH_NONE, NULL, "What this server is"),
+	R("GET", "/api/v1/health", h_health, AUTH_NONE, NULL, "Liveness, version, schema, log state"),
+	R("GET", "/api/v1/openapi.yaml", h_openapi, AUTH_NONE, NULL, "This API's description"),
+
+	R("POST", "/api/v1/sessions", h_session_create, AUTH_NONE, NULL, "Sign in"),
+	R("GET", "/api/v1/sessions/current", h_session_current, AUTH_ANY, NULL, "Who am I"),
+	R("DELETE", "/api/v1/sessions/current", h_session_delete, AUTH_ANY, NULL, "Sign out"),
+	R("POST", "/api/v1/sessions/current/password", h_password_change, AUTH_PASSWORD, NULL,
+	  "Change one's password"),
+	R("POST", "/api/v1/mfa/totp", h_mfa_begin, AUTH_ENROLL, NULL, "Start TOTP enrolment"),
+	R("POST", "/api/v1/mfa/totp/confirm", h_mfa_confirm, AUTH_ENROLL, NULL,
+	  "Confirm TOTP enrolment"),
+	R("POST", "/api/v1/tokens", h_token_create, AUTH_SESSION, NULL, "Create an API token"),
+	R("GET", "/api/v1/tokens", h_token_list, AUTH_SESSION, NULL, "List one's API tokens"),
+	R("DELETE", "/api/v1/tokens/{id}", h_token_delete, AUTH_SESSION, NULL, "Revoke an API token"),
+
+	R("POST", "/api/v1/organizations", h_org_create, AUTH_SESSION, "people",
+	  "Create a school or department"),
+	R("POST", "/api/v1/users", h_user_create, AUTH_SESSION, "people", "Create a user"),
+	R("GET", "/api/v1/users/{id}", h_user_get, AUTH_SESSION, "people", "Read a user"),
+	R("PATCH", "/api/v1/users/{id}", h_user_patch, AUTH_SESSION, "people",
+	  "Change a user's roles or status"),
+	R("POST", "/api/v1/users/{id}/suspensions", h_suspension_create, AUTH_SESSION, "people",
+	  "Suspend a user's access"),
+	R("DELETE", "/api/v1/users/{id}/suspensions/{suspension}", h_suspension_delete,
+	  AUTH_SESSION, "people", "Lift a suspension"),
+	R("POST", "/api/v1/training/completions", h_training_create, AUTH_SESSION, "people",
+	  "Record a training completion"),
+	R("POST", "/api/v1/agreements", h_agreement_create, AUTH_SESSION, "people",
+	  "Record a contractor agreement"),
+	R("POST", "/api/v1/relationships", h_relationship_create, AUTH_SESSION, "people",
+	  "Assign a need-to-know relationship"),
+	R("DELETE", "/api/v1/relationships/{id}", h_relationship_delete, AUTH_SESSION, "people",
+	  "Remove a relationship"),
+
+	R("POST", "/api/v1/subjects", h_subject_create, AUTH_SESSION, "subjects",
+	  "Register a subject"),
+	R("GET", "/api/v1/subjects/{id}", h_subject_get, AUTH_SESSION, "subjects",
+	  "Read a subject's identifying fields"),
+	R("POST", "/api/v1/records", h_record_create, AUTH_SESSION, "records:write",
+	  "Create a record"),
+	R("GET", "/api/v1/records/{id}", h_record_get, AUTH_SESSION, "records:read",
+	  "Read a record"),
+	R("PATCH", "/api/v1/records/{id}", h_record_patch, AUTH_SESSION, "records:write",
+	  "Update a record (a new version)"),
+	R("DELETE", "/api/v1/records/{id}", h_record_delete, AUTH_SESSION, "records:write",
+	  "Delete a record"),
+
+	R("GET", "/api/v1/inventory", h_inventory_get, AUTH_SESSION, "policy",
+	  "The data inventory"),
+	R("PUT", "/api/v1/inventory", h_inventory_put, AUTH_SESSION, "policy",
+	  "Install a new inventory version"),
+	R("GET", "/api/v1/policy", h_policy_get, AUTH_SESSION, "policy", "The rules"),
+	R("PUT", "/api/v1/policy", h_policy_put, AUTH_SESSION, "policy",
+	  "Install a new rules version"),
+	R("GET", "/api/v1/policy/explain", h_policy_explain, AUTH_SESSION, "policy",
+	  "Explain a decision"),
+	R("GET", "/api/v1/policy/who-can", h_policy_who_can, AUTH_SESSION, "policy",
+	  "Who may act on a category or subject"),
+	R("GET", "/api/v1/policy/what-can", h_policy_what_can, AUTH_SESSION, "policy",
+	  "What a user can reach"),
+
+	R("GET", "/api/v1/audit", h_audit_query, AUTH_SESSION, "audit", "Query the access log"),
+	R("GET", "/api/v1/audit/checkpoint", h_audit_checkpoint, AUTH_SESSION, "audit",
+	  "The newest signed checkpoint"),
+	R("GET", "/api/v1/audit/proof/{sequence}", h_audit_proof, AUTH_SESSION, "audit",
+	  "An inclusion proof"),
+	R("GET", "/api/v1/audit/consistency", h_audit_consistency, AUTH_SESSION, "audit",
+	  "A consistency proof"),
+	R("POST", "/api/v1/audit/export", h_audit_export, AUTH_SESSION, "audit",
+	  "An evidence package"),
 };
 
 const struct route *routes_table(size_t *count)

@@ -10,7 +10,8 @@ struct server_options {
 	const char *listen;   /* "127.0.0.1:8080" */
 	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
 	const char *tls_key;
-	int threads;          /* 0 = default */
+	int threads;          /* concurrent connections (one thread each); 0 = 256 */
+	const char *port_file; /* write the bound port here (for --listen ...:0) */
 };
 
 /* Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight

@@ -217,6 +217,44 @@ static void test_password_hash(void **state)
 	assert_false(password_verify("", "x"));
 }
 
+/* RFC 6238 appendix B (SHA-1) and RFC 4648 section 10 vectors. */
+static void test_totp_vectors(void **state)
+{
+	(void)state;
+	const unsigned char secret[] = "12345678901234567890";
+	struct {
+		int64_t t;
+		uint32_t code; /* the RFC's 8-digit value, last 6 digits */
+	} v[] = {{59, 287082}, {1111111109, 81804}, {1111111111, 50471},
+		 {1234567890, 5924}, {2000000000, 279037}, {20000000000LL, 353130}};
+	for (size_t i = 0; i < ARRAY_LEN(v); i++)
+		assert_int_equal(hotp(secret, 20, (uint64_t)v[i].t / 30), v[i].code);
+	uint64_t step = 0;
+	assert_true(totp_check(secret, 20, "050471", 1111111111, &step));
+	assert_int_equal(step, 1111111111 / 30);
+	assert_true(totp_check(secret, 20, "050471", 1111111111 + 30, &step)); /* one step late */
+	assert_false(totp_check(secret, 20, "050471", 1111111111 + 90, &step));
+	assert_false(totp_check(secret, 20, "50471", 1111111111, &step));
+	assert_false(totp_check(secret, 20, "05047a", 1111111111, &step));
+	static const char *const b32[][2] = {{"", ""}, {"f", "MY"}, {"fo", "MZXQ"},
+					     {"foo", "MZXW6"}, {"foob", "MZXW6YQ"},
+					     {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"}};
+	for (size_t i = 0; i < ARRAY_LEN(b32); i++) {
+		char *enc = base32_encode(b32[i][0], strlen(b32[i][0]));
+		assert_string_equal(enc, b32[i][1]);
+		free(enc);
+		unsigned char dec[16];
+		size_t n = 0;
+		assert_int_equal(base32_decode(b32[i][1], dec, sizeof(dec), &n), ST_OK);
+		assert_int_equal(n, strlen(b32[i][0]));
+		assert_memory_equal(dec, b32[i][0], n);
+	}
+	unsigned char dec[16];
+	size_t n = 0;
+	assert_int_equal(base32_decode("mzxw 6ytb", dec, sizeof(dec), &n), ST_OK);
+	assert_int_equal(base32_decode("MZ1W", dec, sizeof(dec), &n), ST_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_key_file_permissions),
 		cmocka_unit_test(test_hashes_and_signatures),
 		cmocka_unit_test(test_password_hash),
+		cmocka_unit_test(test_totp_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,175 @@
+/*
+ * evidence.c - decided, logged access to the access log itself (see
+ * include/steward/evidence.h).
+ */
+#include "access/access_internal.h"
+#include "steward/evidence.h"
+
+static json_t *hashes(const struct merkle_hash *h, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		char *x = hex_encode(h[i].h, HASH_BYTES);
+		json_array_append_new(a, json_string(x));
+		free(x);
+	}
+	return a;
+}
+
+static int logged(struct steward *st, const struct actor *who, struct audit_event *ev,
+		  struct st_error *e)
+{
+	ev->outcome = "allow";
+	return steward_audit(st, who, ev, NULL, e);
+}
+
+int evidence_query(struct steward *st, const struct actor *who, const struct evidence_filter *f,
+		   json_t **events, int64_t *next, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:I, s:I, s:s?}", "user", (json_int_t)f->user, "subject",
+				   (json_int_t)f->subject, "record", (json_int_t)f->record, "outcome",
+				   f->outcome);
+	struct audit_event ev = {.action = "audit.query", .subject_id = f->subject,
+				 .record_id = f->record, .detail = detail};
+	/* one's own acts are one's to read; everyone else's need the permission */
+	int rc = who->user_id && f->user == who->user_id
+			 ? ST_OK
+			 : access_admin(st, who, ADM_AUDIT_READ, &ev, e);
+	if (rc == ST_OK) {
+		struct audit_query q = {.user_id = f->user, .subject_id = f->subject,
+					.record_id = f->record, .outcome = f->outcome,
+					.from_us = f->from_us, .to_us = f->to_us,
+					.after_seq = f->after, .limit = f->limit};
+		rc = audit_query(st->audit, &q, events, next, e);
+		if (rc == ST_OK) {
+			rc = logged(st, who, &ev, e);
+			if (rc != ST_OK)
+				json_decref(*events);
+		}
+	}
+	json_decref(detail);
+	return rc;
+}
+
+int evidence_checkpoint(struct steward *st, const struct actor *who, json_t **out,
+			struct st_error *e)
+{
+	(void)who;
+	struct audit_checkpoint cp;
+	int rc = audit_latest_checkpoint(st->audit, &cp, e);
+	if (rc != ST_OK)
+		return rc;
+	json_t *j = audit_checkpoint_json(&cp);
+	char *pk = hex_encode(st->sign_pk, SIGN_PUBLIC_BYTES);
+	char id[40];
+	audit_log_id(st->sign_pk, id);
+	json_object_set_new(j, "public_key", json_string(pk));
+	json_object_set_new(j, "log_id", json_string(id));
+	free(pk);
+	*out = j;
+	return ST_OK;
+}
+
+int evidence_proof(struct steward *st, const struct actor *who, int64_t seq, int64_t tree_size,
+		   json_t **out, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I}", "sequence", (json_int_t)seq);
+	struct audit_event ev = {.action = "audit.proof", .detail = detail};
+	int rc = access_admin(st, who, ADM_AUDIT_READ, &ev, e);
+	struct audit_checkpoint cp;
+	if (rc == ST_OK)
+		rc = audit_latest_checkpoint(st->audit, &cp, e);
+	if (rc == ST_OK && tree_size == 0)
+		tree_size = (int64_t)cp.tree_size;
+	if (rc == ST_OK && (seq < 0 || seq >= tree_size))
+		rc = err_set(e, ST_ENOTFOUND, "sequence",
+			     "event %lld is not covered by a checkpoint of %lld events yet",
+			     (long long)seq, (long long)tree_size);
+	struct merkle_hash proof[MERKLE_MAX_PROOF];
+	int n = 0;
+	unsigned char leaf[HASH_BYTES], root[HASH_BYTES];
+	if (rc == ST_OK)
+		rc = audit_inclusion_proof(st->audit, (uint64_t)seq, (uint64_t)tree_size, proof, &n,
+					   leaf, e);
+	if (rc == ST_OK)
+		rc = audit_root_at(st->audit, (uint64_t)tree_size, root, e);
+	if (rc == ST_OK) {
+		char *lh = hex_encode(leaf, HASH_BYTES), *rh = hex_encode(root, HASH_BYTES);
+		*out = json_pack("{s:I, s:I, s:s, s:s, s:o}", "sequence", (json_int_t)seq,
+				 "tree_size", (json_int_t)tree_size, "leaf_hash", lh, "root", rh,
+				 "inclusion_proof", hashes(proof, n));
+		free(lh);
+		free(rh);
+		rc = logged(st, who, &ev, e);
+		if (rc != ST_OK)
+			json_decref(*out);
+	}
+	json_decref(detail);
+	return rc;
+}
+
+int evidence_consistency(struct steward *st, const struct actor *who, int64_t from, int64_t to,
+			 json_t **out, struct st_error *e)
+{
+	struct audit_event ev = {.action = "audit.proof"};
+	int rc = access_admin(st, who, ADM_AUDIT_READ, &ev, e);
+	if (rc == ST_OK && (from < 0 || to < from))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "from", "need 0 <= from <= to");
+	struct merkle_hash proof[MERKLE_MAX_PROOF];
+	int n = 0;
+	unsigned char r1[HASH_BYTES], r2[HASH_BYTES];
+	if (rc == ST_OK)
+		rc = audit_consistency_proof(st->audit, (uint64_t)from, (uint64_t)to, proof, &n, e);
+	if (rc == ST_OK)
+		rc = audit_root_at(st->audit, (uint64_t)from, r1, e);
+	if (rc == ST_OK)
+		rc = audit_root_at(st->audit, (uint64_t)to, r2, e);
+	if (rc == ST_OK) {
+		char *a = hex_encode(r1, HASH_BYTES), *b = hex_encode(r2, HASH_BYTES);
+		*out = json_pack("{s:I, s:I, s:s, s:s, s:o}", "from", (json_int_t)from, "to",
+				 (json_int_t)to, "from_root", a, "to_root", b, "consistency_proof",
+				 hashes(proof, n));
+		free(a);
+		free(b);
+		rc = logged(st, who, &ev, e);
+		if (rc != ST_OK)
+			json_decref(*out);
+	}
+	return rc;
+}
+
+int evidence_export(struct steward *st, const struct actor *who, int64_t from_us, int64_t to_us,
+		    int64_t user, int64_t subject, json_t **package, struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I, s:I, s:I, s:I}", "from_us", (json_int_t)from_us, "to_us",
+				   (json_int_t)to_us, "user", (json_int_t)user, "subject",
+				   (json_int_t)subject);
+	struct audit_event ev = {.action = "audit.export", .subject_id = subject, .detail = detail};
+	int rc = access_admin(st, who, ADM_AUDIT_EXPORT, &ev, e);
+	if (rc == ST_OK) {
+		struct audit_export_options o = {from_us, to_us, user, subject};
+		rc = audit_export(st->audit, &o, package, e);
+		if (rc == ST_OK) {
+			json_object_set_new(detail, "entries",
+					    json_integer((json_int_t)json_array_size(
+						    json_object_get(*package, "entries"))));
+			rc = logged(st, who, &ev, e);
+			if (rc != ST_OK)
+				json_decref(*package);
+		}
+	}
+	json_decref(detail);
+	return rc;
+}
+
+bool steward_health(struct steward *st, json_t **out)
+{
+	struct audit_stats s;
+	audit_stats(st->audit, &s);
+	json_t *audit = json_pack("{s:I, s:I, s:I, s:b}", "events", (json_int_t)s.events, "indexed",
+				  (json_int_t)s.indexed, "failures", (json_int_t)s.failures,
+				  "writable", !s.failed);
+	*out = json_pack("{s:s, s:s, s:i, s:o}", "status", s.failed ? "degraded" : "ok", "version",
+			 STEWARD_VERSION, "schema_version", steward_schema_version(st), "audit", audit);
+	return !s.failed;
+}
