@@ -10,7 +10,9 @@ packages=(
   sqlite3 curl ca-certificates procps
 )
 if [ "${STEWARD_BENCH:-0}" = 1 ]; then
-  packages+=(wrk nginx-light nodejs npm)
+  packages+=(wrk nginx-light)
+  # the peer harness needs Node.js; keep one that is already installed
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

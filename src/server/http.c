@@ -536,7 +536,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
 			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 			MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
 			MHD_OPTION_HTTPS_PRIORITIES, "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 			MHD_OPTION_END);
@@ -545,7 +545,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
 			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
 	if (key) {
 		secure_wipe(key, keylen);
 		free(key);

@@ -563,6 +563,57 @@ static void test_api(void **state)
 	assert_int_equal(r.status, 403);
 	json_decref(r.json);
 
+	/* the command line is a client of the same API: same checks, same log */
+	char *sess = xasprintf("%s/cli-session.json", dir);
+	char *pwf = xasprintf("%s/cli-pw", dir);
+	assert_int_equal(file_write_atomic(pwf, "kestrel meadow lantern 7\n", 25, 0600, false, NULL), ST_OK);
+	char *cli = xasprintf("STEWARD_SESSION=%s %s", sess, STEWARD_BINARY);
+	char *cmd = xasprintf("%s login --server %s --username teach1 --password-file %s", cli, base, pwf);
+	char *out = NULL;
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "signed in"));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s records get %lld --purpose 'progress report'", cli, (long long)academic);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "Algebra I"));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s records get %lld 2>&1", cli, (long long)health);
+	assert_int_equal(ts_run(cmd, &out), 3); /* refused: the decision's reason, exit 3 */
+	assert_non_null(strstr(out, "HTTP 403"));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s policy who-can --category special_education", cli);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "\"users\""));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s audit query --user %lld", cli, (long long)teach1);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "record.read"));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s whoami", cli);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "teach1"));
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s logout > /dev/null && %s whoami 2>&1", cli, cli);
+	assert_int_not_equal(ts_run(cmd, &out), 0);
+	free(out);
+	free(cmd);
+	/* an API token in the environment, for scripts */
+	cmd = xasprintf("STEWARD_SERVER=%s STEWARD_TOKEN=%s %s api GET '/api/v1/policy/explain?user=%lld&record=%lld'",
+			base, A, STEWARD_BINARY, (long long)teach1, (long long)health);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "\"allow\": false"));
+	free(out);
+	free(cmd);
+	free(cli);
+	free(sess);
+	free(pwf);
+
 	/* an idle session expires (the server runs with --session-idle 6) */
 	struct who idle = {0};
 	login(&idle, "teach1", "kestrel meadow lantern 7");
@@ -594,8 +645,8 @@ static void test_api(void **state)
 	waitpid(server, &status, 0);
 	server = 0;
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	char *out = NULL;
-	char *cmd = xasprintf("%s audit verify --data %s", STEWARD_BINARY, data);
+	out = NULL;
+	cmd = xasprintf("%s audit verify --data %s", STEWARD_BINARY, data);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_null(strstr(out, "await"));
 	free(out);

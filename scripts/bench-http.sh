@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The HTTP benchmark: wrk on loopback against (1) Steward serving a signed-in,
+# authorized, durably logged read of a 1 KB record and (2) nginx serving a
+# 1 KB static file, on the same machine in the same run; prints the ratio.
+#   scripts/bench-http.sh BUILD_DIR [SECONDS] [CONNECTIONS]
+set -euo pipefail
+build=${1:-build}
+secs=${2:-10}
+conns=${3:-64}
+STEWARD_BENCH=1 "$(dirname "$0")/bootstrap.sh"
+work=$(mktemp -d /tmp/steward-bench-http-XXXXXX)
+steward_pid=""; nginx_conf=""
+cleanup() {
+  [ -n "$steward_pid" ] && kill "$steward_pid" 2>/dev/null && wait "$steward_pid" 2>/dev/null || true
+  [ -n "$nginx_conf" ] && nginx -c "$nginx_conf" -p "$work/nginx" -s stop 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+read -r token record < <("$build/bench/bench_http_setup" "$work/data")
+"$build/steward" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" \
+  --threads 512 > "$work/steward.log" 2>&1 &
+steward_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+sport=$(cat "$work/port")
+url="http://127.0.0.1:$sport/api/v1/records/$record?purpose=benchmark"
+curl -sf -H "Authorization: Bearer $token" "$url" > "$work/sample.json"
+bytes=$(wc -c < "$work/sample.json")
+
+mkdir -p "$work/nginx/html" "$work/nginx/logs"
+chmod 755 "$work" "$work/nginx" "$work/nginx/html"
+head -c "$bytes" /dev/zero | tr '\0' 'x' > "$work/nginx/html/record.json"
+chmod 644 "$work/nginx/html/record.json"
+nport=$((sport + 1))
+nginx_conf="$work/nginx/nginx.conf"
+cat > "$nginx_conf" <<CONF
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server { listen 127.0.0.1:$nport; root $work/nginx/html; }
+}
+CONF
+nginx -c "$nginx_conf" -p "$work/nginx"
+sleep 0.5
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores; wrk -t2 -c$conns -d${secs}s --latency; responses of $bytes bytes"
+run() { wrk -t2 -c"$conns" -d"${secs}s" --latency "$@"; }
+echo "## Steward: signed-in, authorized, durably logged read"
+run -H "Authorization: Bearer $token" "$url" | tee "$work/steward.txt"
+echo "## nginx: static file"
+run "http://127.0.0.1:$nport/record.json" | tee "$work/nginx.txt"
+s=$(awk '/Requests\/sec/ {print $2}' "$work/steward.txt")
+n=$(awk '/Requests\/sec/ {print $2}' "$work/nginx.txt")
+sp99=$(awk '/ 99%/ {print $2}' "$work/steward.txt")
+np99=$(awk '/ 99%/ {print $2}' "$work/nginx.txt")
+echo
+echo "| server | requests/s | p99 |"
+echo "|---|---:|---:|"
+echo "| Steward (authorized, logged read) | $s | $sp99 |"
+echo "| nginx (static file) | $n | $np99 |"
+awk -v s="$s" -v n="$n" 'BEGIN { printf "Steward / nginx = %.2f\n", s / n }'
+curl -sf "http://127.0.0.1:$sport/api/v1/health"; echo
