@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
   libcurl4-gnutls-dev libqrencode-dev nettle-dev
-  sqlite3 curl ca-certificates procps
+  sqlite3 curl ca-certificates procps openssl
 )
 if [ "${STEWARD_BENCH:-0}" = 1 ]; then
   packages+=(wrk nginx-light)

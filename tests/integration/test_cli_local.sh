@@ -62,6 +62,29 @@ kill -TERM "$server"; wait "$server" || fail "server exit status $?"
 server=""
 grep -q "stopped" server.log || fail "no clean stop: $(cat server.log)"
 
+# TLS: with a certificate and key the server speaks only HTTPS, and says so
+# to browsers (HSTS); a key file readable by others is refused like any key
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout tls.key -out tls.crt > /dev/null 2>&1 || fail "openssl could not make a test certificate"
+chmod 644 tls.key
+if "$steward" serve --data d --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key > out 2>&1; then
+  fail "serve started with a TLS key readable by others"; fi
+grep -q "tls.key" out || fail "serve did not name the TLS key: $(cat out)"
+chmod 600 tls.key
+if "$steward" serve --data d --listen 127.0.0.1:0 --tls-cert tls.crt > out 2>&1; then
+  fail "serve started with a certificate but no key"; fi
+"$steward" serve --data d --listen 127.0.0.1:0 --port-file tport --tls-cert tls.crt --tls-key tls.key > server.log 2>&1 &
+server=$!
+for _ in $(seq 100); do [ -s tport ] && break; sleep 0.1; done
+port=$(cat tport)
+curl -sf --cacert tls.crt -D hdr "https://127.0.0.1:$port/api/v1/health" > health || fail "https health: $(cat server.log)"
+grep -q '"status":"ok"' health || fail "https health body: $(cat health)"
+grep -qi "strict-transport-security" hdr || fail "no HSTS over TLS"
+if curl -sf "http://127.0.0.1:$port/api/v1/health" > /dev/null 2>&1; then fail "plain HTTP answered on the TLS port"; fi
+kill -TERM "$server"; wait "$server" || fail "TLS server exit status $?"
+server=""
+
 # key rotation from the command line
 "$steward" keys rotate --data d > out 2>&1 || fail "rotate: $(cat out)"
 grep -q "version 1 -> 2" out || fail "rotate output: $(cat out)"
