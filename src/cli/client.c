@@ -261,9 +261,23 @@ int cmd_login(int argc, char **argv)
 	return rc == ST_OK ? 0 : cli_fail(&e);
 }
 
+/* For commands that take nothing: --help works and a stray argument is an error. */
+static bool no_arguments(int argc, char **argv, const char *name)
+{
+	const struct cli_opt opts[] = {{NULL, NULL, NULL, NULL}};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0) {
+		fprintf(stderr, "steward: %s takes no arguments\n", name);
+		return false;
+	}
+	return true;
+}
+
 int cmd_logout(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (!no_arguments(argc, argv, "logout"))
+		return 2;
 	int rc = request(NULL, "DELETE", "/api/v1/sessions/current", NULL);
 	char *path = session_path();
 	if (file_exists(path))
@@ -274,13 +288,15 @@ int cmd_logout(int argc, char **argv)
 
 int cmd_whoami(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (!no_arguments(argc, argv, "whoami"))
+		return 2;
 	return request(NULL, "GET", "/api/v1/sessions/current", NULL);
 }
 
 int cmd_mfa_enroll(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (!no_arguments(argc, argv, "mfa enroll"))
+		return 2;
 	return request(NULL, "POST", "/api/v1/mfa/totp", NULL);
 }
 
@@ -303,12 +319,21 @@ int cmd_mfa_confirm(int argc, char **argv)
 
 int cmd_password(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	const char *curfile = NULL, *newfile = NULL;
+	const struct cli_opt opts[] = {
+		{"current-password-file", &curfile, NULL, "file holding the current password (else prompts)"},
+		{"new-password-file", &newfile, NULL, "file holding the new password (else prompts twice)"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
 	struct st_error e = {0};
 	char *cur = NULL, *next = NULL;
-	if (cli_read_secret(NULL, "Current password: ", false, &cur, &e) != ST_OK)
+	if (cli_read_secret(curfile, "Current password: ", false, &cur, &e) != ST_OK)
 		return cli_fail(&e);
-	if (cli_read_secret(NULL, "New password: ", true, &next, &e) != ST_OK) {
+	if (cli_read_secret(newfile, "New password: ", true, &next, &e) != ST_OK) {
 		secure_free_plain(cur, strlen(cur));
 		return cli_fail(&e);
 	}

@@ -599,6 +599,22 @@ static void test_api(void **state)
 	assert_non_null(strstr(out, "teach1"));
 	free(out);
 	free(cmd);
+	/* a password change from the command line, with the secrets in files */
+	char *newpw = xasprintf("%s/cli-newpw", dir);
+	assert_int_equal(file_write_atomic(newpw, "osprey canyon ledger 93\n", 24, 0600, false, NULL), ST_OK);
+	cmd = xasprintf("%s password --current-password-file %s --new-password-file %s", cli, newpw, newpw);
+	assert_int_not_equal(ts_run(cmd, &out), 0); /* the current password is wrong */
+	free(out);
+	free(cmd);
+	cmd = xasprintf("%s password --current-password-file %s --new-password-file %s", cli, pwf, newpw);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	free(out);
+	free(cmd);
+	free(newpw);
+	cmd = xasprintf("%s whoami --bogus 2>&1", cli);
+	assert_int_equal(ts_run(cmd, &out), 2); /* a stray option is an error, not ignored */
+	free(out);
+	free(cmd);
 	cmd = xasprintf("%s logout > /dev/null && %s whoami 2>&1", cli, cli);
 	assert_int_not_equal(ts_run(cmd, &out), 0);
 	free(out);
@@ -616,7 +632,7 @@ static void test_api(void **state)
 
 	/* an idle session expires (the server runs with --session-idle 6) */
 	struct who idle = {0};
-	login(&idle, "teach1", "kestrel meadow lantern 7");
+	login(&idle, "teach1", "osprey canyon ledger 93");
 	sleep(7);
 	expect(401, "GET", "/api/v1/sessions/current", idle.token, NULL, "session_ended");
 
