@@ -633,8 +633,21 @@ static void test_api(void **state)
 	/* an idle session expires (the server runs with --session-idle 6) */
 	struct who idle = {0};
 	login(&idle, "teach1", "osprey canyon ledger 93");
+	/* ... and an API token past its expiry is refused; one already expired is not made */
+	char when[32], tbody[160];
+	time_format(time_now() + 3, when);
+	snprintf(tbody, sizeof(tbody), "{\"name\":\"brief\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}", when);
+	o = NULL;
+	assert_int_equal(call("POST", "/api/v1/tokens", A, tbody, &o), 201);
+	char brief[128];
+	str_copy(brief, sizeof(brief), json_string_value(json_object_get(o, "token")));
+	json_decref(o);
+	expect(200, "GET", rec_ap, brief, NULL, NULL);
+	expect(400, "POST", "/api/v1/tokens", A,
+	       "{\"name\":\"stale\",\"scopes\":[\"records:read\"],\"expires\":\"2020-01-01\"}", "bad_value");
 	sleep(7);
 	expect(401, "GET", "/api/v1/sessions/current", idle.token, NULL, "session_ended");
+	expect(401, "GET", rec_ap, brief, NULL, "session_ended");
 
 	/* every one of these attempts is in the access log */
 	assert_true(logged("session.create", "deny", "wrong username or password"));
