@@ -176,6 +176,21 @@ static void query_add(struct buf *q, const char *name, const char *value)
 	curl_free(esc);
 }
 
+/* GET path?name=value&... with every option that was given, named as the
+ * option is: the command's options are the route's query parameters. */
+static int get_with_options(const char *path, const struct cli_opt *opts)
+{
+	struct buf q = BUF_INIT;
+	for (const struct cli_opt *o = opts; o->name; o++)
+		if (o->value)
+			query_add(&q, o->name, *o->value);
+	char *full = xasprintf("%s%s", path, q.data ? q.data : "");
+	int rc = request(NULL, "GET", full, NULL);
+	free(full);
+	buf_release(&q);
+	return rc;
+}
+
 int cmd_login(int argc, char **argv)
 {
 	const char *server = NULL, *user = NULL, *pwfile = NULL, *totp = NULL;
@@ -363,14 +378,9 @@ int cmd_records_get(int argc, char **argv)
 		fprintf(stderr, "steward: records get needs a record ID\n");
 		return 2;
 	}
-	struct buf q = BUF_INIT;
-	query_add(&q, "purpose", purpose);
-	query_add(&q, "version", version);
-	char *path = xasprintf("/api/v1/records/%lld%s", (long long)id, q.data ? q.data : "");
-	int rc = request(NULL, "GET", path, NULL);
-	free(path);
-	buf_release(&q);
-	return rc;
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/records/%lld", (long long)id);
+	return get_with_options(path, opts);
 }
 
 int cmd_records_create(int argc, char **argv)
@@ -425,20 +435,7 @@ int cmd_audit_query(int argc, char **argv)
 	int npos;
 	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
-	struct buf q = BUF_INIT;
-	query_add(&q, "user", user);
-	query_add(&q, "subject", subject);
-	query_add(&q, "record", record);
-	query_add(&q, "outcome", outcome);
-	query_add(&q, "from", from);
-	query_add(&q, "to", to);
-	query_add(&q, "after", after);
-	query_add(&q, "limit", limit);
-	char *path = xasprintf("/api/v1/audit%s", q.data ? q.data : "");
-	int rc = request(NULL, "GET", path, NULL);
-	free(path);
-	buf_release(&q);
-	return rc;
+	return get_with_options("/api/v1/audit", opts);
 }
 
 int cmd_policy_who_can(int argc, char **argv)
@@ -454,15 +451,7 @@ int cmd_policy_who_can(int argc, char **argv)
 	int npos;
 	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
-	struct buf q = BUF_INIT;
-	query_add(&q, "category", category);
-	query_add(&q, "action", action);
-	query_add(&q, "subject", subject);
-	char *path = xasprintf("/api/v1/policy/who-can%s", q.data ? q.data : "");
-	int rc = request(NULL, "GET", path, NULL);
-	free(path);
-	buf_release(&q);
-	return rc;
+	return get_with_options("/api/v1/policy/who-can", opts);
 }
 
 int cmd_policy_explain(int argc, char **argv)
@@ -481,16 +470,7 @@ int cmd_policy_explain(int argc, char **argv)
 		fprintf(stderr, "steward: policy explain needs --user ID --record ID\n");
 		return 2;
 	}
-	struct buf q = BUF_INIT;
-	query_add(&q, "user", user);
-	query_add(&q, "record", record);
-	query_add(&q, "action", action);
-	query_add(&q, "purpose", purpose);
-	char *path = xasprintf("/api/v1/policy/explain%s", q.data);
-	int rc = request(NULL, "GET", path, NULL);
-	free(path);
-	buf_release(&q);
-	return rc;
+	return get_with_options("/api/v1/policy/explain", opts);
 }
 
 int cmd_api(int argc, char **argv)

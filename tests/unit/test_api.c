@@ -626,6 +626,12 @@ static void test_api(void **state)
 	assert_non_null(strstr(out, "\"allow\": false"));
 	free(out);
 	free(cmd);
+	cmd = xasprintf("STEWARD_SERVER=%s STEWARD_TOKEN=%s %s policy explain --user %lld --record %lld --purpose 'a check'",
+			base, A, STEWARD_BINARY, (long long)teach1, (long long)academic);
+	assert_int_equal(ts_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "\"allow\": true"));
+	free(out);
+	free(cmd);
 	free(cli);
 	free(sess);
 	free(pwf);
