@@ -184,28 +184,30 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			struct store_options io = {.backend = "sqlite", .location = ipath,
 						   .pool_size = 1};
 			int64_t upto = 0;
+			/* The index's extent and its rows are read in one
+			 * transaction, taken before the log's: a server indexing
+			 * meanwhile cannot make them disagree. */
 			if (store_open(&io, &ic.idx, e) == ST_OK &&
 			    store_acquire(ic.idx, &ic.c, e) == ST_OK &&
+			    store_exec(ic.c, "BEGIN", e) == ST_OK &&
 			    store_query_int(ic.c, &upto, e,
 					    "SELECT indexed_upto FROM index_state WHERE id = 1",
 					    "") == ST_OK) {
-				store_exec(ic.c, "BEGIN", NULL);
 				ic.upto = (uint64_t)upto;
 			} else if (ic.c) {
+				store_exec(ic.c, "ROLLBACK", NULL);
 				store_release(ic.c);
 				ic.c = NULL;
 			}
 		}
 		free(ipath);
 	}
-	if ((rc = store_acquire(db, &ce, e)) || (rc = store_acquire(db, &cc, e)) ||
-	    (rc = store_acquire(db, &cn, e)))
+	/* One connection and one read transaction for the events, the
+	 * checkpoints and the stored nodes: a consistent snapshot even while a
+	 * server appends (three connections would each see a different one). */
+	if ((rc = store_acquire(db, &ce, e)) || (rc = store_exec(ce, "BEGIN", e)))
 		goto out;
-	/* One read transaction per connection gives a consistent snapshot
-	 * even while a server appends. */
-	store_exec(ce, "BEGIN", NULL);
-	store_exec(cc, "BEGIN", NULL);
-	store_exec(cn, "BEGIN", NULL);
+	cc = cn = ce;
 
 	rc = store_prepare(cc,
 			   "SELECT tree_size, time_us, root_hash, note, signature FROM "
@@ -462,14 +464,6 @@ out:
 	if (ce) {
 		store_exec(ce, "COMMIT", NULL);
 		store_release(ce);
-	}
-	if (cc) {
-		store_exec(cc, "COMMIT", NULL);
-		store_release(cc);
-	}
-	if (cn) {
-		store_exec(cn, "COMMIT", NULL);
-		store_release(cn);
 	}
 	store_close(db);
 	if (ic.c) {
