@@ -7,378 +7,126 @@
  * one-time password, and every refused attempt in the access log; then a
  * clean stop with a final signed checkpoint.
  */
-#include <curl/curl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testsupport.h"
+#include "apiclient.h"
 #include "audit/audit.h"
 #include "crypto/crypto.h"
-
-static char *dir, *data, base[64];
-static pid_t server;
-
-/* --- HTTP ---------------------------------------------------------------- */
-
-struct resp {
-	long status;
-	json_t *json;
-	char cookie[160]; /* steward_session value from Set-Cookie */
-	char csrf[160];
-};
-
-static size_t on_body(char *d, size_t s, size_t n, void *ctx)
-{
-	buf_append(ctx, d, s * n);
-	return s * n;
-}
-
-static size_t on_header(char *d, size_t s, size_t n, void *ctx)
-{
-	struct resp *r = ctx;
-	size_t len = s * n;
-	char line[512];
-	if (len >= sizeof(line))
-		return len;
-	memcpy(line, d, len);
-	line[len] = '\0';
-	const char *names[] = {"Set-Cookie: steward_session=", "Set-Cookie: steward_csrf="};
-	char *outs[] = {r->cookie, r->csrf};
-	for (int i = 0; i < 2; i++)
-		if (!strncasecmp(line, names[i], strlen(names[i]))) {
-			char *v = line + strlen(names[i]);
-			v[strcspn(v, ";\r\n")] = '\0';
-			str_copy(outs[i], 160, v);
-		}
-	return len;
-}
-
-static struct resp request(const char *method, const char *path, const char *token,
-			   const char *body, size_t body_len, const char *content_type,
-			   const char *cookie, const char *csrf)
-{
-	struct resp r = {0};
-	CURL *c = curl_easy_init();
-	char url[512];
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	struct curl_slist *h = NULL;
-	char hdr[512];
-	if (token) {
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, hdr);
-	}
-	if (content_type) {
-		snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
-		h = curl_slist_append(h, hdr);
-	}
-	if (csrf) {
-		snprintf(hdr, sizeof(hdr), "X-CSRF-Token: %s", csrf);
-		h = curl_slist_append(h, hdr);
-	}
-	h = curl_slist_append(h, "Expect:");
-	if (cookie) {
-		snprintf(hdr, sizeof(hdr), "steward_session=%s", cookie);
-		curl_easy_setopt(c, CURLOPT_COOKIE, hdr);
-	}
-	struct buf out = BUF_INIT;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-	}
-	CURLcode cc = curl_easy_perform(c);
-	if (cc != CURLE_OK)
-		fail_msg("%s %s: %s", method, path, curl_easy_strerror(cc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	if (out.len) {
-		json_error_t je;
-		r.json = json_loadb(out.data, out.len, 0, &je);
-	}
-	buf_release(&out);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return r;
-}
-
-/* JSON in, status out; *out (optional) receives the body. */
-static long call(const char *method, const char *path, const char *token, const char *body,
-		 json_t **out)
-{
-	struct resp r = request(method, path, token, body, body ? strlen(body) : 0,
-				body ? "application/json" : NULL, NULL, NULL);
-	if (out)
-		*out = r.json;
-	else
-		json_decref(r.json);
-	return r.status;
-}
-
-static void expect(long want, const char *method, const char *path, const char *token,
-		   const char *body, const char *code)
-{
-	json_t *o = NULL;
-	long got = call(method, path, token, body, &o);
-	const char *gotcode = json_string_value(json_object_get(json_object_get(o, "error"), "code"));
-	if (got != want || (code && !str_eq(gotcode, code))) {
-		char *dump = o ? json_dumps(o, 0) : xstrdup("(no body)");
-		fail_msg("%s %s: got %ld %s, wanted %ld %s", method, path, got, dump, want,
-			 code ? code : "");
-	}
-	json_decref(o);
-}
-
-static int64_t create(const char *path, const char *token, const char *body)
-{
-	json_t *o = NULL;
-	long st = call("POST", path, token, body, &o);
-	if (st != 201) {
-		char *dump = o ? json_dumps(o, 0) : xstrdup("");
-		fail_msg("POST %s: %ld %s", path, st, dump);
-	}
-	int64_t id = json_integer_value(json_object_get(o, "id"));
-	json_decref(o);
-	return id;
-}
-
-/* --- sign-in --------------------------------------------------------------- */
-
-struct who {
-	char token[128];
-	unsigned char secret[20];
-	uint64_t step;
-};
-
-static struct resp sign_in(const char *user, const char *pass, const char *totp)
-{
-	json_t *b = json_pack("{s:s, s:s}", "username", user, "password", pass);
-	if (totp)
-		json_object_set_new(b, "totp", json_string(totp));
-	char *t = json_dumps(b, 0);
-	json_decref(b);
-	struct resp r = request("POST", "/api/v1/sessions", NULL, t, strlen(t), "application/json",
-				NULL, NULL);
-	free(t);
-	return r;
-}
-
-static void code_for(const struct who *w, uint64_t step, char out[16])
-{
-	snprintf(out, 16, "%06u", hotp(w->secret, 20, step));
-}
-
-static void enroll(struct who *w);
-
-/* Signs in; enrols in multi-factor when required (the session then counts
- * as multi-factor). */
-static void login(struct who *w, const char *user, const char *pass)
-{
-	struct resp r = sign_in(user, pass, NULL);
-	if (r.status != 201)
-		fail_msg("sign in %s: %ld", user, r.status);
-	str_copy(w->token, sizeof(w->token), json_string_value(json_object_get(r.json, "token")));
-	bool enrol = json_is_true(json_object_get(r.json, "mfa_enrollment_required"));
-	json_decref(r.json);
-	if (enrol)
-		enroll(w);
-}
-
-/* Sets up multi-factor in a session, which then counts as multi-factor. */
-static void enroll(struct who *w)
-{
-	json_t *o = NULL;
-	assert_int_equal(call("POST", "/api/v1/mfa/totp", w->token, NULL, &o), 201);
-	size_t n = 0;
-	assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")), w->secret, 20, &n),
-			 ST_OK);
-	assert_int_equal(n, 20);
-	assert_true(str_has_prefix(json_string_value(json_object_get(o, "otpauth_uri")),
-				   "otpauth://totp/Steward:"));
-	assert_int_equal(json_array_size(json_object_get(o, "recovery_codes")), 10);
-	assert_true(str_has_prefix(json_string_value(json_object_get(o, "qr_svg")), "<svg"));
-	json_decref(o);
-	w->step = (uint64_t)time_now() / 30;
-	char code[16], body[64];
-	code_for(w, w->step, code);
-	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
-	expect(200, "POST", "/api/v1/mfa/totp/confirm", w->token, body, NULL);
-}
-
-/* --- the server -------------------------------------------------------- */
 
 static int setup(void **state)
 {
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	dir = ts_tmpdir();
-	data = ts_make_datadir(dir, NULL);
-	struct steward *st = ts_open(data, NULL);
-	steward_close(st);
-	char *portfile = xasprintf("%s/port", dir);
-	server = fork();
-	if (server == 0) {
-		execl(STEWARD_BINARY, STEWARD_BINARY, "serve", "--data", data, "--listen",
-		      "127.0.0.1:0", "--port-file", portfile, "--session-idle", "6", "--lock-after",
-		      "5", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 300 && !file_exists(portfile); i++)
-		usleep(50000);
-	char *text = NULL;
-	size_t len;
-	if (file_read_all(portfile, 64, &text, &len, NULL) != ST_OK)
-		fail_msg("the server did not start");
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", atoi(text));
-	free(text);
-	free(portfile);
+	static const char *const args[] = {"--session-idle", "6", "--lock-after", "5", NULL};
+	api_server_start(args);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (server > 0) {
-		kill(server, SIGTERM);
-		waitpid(server, NULL, 0);
-	}
-	ts_rm_rf(dir);
-	free(dir);
-	free(data);
-	curl_global_cleanup();
+	api_server_stop();
 	return 0;
-}
-
-static int64_t db_count(const char *db, const char *sql)
-{
-	char *path = xasprintf("%s/%s", data, db);
-	sqlite3 *h;
-	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	free(path);
-	return n;
-}
-
-static bool logged(const char *action, const char *outcome, const char *reason_part)
-{
-	char *sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE action = '%s' AND outcome = '%s' "
-			      "AND CAST(entry AS TEXT) LIKE '%%%s%%'",
-			      action, outcome, reason_part);
-	int64_t n = db_count("audit.db", sql);
-	free(sql);
-	return n > 0;
 }
 
 static void test_api(void **state)
 {
 	(void)state;
 	char path[256], body[1024];
-	expect(200, "GET", "/api/v1/health", NULL, NULL, NULL);
-	expect(404, "GET", "/api/v1/nonesuch", NULL, NULL, "no_route");
-	expect(401, "GET", "/api/v1/users/1", NULL, NULL, "unauthenticated");
+	api_expect(200, "GET", "/api/v1/health", NULL, NULL, NULL);
+	api_expect(404, "GET", "/api/v1/nonesuch", NULL, NULL, "no_route");
+	api_expect(401, "GET", "/api/v1/users/1", NULL, NULL, "unauthenticated");
 
 	/* the administrator: must enrol before anything else */
 	struct who admin = {0};
-	struct resp r = sign_in(TS_ADMIN, "the wrong password", NULL);
+	struct resp r = api_sign_in(TS_ADMIN, "the wrong password", NULL);
 	assert_int_equal(r.status, 401);
 	json_decref(r.json);
-	r = sign_in(TS_ADMIN, TS_PASSWORD, NULL);
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
 	assert_int_equal(r.status, 201);
 	assert_true(json_is_true(json_object_get(r.json, "mfa_enrollment_required")));
 	str_copy(admin.token, sizeof(admin.token), json_string_value(json_object_get(r.json, "token")));
 	json_decref(r.json);
-	expect(403, "GET", "/api/v1/users/1", admin.token, NULL, "mfa_enrollment_required");
+	api_expect(403, "GET", "/api/v1/users/1", admin.token, NULL, "mfa_enrollment_required");
 	json_t *o = NULL;
-	assert_int_equal(call("POST", "/api/v1/mfa/totp", admin.token, NULL, &o), 201);
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", admin.token, NULL, &o), 201);
 	size_t n = 0;
 	assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")), admin.secret, 20, &n), ST_OK);
 	char recovery[16];
 	str_copy(recovery, sizeof(recovery), json_string_value(json_array_get(json_object_get(o, "recovery_codes"), 0)));
 	json_decref(o);
-	expect(400, "POST", "/api/v1/mfa/totp/confirm", admin.token, "{\"code\":\"000000\"}", "bad_totp");
+	api_expect(400, "POST", "/api/v1/mfa/totp/confirm", admin.token, "{\"code\":\"000000\"}", "bad_totp");
 	admin.step = (uint64_t)time_now() / 30;
 	char code[16];
-	code_for(&admin, admin.step, code);
+	api_code_for(&admin, admin.step, code);
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
-	expect(200, "POST", "/api/v1/mfa/totp/confirm", admin.token, body, NULL);
-	expect(200, "GET", "/api/v1/users/1", admin.token, NULL, NULL);
+	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", admin.token, body, NULL);
+	api_expect(200, "GET", "/api/v1/users/1", admin.token, NULL, NULL);
 	/* from now on sign-in needs the code; a used code does not work twice */
-	r = sign_in(TS_ADMIN, TS_PASSWORD, NULL);
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")), "totp_required");
 	json_decref(r.json);
-	r = sign_in(TS_ADMIN, TS_PASSWORD, code);
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, code);
 	assert_int_equal(r.status, 401);
 	json_decref(r.json);
-	r = sign_in(TS_ADMIN, TS_PASSWORD, recovery);
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, recovery);
 	assert_int_equal(r.status, 201);
 	assert_true(json_is_true(json_object_get(r.json, "mfa")));
 	json_decref(r.json);
-	r = sign_in(TS_ADMIN, TS_PASSWORD, recovery); /* spent */
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, recovery); /* spent */
 	assert_int_equal(r.status, 401);
 	json_decref(r.json);
 	const char *A = admin.token;
 
 	/* the district */
-	create("/api/v1/organizations", A, "{\"code\":\"school-a\",\"name\":\"A School\",\"kind\":\"school\"}");
-	int64_t agreement = create("/api/v1/agreements", A,
+	api_create("/api/v1/organizations", A, "{\"code\":\"school-a\",\"name\":\"A School\",\"kind\":\"school\"}");
+	int64_t agreement = api_create("/api/v1/agreements", A,
 				   "{\"vendor\":\"Acme Learning\",\"categories\":[\"academic\"],"
 				   "\"organizations\":[\"school-a\"],\"start\":\"2026-01-01\",\"end\":\"2030-01-01\"}");
 	const char *pw = "\"password\":\"kestrel meadow lantern 7\"";
 	snprintf(body, sizeof(body), "{\"username\":\"teach1\",%s,\"display_name\":\"T One\",\"roles\":[\"teacher\"],\"organization\":\"school-a\"}", pw);
-	int64_t teach1 = create("/api/v1/users", A, body);
+	int64_t teach1 = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"teach2\",%s,\"display_name\":\"T Two\",\"roles\":[\"teacher\"],\"organization\":\"school-a\"}", pw);
-	int64_t teach2 = create("/api/v1/users", A, body);
+	int64_t teach2 = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"nurse1\",%s,\"display_name\":\"N One\",\"roles\":[\"nurse\"],\"organization\":\"school-a\"}", pw);
-	int64_t nurse1 = create("/api/v1/users", A, body);
+	int64_t nurse1 = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"it1\",%s,\"display_name\":\"I One\",\"roles\":[\"it_admin\"]}", pw);
-	int64_t it1 = create("/api/v1/users", A, body);
+	int64_t it1 = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"vendor1\",%s,\"display_name\":\"V One\",\"roles\":[\"contractor\"],\"kind\":\"contractor\",\"agreement\":%lld,\"organization\":\"school-a\"}", pw, (long long)agreement);
-	int64_t vendor1 = create("/api/v1/users", A, body);
+	int64_t vendor1 = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"newbie\",%s,\"display_name\":\"New\",\"roles\":[\"teacher\"],\"must_change_password\":true}", pw);
-	create("/api/v1/users", A, body);
+	api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"locky\",%s,\"display_name\":\"L\",\"roles\":[\"teacher\"]}", pw);
-	create("/api/v1/users", A, body);
+	api_create("/api/v1/users", A, body);
 	int64_t people[] = {1, teach1, teach2, nurse1, vendor1};
 	for (size_t i = 0; i < ARRAY_LEN(people); i++) {
 		snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-09-01\"}", (long long)people[i]);
-		create("/api/v1/training/completions", A, body);
+		api_create("/api/v1/training/completions", A, body);
 	}
-	int64_t student = create("/api/v1/subjects", A,
+	int64_t student = api_create("/api/v1/subjects", A,
 				 "{\"kind\":\"student\",\"external_id\":\"SIS-9\",\"given_name\":\"Ada\","
 				 "\"family_name\":\"Byron\",\"organization\":\"school-a\"}");
 	for (int64_t t = teach1; t <= teach2; t++) {
 		snprintf(body, sizeof(body), "{\"user\":%lld,\"subject\":%lld,\"kind\":\"teacher_of\",\"source\":\"class:ALG1\"}", (long long)t, (long long)student);
-		create("/api/v1/relationships", A, body);
+		api_create("/api/v1/relationships", A, body);
 	}
 	/* the sessions of the matrix; records are kept by those whose work
 	 * they are (the designee may read, not write, grades) */
 	struct who t1 = {0}, n1 = {0}, n1mfa = {0}, it = {0}, v1 = {0};
-	login(&t1, "teach1", "kestrel meadow lantern 7");
-	login(&n1, "nurse1", "kestrel meadow lantern 7");
-	login(&n1mfa, "nurse1", "kestrel meadow lantern 7");
-	enroll(&n1mfa); /* n1 stays a session without multi-factor */
-	login(&it, "it1", "kestrel meadow lantern 7");
-	login(&v1, "vendor1", "kestrel meadow lantern 7");
+	api_login(&t1, "teach1", "kestrel meadow lantern 7");
+	api_login(&n1, "nurse1", "kestrel meadow lantern 7");
+	api_login(&n1mfa, "nurse1", "kestrel meadow lantern 7");
+	api_enroll(&n1mfa); /* n1 stays a session without multi-factor */
+	api_login(&it, "it1", "kestrel meadow lantern 7");
+	api_login(&v1, "vendor1", "kestrel meadow lantern 7");
 	snprintf(body, sizeof(body), "{\"subject\":%lld,\"category\":\"academic\",\"fields\":{\"course\":\"Algebra I\",\"grade\":\"A\"}}", (long long)student);
-	expect(403, "POST", "/api/v1/records", A, body, "forbidden");
-	int64_t academic = create("/api/v1/records", t1.token, body);
+	api_expect(403, "POST", "/api/v1/records", A, body, "forbidden");
+	int64_t academic = api_create("/api/v1/records", t1.token, body);
 	snprintf(body, sizeof(body), "{\"subject\":%lld,\"category\":\"health\",\"fields\":{\"conditions\":\"asthma\"}}", (long long)student);
-	expect(403, "POST", "/api/v1/records", n1.token, body, "forbidden");
-	int64_t health = create("/api/v1/records", n1mfa.token, body);
+	api_expect(403, "POST", "/api/v1/records", n1.token, body, "forbidden");
+	int64_t health = api_create("/api/v1/records", n1mfa.token, body);
 	char rec_a[64], rec_h[64], rec_ap[96], audit_other[64], audit_self[64], who_subj[96];
 	snprintf(rec_a, sizeof(rec_a), "/api/v1/records/%lld", (long long)academic);
 	snprintf(rec_h, sizeof(rec_h), "/api/v1/records/%lld", (long long)health);
@@ -426,7 +174,7 @@ static void test_api(void **state)
 		else if (matrix[i].body)
 			str_copy(b, sizeof(b), matrix[i].body);
 		json_t *out = NULL;
-		long got = call(matrix[i].method, matrix[i].path, matrix[i].token,
+		long got = api_call(matrix[i].method, matrix[i].path, matrix[i].token,
 				matrix[i].body ? b : NULL, &out);
 		if (got != matrix[i].status) {
 			char *dump = out ? json_dumps(out, 0) : xstrdup("");
@@ -441,32 +189,32 @@ static void test_api(void **state)
 		json_decref(out);
 	}
 	o = NULL;
-	assert_int_equal(call("GET", rec_h, n1.token, NULL, &o), 403);
+	assert_int_equal(api_call("GET", rec_h, n1.token, NULL, &o), 403);
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "error"), "message")), "multi-factor"));
 	json_decref(o);
 	/* it_admin may not hand out the designee's powers */
-	expect(403, "POST", "/api/v1/users", it.token,
+	api_expect(403, "POST", "/api/v1/users", it.token,
 	       "{\"username\":\"boss\",\"display_name\":\"B\",\"roles\":[\"designee\"]}", "forbidden");
 	/* a contractor's read is recorded as a disclosure */
-	assert_int_equal(call("GET", rec_a, v1.token, NULL, &o), 200);
+	assert_int_equal(api_call("GET", rec_a, v1.token, NULL, &o), 200);
 	assert_true(json_is_true(json_object_get(o, "disclosure_recorded")));
 	json_decref(o);
 
 	/* bad input: refused, naming the field, nothing written */
-	int64_t users_before = db_count("steward.db", "SELECT COUNT(*) FROM app_user");
-	expect(400, "POST", "/api/v1/users", A, "{\"username\":", "bad_json");
-	expect(400, "POST", "/api/v1/users", A, "[1,2]", "bad_json");
+	int64_t users_before = api_db_count("steward.db", "SELECT COUNT(*) FROM app_user");
+	api_expect(400, "POST", "/api/v1/users", A, "{\"username\":", "bad_json");
+	api_expect(400, "POST", "/api/v1/users", A, "[1,2]", "bad_json");
 	o = NULL;
-	assert_int_equal(call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":5,\"roles\":[\"teacher\"]}", &o), 400);
+	assert_int_equal(api_call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":5,\"roles\":[\"teacher\"]}", &o), 400);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "field")), "display_name");
 	json_decref(o);
-	assert_int_equal(call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":\"U\",\"roles\":[\"teacher\"],\"colour\":\"red\"}", &o), 400);
+	assert_int_equal(api_call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":\"U\",\"roles\":[\"teacher\"],\"colour\":\"red\"}", &o), 400);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "field")), "colour");
 	json_decref(o);
-	assert_int_equal(call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":\"U\",\"roles\":[\"janitor\"]}", &o), 400);
+	assert_int_equal(api_call("POST", "/api/v1/users", A, "{\"username\":\"u9\",\"display_name\":\"U\",\"roles\":[\"janitor\"]}", &o), 400);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "field")), "roles");
 	json_decref(o);
-	r = request("POST", "/api/v1/users", A, "{}", 2, "text/plain", NULL, NULL);
+	r = api_request("POST", "/api/v1/users", A, "{}", 2, "text/plain", NULL, NULL);
 	assert_int_equal(r.status, 415);
 	json_decref(r.json);
 	size_t big = 2 * 1024 * 1024;
@@ -474,101 +222,101 @@ static void test_api(void **state)
 	memset(huge, ' ', big);
 	huge[0] = '{';
 	huge[big - 1] = '}';
-	r = request("POST", "/api/v1/users", A, huge, big, "application/json", NULL, NULL);
+	r = api_request("POST", "/api/v1/users", A, huge, big, "application/json", NULL, NULL);
 	assert_int_equal(r.status, 413);
 	json_decref(r.json);
 	free(huge);
 	snprintf(body, sizeof(body), "{\"subject\":%lld,\"category\":\"academic\",\"fields\":{\"course\":\"Art\",\"shoe_size\":9}}", (long long)student);
-	assert_int_equal(call("POST", "/api/v1/records", A, body, &o), 400);
+	assert_int_equal(api_call("POST", "/api/v1/records", A, body, &o), 400);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "field")), "fields.shoe_size");
 	json_decref(o);
-	assert_int_equal(db_count("steward.db", "SELECT COUNT(*) FROM app_user"), users_before);
-	assert_int_equal(db_count("steward.db", "SELECT COUNT(*) FROM record"), 2);
-	expect(404, "GET", "/api/v1/records/99999", A, NULL, NULL);
-	expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
-	expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM app_user"), users_before);
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM record"), 2);
+	api_expect(404, "GET", "/api/v1/records/99999", A, NULL, NULL);
+	api_expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
+	api_expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
 
 	/* tokens: forged, revoked, scoped */
-	expect(401, "GET", "/api/v1/sessions/current", "stw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "bad_token");
-	expect(401, "GET", "/api/v1/sessions/current", "not a token!", NULL, "bad_token");
+	api_expect(401, "GET", "/api/v1/sessions/current", "stw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "bad_token");
+	api_expect(401, "GET", "/api/v1/sessions/current", "not a token!", NULL, "bad_token");
 	o = NULL;
-	assert_int_equal(call("POST", "/api/v1/tokens", A, "{\"name\":\"sis sync\",\"scopes\":[\"records:read\"],\"expires\":\"2027-06-01\"}", &o), 201);
+	assert_int_equal(api_call("POST", "/api/v1/tokens", A, "{\"name\":\"sis sync\",\"scopes\":[\"records:read\"],\"expires\":\"2027-06-01\"}", &o), 201);
 	char api[128], api_id[64];
 	str_copy(api, sizeof(api), json_string_value(json_object_get(o, "token")));
 	str_copy(api_id, sizeof(api_id), json_string_value(json_object_get(o, "id")));
 	json_decref(o);
-	expect(200, "GET", rec_ap, api, NULL, NULL);
-	expect(403, "POST", "/api/v1/users", api, new_teacher, "scope");
+	api_expect(200, "GET", rec_ap, api, NULL, NULL);
+	api_expect(403, "POST", "/api/v1/users", api, new_teacher, "scope");
 	snprintf(path, sizeof(path), "/api/v1/tokens/%s", api_id);
-	expect(204, "DELETE", path, A, NULL, NULL);
-	expect(401, "GET", rec_ap, api, NULL, "session_ended");
+	api_expect(204, "DELETE", path, A, NULL, NULL);
+	api_expect(401, "GET", rec_ap, api, NULL, "session_ended");
 	struct who t1b = {0};
-	login(&t1b, "teach1", "kestrel meadow lantern 7");
-	expect(204, "DELETE", "/api/v1/sessions/current", t1b.token, NULL, NULL);
-	expect(401, "GET", "/api/v1/sessions/current", t1b.token, NULL, "session_ended");
+	api_login(&t1b, "teach1", "kestrel meadow lantern 7");
+	api_expect(204, "DELETE", "/api/v1/sessions/current", t1b.token, NULL, NULL);
+	api_expect(401, "GET", "/api/v1/sessions/current", t1b.token, NULL, "session_ended");
 
 	/* CSRF on cookie-authenticated writes */
-	r = sign_in("teach1", "kestrel meadow lantern 7", NULL);
+	r = api_sign_in("teach1", "kestrel meadow lantern 7", NULL);
 	assert_int_equal(r.status, 201);
 	assert_true(strlen(r.cookie) > 20 && strlen(r.csrf) > 20);
 	json_decref(r.json);
-	struct resp w = request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, NULL);
+	struct resp w = api_request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, NULL);
 	assert_int_equal(w.status, 403);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(w.json, "error"), "code")), "csrf");
 	json_decref(w.json);
-	w = request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, "not-the-token");
+	w = api_request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, "not-the-token");
 	assert_int_equal(w.status, 403);
 	json_decref(w.json);
-	w = request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, r.csrf);
+	w = api_request("PATCH", rec_a, NULL, "{\"fields\":{\"grade\":\"B\"}}", 24, "application/json", r.cookie, r.csrf);
 	assert_int_equal(w.status, 200);
 	json_decref(w.json);
-	w = request("GET", rec_a, NULL, NULL, 0, NULL, r.cookie, NULL);
+	w = api_request("GET", rec_a, NULL, NULL, 0, NULL, r.cookie, NULL);
 	assert_int_equal(w.status, 200);
 	json_decref(w.json);
 
 	/* a one-time password must be changed first */
-	r = sign_in("newbie", "kestrel meadow lantern 7", NULL);
+	r = api_sign_in("newbie", "kestrel meadow lantern 7", NULL);
 	assert_int_equal(r.status, 201);
 	assert_true(json_is_true(json_object_get(r.json, "must_change_password")));
 	char nb[128];
 	str_copy(nb, sizeof(nb), json_string_value(json_object_get(r.json, "token")));
 	json_decref(r.json);
-	expect(403, "GET", rec_a, nb, NULL, "password_change_required");
-	expect(400, "POST", "/api/v1/sessions/current/password", nb,
+	api_expect(403, "GET", rec_a, nb, NULL, "password_change_required");
+	api_expect(400, "POST", "/api/v1/sessions/current/password", nb,
 	       "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"password1234!\"}", "weak_password");
-	expect(204, "POST", "/api/v1/sessions/current/password", nb,
+	api_expect(204, "POST", "/api/v1/sessions/current/password", nb,
 	       "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"copper canyon whistle 19\"}", NULL);
-	expect(200, "GET", "/api/v1/sessions/current", nb, NULL, NULL);
+	api_expect(200, "GET", "/api/v1/sessions/current", nb, NULL, NULL);
 
 	/* lockout after repeated failures */
 	for (int i = 0; i < 5; i++) {
-		r = sign_in("locky", "not the password at all", NULL);
+		r = api_sign_in("locky", "not the password at all", NULL);
 		assert_int_equal(r.status, 401);
 		json_decref(r.json);
 	}
-	r = sign_in("locky", "kestrel meadow lantern 7", NULL);
+	r = api_sign_in("locky", "kestrel meadow lantern 7", NULL);
 	assert_int_equal(r.status, 429);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")), "locked");
 	json_decref(r.json);
 
 	/* a suspension ends an open session on its very next request */
 	struct who t2 = {0};
-	login(&t2, "teach2", "kestrel meadow lantern 7");
-	expect(200, "GET", rec_a, t2.token, NULL, NULL);
+	api_login(&t2, "teach2", "kestrel meadow lantern 7");
+	api_expect(200, "GET", rec_a, t2.token, NULL, NULL);
 	snprintf(path, sizeof(path), "/api/v1/users/%lld/suspensions", (long long)teach2);
-	create(path, A, "{\"kind\":\"pending_investigation\",\"reason\":\"reported disclosure\"}");
-	expect(403, "GET", rec_a, t2.token, NULL, "suspended");
-	expect(403, "GET", "/api/v1/sessions/current", t2.token, NULL, "suspended");
-	r = sign_in("teach2", "kestrel meadow lantern 7", NULL);
+	api_create(path, A, "{\"kind\":\"pending_investigation\",\"reason\":\"reported disclosure\"}");
+	api_expect(403, "GET", rec_a, t2.token, NULL, "suspended");
+	api_expect(403, "GET", "/api/v1/sessions/current", t2.token, NULL, "suspended");
+	r = api_sign_in("teach2", "kestrel meadow lantern 7", NULL);
 	assert_int_equal(r.status, 403);
 	json_decref(r.json);
 
 	/* the command line is a client of the same API: same checks, same log */
-	char *sess = xasprintf("%s/cli-session.json", dir);
-	char *pwf = xasprintf("%s/cli-pw", dir);
+	char *sess = xasprintf("%s/cli-session.json", api_dir);
+	char *pwf = xasprintf("%s/cli-pw", api_dir);
 	assert_int_equal(file_write_atomic(pwf, "kestrel meadow lantern 7\n", 25, 0600, false, NULL), ST_OK);
 	char *cli = xasprintf("STEWARD_SESSION=%s %s", sess, STEWARD_BINARY);
-	char *cmd = xasprintf("%s login --server %s --username teach1 --password-file %s", cli, base, pwf);
+	char *cmd = xasprintf("%s login --server %s --username teach1 --password-file %s", cli, api_base, pwf);
 	char *out = NULL;
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "signed in"));
@@ -600,7 +348,7 @@ static void test_api(void **state)
 	free(out);
 	free(cmd);
 	/* a password change from the command line, with the secrets in files */
-	char *newpw = xasprintf("%s/cli-newpw", dir);
+	char *newpw = xasprintf("%s/cli-newpw", api_dir);
 	assert_int_equal(file_write_atomic(newpw, "osprey canyon ledger 93\n", 24, 0600, false, NULL), ST_OK);
 	cmd = xasprintf("%s password --current-password-file %s --new-password-file %s", cli, newpw, newpw);
 	assert_int_not_equal(ts_run(cmd, &out), 0); /* the current password is wrong */
@@ -621,13 +369,13 @@ static void test_api(void **state)
 	free(cmd);
 	/* an API token in the environment, for scripts */
 	cmd = xasprintf("STEWARD_SERVER=%s STEWARD_TOKEN=%s %s api GET '/api/v1/policy/explain?user=%lld&record=%lld'",
-			base, A, STEWARD_BINARY, (long long)teach1, (long long)health);
+			api_base, A, STEWARD_BINARY, (long long)teach1, (long long)health);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "\"allow\": false"));
 	free(out);
 	free(cmd);
 	cmd = xasprintf("STEWARD_SERVER=%s STEWARD_TOKEN=%s %s policy explain --user %lld --record %lld --purpose 'a check'",
-			base, A, STEWARD_BINARY, (long long)teach1, (long long)academic);
+			api_base, A, STEWARD_BINARY, (long long)teach1, (long long)academic);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "\"allow\": true"));
 	free(out);
@@ -638,50 +386,47 @@ static void test_api(void **state)
 
 	/* an idle session expires (the server runs with --session-idle 6) */
 	struct who idle = {0};
-	login(&idle, "teach1", "osprey canyon ledger 93");
+	api_login(&idle, "teach1", "osprey canyon ledger 93");
 	/* ... and an API token past its expiry is refused; one already expired is not made */
 	char when[32], tbody[160];
 	time_format(time_now() + 3, when);
 	snprintf(tbody, sizeof(tbody), "{\"name\":\"brief\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}", when);
 	o = NULL;
-	assert_int_equal(call("POST", "/api/v1/tokens", A, tbody, &o), 201);
+	assert_int_equal(api_call("POST", "/api/v1/tokens", A, tbody, &o), 201);
 	char brief[128];
 	str_copy(brief, sizeof(brief), json_string_value(json_object_get(o, "token")));
 	json_decref(o);
-	expect(200, "GET", rec_ap, brief, NULL, NULL);
-	expect(400, "POST", "/api/v1/tokens", A,
+	api_expect(200, "GET", rec_ap, brief, NULL, NULL);
+	api_expect(400, "POST", "/api/v1/tokens", A,
 	       "{\"name\":\"stale\",\"scopes\":[\"records:read\"],\"expires\":\"2020-01-01\"}", "bad_value");
 	sleep(7);
-	expect(401, "GET", "/api/v1/sessions/current", idle.token, NULL, "session_ended");
-	expect(401, "GET", rec_ap, brief, NULL, "session_ended");
+	api_expect(401, "GET", "/api/v1/sessions/current", idle.token, NULL, "session_ended");
+	api_expect(401, "GET", rec_ap, brief, NULL, "session_ended");
 
 	/* every one of these attempts is in the access log */
-	assert_true(logged("session.create", "deny", "wrong username or password"));
-	assert_true(logged("session.create", "deny", "locked"));
-	assert_true(logged("user.locked", "deny", ""));
-	assert_true(logged("session.refused", "deny", "not valid"));
-	assert_true(logged("session.refused", "deny", "malformed"));
-	assert_true(logged("session.refused", "deny", "signed out"));
-	assert_true(logged("session.refused", "deny", "revoked"));
-	assert_true(logged("session.refused", "deny", "inactivity"));
-	assert_true(logged("request.refused", "deny", "X-CSRF-Token"));
-	assert_true(logged("request.refused", "deny", "scopes"));
-	assert_true(logged("request.refused", "deny", "suspended"));
-	assert_true(logged("record.read", "deny", "multi-factor"));
-	assert_true(logged("user.create", "deny", "administrative powers"));
-	assert_true(logged("mfa.confirm", "deny", ""));
-	assert_true(logged("record.read", "allow", "disclosure"));
+	assert_true(api_logged("session.create", "deny", "wrong username or password"));
+	assert_true(api_logged("session.create", "deny", "locked"));
+	assert_true(api_logged("user.locked", "deny", ""));
+	assert_true(api_logged("session.refused", "deny", "not valid"));
+	assert_true(api_logged("session.refused", "deny", "malformed"));
+	assert_true(api_logged("session.refused", "deny", "signed out"));
+	assert_true(api_logged("session.refused", "deny", "revoked"));
+	assert_true(api_logged("session.refused", "deny", "inactivity"));
+	assert_true(api_logged("request.refused", "deny", "X-CSRF-Token"));
+	assert_true(api_logged("request.refused", "deny", "scopes"));
+	assert_true(api_logged("request.refused", "deny", "suspended"));
+	assert_true(api_logged("record.read", "deny", "multi-factor"));
+	assert_true(api_logged("user.create", "deny", "administrative powers"));
+	assert_true(api_logged("mfa.confirm", "deny", ""));
+	assert_true(api_logged("record.read", "allow", "disclosure"));
 	(void)it1;
 	(void)nurse1;
 
 	/* a clean stop signs a final checkpoint over everything */
-	kill(server, SIGTERM);
-	int status = 0;
-	waitpid(server, &status, 0);
-	server = 0;
+	int status = api_server_terminate();
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	out = NULL;
-	cmd = xasprintf("%s audit verify --data %s", STEWARD_BINARY, data);
+	cmd = xasprintf("%s audit verify --data %s", STEWARD_BINARY, api_data);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_null(strstr(out, "await"));
 	free(out);

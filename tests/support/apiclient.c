@@ -1,0 +1,280 @@
+/*
+ * apiclient.c - drives a real Steward server on 127.0.0.1 over HTTP for the
+ * integration tests: starts it on a fresh data directory, sends requests
+ * as a browser or an integration would (bearer tokens, cookies, CSRF
+ * headers), signs in with multi-factor enrolment, and looks into the
+ * access log to prove that an attempt was recorded.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apiclient.h"
+#include "crypto/crypto.h"
+
+char *api_dir, *api_data, api_base[64];
+static pid_t server;
+
+pid_t api_server_pid(void)
+{
+	return server;
+}
+
+int api_server_terminate(void)
+{
+	int status = -1;
+	if (server > 0) {
+		kill(server, SIGTERM);
+		waitpid(server, &status, 0);
+		server = 0;
+	}
+	return status;
+}
+
+/* --- HTTP ---------------------------------------------------------------- */
+
+static size_t on_body(char *d, size_t s, size_t n, void *ctx)
+{
+	buf_append(ctx, d, s * n);
+	return s * n;
+}
+
+static size_t on_header(char *d, size_t s, size_t n, void *ctx)
+{
+	struct resp *r = ctx;
+	size_t len = s * n;
+	char line[512];
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, d, len);
+	line[len] = '\0';
+	const char *names[] = {"Set-Cookie: steward_session=", "Set-Cookie: steward_csrf="};
+	char *outs[] = {r->cookie, r->csrf};
+	for (int i = 0; i < 2; i++)
+		if (!strncasecmp(line, names[i], strlen(names[i]))) {
+			char *v = line + strlen(names[i]);
+			v[strcspn(v, ";\r\n")] = '\0';
+			str_copy(outs[i], 160, v);
+		}
+	return len;
+}
+
+struct resp api_request(const char *method, const char *path, const char *token,
+			   const char *body, size_t body_len, const char *content_type,
+			   const char *cookie, const char *csrf)
+{
+	struct resp r = {0};
+	CURL *c = curl_easy_init();
+	char url[512];
+	snprintf(url, sizeof(url), "%s%s", api_base, path);
+	struct curl_slist *h = NULL;
+	char hdr[512];
+	if (token) {
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, hdr);
+	}
+	if (content_type) {
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
+		h = curl_slist_append(h, hdr);
+	}
+	if (csrf) {
+		snprintf(hdr, sizeof(hdr), "X-CSRF-Token: %s", csrf);
+		h = curl_slist_append(h, hdr);
+	}
+	h = curl_slist_append(h, "Expect:");
+	if (cookie) {
+		snprintf(hdr, sizeof(hdr), "steward_session=%s", cookie);
+		curl_easy_setopt(c, CURLOPT_COOKIE, hdr);
+	}
+	struct buf out = BUF_INIT;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		fail_msg("%s %s: %s", method, path, curl_easy_strerror(cc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	if (out.len) {
+		json_error_t je;
+		r.json = json_loadb(out.data, out.len, 0, &je);
+	}
+	buf_release(&out);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+/* JSON in, status out; *out (optional) receives the body. */
+long api_call(const char *method, const char *path, const char *token, const char *body,
+		 json_t **out)
+{
+	struct resp r = api_request(method, path, token, body, body ? strlen(body) : 0,
+				body ? "application/json" : NULL, NULL, NULL);
+	if (out)
+		*out = r.json;
+	else
+		json_decref(r.json);
+	return r.status;
+}
+
+void api_expect(long want, const char *method, const char *path, const char *token,
+		   const char *body, const char *code)
+{
+	json_t *o = NULL;
+	long got = api_call(method, path, token, body, &o);
+	const char *gotcode = json_string_value(json_object_get(json_object_get(o, "error"), "code"));
+	if (got != want || (code && !str_eq(gotcode, code))) {
+		char *dump = o ? json_dumps(o, 0) : xstrdup("(no body)");
+		fail_msg("%s %s: got %ld %s, wanted %ld %s", method, path, got, dump, want,
+			 code ? code : "");
+	}
+	json_decref(o);
+}
+
+int64_t api_create(const char *path, const char *token, const char *body)
+{
+	json_t *o = NULL;
+	long st = api_call("POST", path, token, body, &o);
+	if (st != 201) {
+		char *dump = o ? json_dumps(o, 0) : xstrdup("");
+		fail_msg("POST %s: %ld %s", path, st, dump);
+	}
+	int64_t id = json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* --- sign-in --------------------------------------------------------------- */
+
+struct resp api_sign_in(const char *user, const char *pass, const char *totp)
+{
+	json_t *b = json_pack("{s:s, s:s}", "username", user, "password", pass);
+	if (totp)
+		json_object_set_new(b, "totp", json_string(totp));
+	char *t = json_dumps(b, 0);
+	json_decref(b);
+	struct resp r = api_request("POST", "/api/v1/sessions", NULL, t, strlen(t), "application/json",
+				NULL, NULL);
+	free(t);
+	return r;
+}
+
+void api_code_for(const struct who *w, uint64_t step, char out[16])
+{
+	snprintf(out, 16, "%06u", hotp(w->secret, 20, step));
+}
+
+
+/* Signs in; enrols in multi-factor when required (the session then counts
+ * as multi-factor). */
+void api_login(struct who *w, const char *user, const char *pass)
+{
+	struct resp r = api_sign_in(user, pass, NULL);
+	if (r.status != 201)
+		fail_msg("sign in %s: %ld", user, r.status);
+	str_copy(w->token, sizeof(w->token), json_string_value(json_object_get(r.json, "token")));
+	bool enrol = json_is_true(json_object_get(r.json, "mfa_enrollment_required"));
+	json_decref(r.json);
+	if (enrol)
+		api_enroll(w);
+}
+
+/* Sets up multi-factor in a session, which then counts as multi-factor. */
+void api_enroll(struct who *w)
+{
+	json_t *o = NULL;
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w->token, NULL, &o), 201);
+	size_t n = 0;
+	assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")), w->secret, 20, &n),
+			 ST_OK);
+	assert_int_equal(n, 20);
+	assert_true(str_has_prefix(json_string_value(json_object_get(o, "otpauth_uri")),
+				   "otpauth://totp/Steward:"));
+	assert_int_equal(json_array_size(json_object_get(o, "recovery_codes")), 10);
+	assert_true(str_has_prefix(json_string_value(json_object_get(o, "qr_svg")), "<svg"));
+	json_decref(o);
+	w->step = (uint64_t)time_now() / 30;
+	char code[16], body[64];
+	api_code_for(w, w->step, code);
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", w->token, body, NULL);
+}
+
+/* --- the server -------------------------------------------------------- */
+
+void api_server_start(const char *const *extra)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	api_dir = ts_tmpdir();
+	api_data = ts_make_datadir(api_dir, NULL);
+	struct steward *st = ts_open(api_data, NULL);
+	steward_close(st);
+	char *portfile = xasprintf("%s/port", api_dir);
+	server = fork();
+	if (server == 0) {
+		const char *argv[32] = {STEWARD_BINARY, "serve", "--data", api_data, "--listen",
+					"127.0.0.1:0", "--port-file", portfile};
+		int n = 8;
+		for (int i = 0; extra && extra[i] && n < 31; i++)
+			argv[n++] = extra[i];
+		argv[n] = NULL;
+		execv(STEWARD_BINARY, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && !file_exists(portfile); i++)
+		usleep(50000);
+	char *text = NULL;
+	size_t len;
+	if (file_read_all(portfile, 64, &text, &len, NULL) != ST_OK)
+		fail_msg("the server did not start");
+	snprintf(api_base, sizeof(api_base), "http://127.0.0.1:%d", atoi(text));
+	free(text);
+	free(portfile);
+}
+
+void api_server_stop(void)
+{
+	api_server_terminate();
+	ts_rm_rf(api_dir);
+	free(api_dir);
+	free(api_data);
+	curl_global_cleanup();
+}
+
+int64_t api_db_count(const char *db, const char *sql)
+{
+	char *path = xasprintf("%s/%s", api_data, db);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	free(path);
+	return n;
+}
+
+bool api_logged(const char *action, const char *outcome, const char *reason_part)
+{
+	char *sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE action = '%s' AND outcome = '%s' "
+			      "AND CAST(entry AS TEXT) LIKE '%%%s%%'",
+			      action, outcome, reason_part);
+	int64_t n = api_db_count("audit.db", sql);
+	free(sql);
+	return n > 0;
+}
+

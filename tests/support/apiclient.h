@@ -1,0 +1,62 @@
+/*
+ * apiclient.h - the HTTP test client for integration tests against a real
+ * server on 127.0.0.1 (see apiclient.c).
+ */
+#ifndef STEWARD_TEST_APICLIENT_H
+#define STEWARD_TEST_APICLIENT_H
+
+#include <sys/types.h>
+
+#include "testsupport.h"
+
+extern char *api_dir, *api_data, api_base[64];
+
+struct resp {
+	long status;
+	json_t *json;
+	char cookie[160]; /* steward_session value from Set-Cookie */
+	char csrf[160];
+};
+
+/* A signed-in session and, once enrolled, its authenticator. */
+struct who {
+	char token[128];
+	unsigned char secret[20];
+	uint64_t step;
+};
+
+/* Makes a data directory with the test administrator and serves it; extra
+ * is a NULL-terminated list of further `steward serve` arguments. */
+void api_server_start(const char *const *extra);
+/* SIGTERM, wait, remove the directory. */
+void api_server_stop(void);
+pid_t api_server_pid(void);
+/* SIGTERM and wait, keeping the directory; returns the wait status. */
+int api_server_terminate(void);
+
+struct resp api_request(const char *method, const char *path, const char *token,
+			const char *body, size_t body_len, const char *content_type,
+			const char *cookie, const char *csrf);
+/* JSON in, status out; *out (optional) receives the body. */
+long api_call(const char *method, const char *path, const char *token, const char *body,
+	      json_t **out);
+/* Fails the test unless the status (and the error code, when given) match. */
+void api_expect(long want, const char *method, const char *path, const char *token,
+		const char *body, const char *code);
+/* POSTs and returns the new object's "id"; fails unless 201. */
+int64_t api_create(const char *path, const char *token, const char *body);
+
+struct resp api_sign_in(const char *user, const char *pass, const char *totp);
+void api_code_for(const struct who *w, uint64_t step, char out[16]);
+/* Signs in; enrols in multi-factor when required. */
+void api_login(struct who *w, const char *user, const char *pass);
+/* Sets up multi-factor in a session, which then counts as multi-factor. */
+void api_enroll(struct who *w);
+
+/* One integer from a read-only query of a database in the data directory. */
+int64_t api_db_count(const char *db, const char *sql);
+/* Whether the access log holds an event with this action and outcome whose
+ * entry contains reason_part. */
+bool api_logged(const char *action, const char *outcome, const char *reason_part);
+
+#endif
