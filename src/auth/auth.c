@@ -10,15 +10,35 @@
  * recovery codes are stored as keyed hashes and work once.
  */
 #include <qrencode.h>
+#include <errno.h>
+#include <semaphore.h>
 
 #include "access/access_internal.h"
 #include "auth/auth_internal.h"
 #include "policy/model_internal.h"
 
+/* Wrong one-time codes that lock an account: a tighter limit than for
+ * passwords, since whoever sends them already holds the password. */
+#define TOTP_LOCK_AFTER 5
+/* Argon2id checks at once (each takes 64 MiB); more wait their turn. */
+#define HASH_SLOTS 4
+#define HASH_WAIT_SECONDS 10
+
+/* Sign-in attempts in flight, per keyed name and per client address:
+ * counted with the failures already recorded, so that parallel attempts
+ * cannot exceed a limit before their failures are written. */
+struct attempt {
+	char key[72];
+	int n;
+};
+
 struct auth_state {
 	pthread_mutex_t lock;
 	struct auth_settings s;
 	char dummy_hash[PASSWORD_HASH_MAX]; /* equalizes work for unknown users */
+	struct attempt *inflight;
+	size_t ninflight, capinflight;
+	sem_t hashing;
 };
 
 static const char *const known_scopes[] = {"records:read", "records:write", "subjects",
@@ -29,6 +49,7 @@ struct auth_state *auth_state_new(void)
 	struct auth_state *a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
 	a->s = (struct auth_settings){1800, 43200, 10, 900, 30, 900};
+	sem_init(&a->hashing, 0, HASH_SLOTS);
 	if (password_hash("steward-dummy-password-for-timing", a->dummy_hash) != ST_OK)
 		die("cannot hash the timing password");
 	return a;
@@ -39,6 +60,8 @@ void auth_state_free(struct auth_state *a)
 	if (!a)
 		return;
 	pthread_mutex_destroy(&a->lock);
+	sem_destroy(&a->hashing);
+	free(a->inflight);
 	free(a);
 }
 
@@ -157,25 +180,174 @@ static int refuse(struct steward *st, int64_t user, const char *client, const ch
 	return err_setc(e, status, code, field, "%s", reason);
 }
 
-static int64_t count_failures(struct store_conn *c, const char *column, const char *value,
-			      int64_t since)
+/* The key under which failures and locks of a sign-in name are kept: a
+ * keyed hash, so that a password typed into the username field is never
+ * stored, and the same for names that have no account. */
+static void name_key(struct steward *st, const char *username, char out[40])
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM signin_failure WHERE %s = ? AND at > ?",
-		 column);
-	int64_t n = 0;
-	if (store_query_int(c, &n, NULL, sql, "ti", value, since) != ST_OK)
-		return 0;
-	return n;
+	char *msg = xasprintf("steward/signin-name|%s", username);
+	unsigned char h[32];
+	hmac_sha256(st->mfa_key, msg, strlen(msg), h);
+	secure_free_plain(msg, strlen(msg));
+	char *x = hex_encode(h, 16);
+	str_copy(out, 40, x);
+	free(x);
 }
 
-static void record_failure(struct store_conn *c, const char *username, const char *client,
-			   int64_t now)
+/* Failures of a kind ("password", "totp" or NULL for both) under a column
+ * since a time; -1 if they cannot be counted (the caller fails closed). */
+static int64_t count_failures(struct store_conn *c, const char *column, const char *value,
+			      const char *kind, int64_t since)
 {
-	store_run(c, NULL, "INSERT INTO signin_failure (username, client, at) VALUES (?, ?, ?)",
-		  "tti", username, client, now);
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM signin_failure WHERE %s = ? AND at > ?%s", column,
+		 kind ? " AND kind = ?" : "");
+	int64_t n = 0;
+	int rc = kind ? store_query_int(c, &n, NULL, sql, "tit", value, since, kind)
+		      : store_query_int(c, &n, NULL, sql, "ti", value, since);
+	return rc == ST_OK ? n : -1;
+}
+
+static int *inflight_slot(struct auth_state *a, const char *key)
+{
+	for (size_t i = 0; i < a->ninflight; i++)
+		if (str_eq(a->inflight[i].key, key))
+			return &a->inflight[i].n;
+	if (a->ninflight == a->capinflight) {
+		a->capinflight = a->capinflight ? a->capinflight * 2 : 16;
+		a->inflight = xrealloc(a->inflight, a->capinflight * sizeof(*a->inflight));
+	}
+	struct attempt *t = &a->inflight[a->ninflight++];
+	str_copy(t->key, sizeof(t->key), key);
+	t->n = 0;
+	return &t->n;
+}
+
+static void inflight_add(struct auth_state *a, const char *key, int delta)
+{
+	int *n = inflight_slot(a, key);
+	*n += delta;
+	if (*n <= 0) /* forget it: swap the last entry in */
+		for (size_t i = 0; i < a->ninflight; i++)
+			if (&a->inflight[i].n == n) {
+				a->inflight[i] = a->inflight[--a->ninflight];
+				break;
+			}
+}
+
+enum reserve_result { RESERVED, LOCKED, THROTTLED, UNCOUNTABLE };
+
+/* Takes a place for one attempt on a name from an address, or says why
+ * not: the name is locked, the address has failed too often, or the
+ * counts cannot be read. Every RESERVED is followed by unreserve(). */
+static enum reserve_result reserve(struct steward *st, struct store_conn *c, const char *nkey,
+				   const char *client, const struct auth_settings *cfg,
+				   int64_t now, int64_t *locked_until)
+{
+	struct auth_state *a = st->auth;
+	char ck[72];
+	snprintf(ck, sizeof(ck), "client:%s", client);
+	*locked_until = 0;
+	int64_t until = 0;
+	int rc = store_query_int(c, &until, NULL,
+				 "SELECT locked_until FROM signin_lock WHERE name_key = ?", "t", nkey);
+	if (rc != ST_OK && rc != ST_ENOTFOUND)
+		return UNCOUNTABLE;
+	if (rc == ST_OK && until > now) {
+		*locked_until = until;
+		return LOCKED;
+	}
+	pthread_mutex_lock(&a->lock);
+	int64_t byname = count_failures(c, "username", nkey, NULL, now - cfg->window_seconds);
+	int64_t bycode = count_failures(c, "username", nkey, "totp", now - cfg->window_seconds);
+	int64_t byclient = count_failures(c, "client", client, NULL, now - cfg->window_seconds);
+	enum reserve_result r = RESERVED;
+	if (byname < 0 || bycode < 0 || byclient < 0)
+		r = UNCOUNTABLE;
+	else if (byclient + *inflight_slot(a, ck) >= cfg->client_limit)
+		r = THROTTLED;
+	else if (byname + *inflight_slot(a, nkey) >= cfg->lock_after || bycode >= TOTP_LOCK_AFTER)
+		r = LOCKED, *locked_until = now + cfg->lock_seconds;
+	if (r == RESERVED) {
+		inflight_add(a, nkey, 1);
+		inflight_add(a, ck, 1);
+	} else {
+		/* drop the slots a lookup may have created */
+		inflight_add(a, nkey, 0);
+		inflight_add(a, ck, 0);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+static void unreserve(struct steward *st, const char *nkey, const char *client)
+{
+	char ck[72];
+	snprintf(ck, sizeof(ck), "client:%s", client);
+	pthread_mutex_lock(&st->auth->lock);
+	inflight_add(st->auth, nkey, -1);
+	inflight_add(st->auth, ck, -1);
+	pthread_mutex_unlock(&st->auth->lock);
+}
+
+/* Records a failed attempt and locks the name when it has failed too often
+ * (passwords: lock_after in the window; one-time codes: TOTP_LOCK_AFTER).
+ * Returns the lock's end, 0 if not locked, or -1 if nothing could be
+ * written (the caller fails closed). */
+static int64_t record_failure(struct steward *st, struct store_conn *c, const char *nkey,
+			      const char *client, const char *kind,
+			      const struct auth_settings *cfg, int64_t now)
+{
+	if (store_run(c, NULL,
+		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
+		      "ttit", nkey, client, now, kind) != ST_OK)
+		return -1;
 	/* keep the table small: forget failures older than a day */
 	store_run(c, NULL, "DELETE FROM signin_failure WHERE at < ?", "i", now - 86400);
+	int64_t n = count_failures(c, "username", nkey, kind, now - cfg->window_seconds);
+	int limit = str_eq(kind, "totp") ? TOTP_LOCK_AFTER : cfg->lock_after;
+	if (n >= 0 && n < limit)
+		return 0;
+	int64_t until = now + cfg->lock_seconds;
+	if (store_run(c, NULL,
+		      "INSERT INTO signin_lock (name_key, locked_until) VALUES (?, ?) "
+		      "ON CONFLICT (name_key) DO UPDATE SET locked_until = excluded.locked_until",
+		      "ti", nkey, until) != ST_OK)
+		return -1;
+	return until;
+}
+
+/* Argon2id with at most HASH_SLOTS at once; false with *busy set when the
+ * server is too busy to check in time. */
+static bool verify_password(struct steward *st, const char *hash, const char *password,
+			    bool *busy)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += HASH_WAIT_SECONDS;
+	*busy = false;
+	while (sem_timedwait(&st->auth->hashing, &ts) != 0) {
+		if (errno != EINTR) {
+			*busy = true;
+			return false;
+		}
+	}
+	bool ok = password_verify(hash, password);
+	sem_post(&st->auth->hashing);
+	return ok;
+}
+
+static int locked_refusal(struct steward *st, int64_t uid, const char *client,
+			  const char *request_id, const char *action, int64_t until,
+			  json_t *detail, struct st_error *e)
+{
+	char reason[160], ts[32];
+	time_format(until, ts);
+	snprintf(reason, sizeof(reason),
+		 "the account is locked after repeated failed sign-ins until %s", ts);
+	return refuse(st, uid, client, request_id, action, ST_ELIMIT, "locked", NULL, reason,
+		      detail, e);
 }
 
 static bool recovery_hash(struct steward *st, int64_t user, const char *code,
@@ -249,21 +421,15 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	json_t *detail = json_pack("{s:s}", "username", username);
-	/* throttle an address that keeps failing */
-	if (count_failures(c, "client", client, now - cfg.window_seconds) >= cfg.client_limit) {
-		store_release(c);
-		return refuse(st, 0, client, request_id, action, ST_ELIMIT, "throttled", NULL,
-			      "too many failed sign-ins from this address; wait and try again",
-			      detail, e);
-	}
-	int64_t uid = 0, locked_until = 0;
+	char nkey[40];
+	name_key(st, username, nkey);
+	int64_t uid = 0;
 	char hash[PASSWORD_HASH_MAX] = "", status[16] = "";
 	bool must_change = false;
 	struct store_stmt *s;
 	rc = store_prepare(c,
-			   "SELECT id, COALESCE(password_hash, ''), status, COALESCE(locked_until, 0), "
-			   "must_change_password FROM app_user WHERE username = ?",
+			   "SELECT id, COALESCE(password_hash, ''), status, must_change_password "
+			   "FROM app_user WHERE username = ?",
 			   &s, e);
 	if (rc == ST_OK) {
 		store_bind(s, "t", username);
@@ -271,38 +437,66 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			uid = store_col_int(s, 0);
 			str_copy(hash, sizeof(hash), store_col_text(s, 1));
 			str_copy(status, sizeof(status), store_col_text(s, 2));
-			locked_until = store_col_int(s, 3);
-			must_change = store_col_int(s, 4);
+			must_change = store_col_int(s, 3);
 		}
 		store_done(s);
 	}
-	if (uid && locked_until > now) {
+	/* The log names an account; a name without one is kept only as its
+	 * keyed hash (it may be a password typed in the wrong field). */
+	json_t *detail = uid ? json_pack("{s:s}", "username", username)
+			     : json_pack("{s:s}", "unknown_name", nkey);
+	int64_t until = 0;
+	switch (reserve(st, c, nkey, client, &cfg, now, &until)) {
+	case RESERVED:
+		break;
+	case LOCKED:
 		store_release(c);
-		char reason[160], ts[32];
-		time_format(locked_until, ts);
-		snprintf(reason, sizeof(reason),
-			 "the account is locked after repeated failed sign-ins until %s", ts);
-		return refuse(st, uid, client, request_id, action, ST_ELIMIT, "locked", NULL, reason,
+		secure_wipe(hash, sizeof(hash));
+		return locked_refusal(st, uid, client, request_id, action, until, detail, e);
+	case THROTTLED:
+		store_release(c);
+		secure_wipe(hash, sizeof(hash));
+		return refuse(st, uid, client, request_id, action, ST_ELIMIT, "throttled", NULL,
+			      "too many failed sign-ins from this address; wait and try again",
 			      detail, e);
+	case UNCOUNTABLE:
+		store_release(c);
+		secure_wipe(hash, sizeof(hash));
+		json_decref(detail);
+		return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+				"sign-in is unavailable: its failure counts cannot be read");
 	}
+	/* From here on the attempt holds a place: every return unreserves. */
 	/* the same Argon2id work whether or not the user exists */
-	bool ok = password_verify(uid && hash[0] ? hash : st->auth->dummy_hash, password) &&
+	bool busy = false;
+	bool ok = verify_password(st, uid && hash[0] ? hash : st->auth->dummy_hash, password,
+				  &busy) &&
 		  uid && hash[0];
 	secure_wipe(hash, sizeof(hash));
+	if (busy) {
+		unreserve(st, nkey, client);
+		store_release(c);
+		json_decref(detail);
+		return err_setc(e, ST_EUNAVAIL, "busy", NULL,
+				"the server is too busy to check passwords; try again shortly");
+	}
 	if (!ok) {
-		record_failure(c, username, client, now);
-		if (uid && count_failures(c, "username", username, now - cfg.window_seconds) >=
-				   cfg.lock_after) {
-			store_run(c, NULL, "UPDATE app_user SET locked_until = ? WHERE id = ?", "ii",
-				  now + cfg.lock_seconds, uid);
+		int64_t lock = record_failure(st, c, nkey, client, "password", &cfg, now);
+		unreserve(st, nkey, client);
+		store_release(c);
+		if (lock < 0) {
+			json_decref(detail);
+			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+					"sign-in is unavailable: a failure could not be recorded");
+		}
+		if (lock > 0 && uid)
 			log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
 				  "locked after repeated failed sign-ins", NULL);
-		}
-		store_release(c);
 		return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_credentials", NULL,
 			      "wrong username or password", detail, e);
 	}
 	if (!str_eq(status, "active")) {
+		unreserve(st, nkey, client);
 		store_release(c);
 		return refuse(st, uid, client, request_id, action, ST_EAUTH, "account_inactive", NULL,
 			      str_eq(status, "separated") ? "this account belongs to a person who "
@@ -317,6 +511,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	int trc = totp_secret(st, c, uid, secret, &enrolled, &last_step, e);
 	if (trc != ST_OK && trc != ST_ENOTFOUND) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
+		unreserve(st, nkey, client);
 		store_release(c);
 		json_decref(detail);
 		return trc;
@@ -325,20 +520,24 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	if (enrolled) {
 		if (!totp || !*totp) {
 			secure_wipe(secret, TOTP_SECRET_BYTES);
+			unreserve(st, nkey, client);
 			store_release(c);
-			json_decref(detail);
-			return err_setc(e, ST_EAUTH, "totp_required", "totp",
-					"enter the 6-digit code from your authenticator app (or a "
-					"recovery code)");
+			return refuse(st, uid, client, request_id, action, ST_EAUTH, "totp_required",
+				      "totp",
+				      "enter the 6-digit code from your authenticator app (or a "
+				      "recovery code)",
+				      detail, e);
 		}
 		uint64_t step = 0;
 		if (strlen(totp) == TOTP_DIGITS && totp_check(secret, TOTP_SECRET_BYTES, totp, now, &step)) {
-			/* a code works once: refuse a step already used */
-			if ((int64_t)step > last_step) {
-				store_run(c, NULL, "UPDATE mfa_totp SET last_step = ? WHERE user_id = ?",
-					  "ii", (int64_t)step, uid);
-				mfa = true;
-			}
+			/* a code works once, even when sent twice at the same moment:
+			 * only the attempt that advances the step wins */
+			mfa = (int64_t)step > last_step &&
+			      store_run(c, NULL,
+					"UPDATE mfa_totp SET last_step = ? WHERE user_id = ? AND "
+					"last_step < ?",
+					"iii", (int64_t)step, uid, (int64_t)step) == ST_OK &&
+			      store_changes(c) == 1;
 		} else {
 			unsigned char h[32];
 			if (recovery_hash(st, uid, totp, h) &&
@@ -354,18 +553,29 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		}
 		secure_wipe(secret, TOTP_SECRET_BYTES);
 		if (!mfa) {
-			record_failure(c, username, client, now);
+			int64_t lock = record_failure(st, c, nkey, client, "totp", &cfg, now);
+			unreserve(st, nkey, client);
 			store_release(c);
+			if (lock > 0)
+				log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
+					  "locked after repeated wrong one-time codes", NULL);
+			if (lock < 0) {
+				json_decref(detail);
+				return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+						"sign-in is unavailable: a failure could not be "
+						"recorded");
+			}
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_totp", "totp",
 				      "the one-time code is wrong, expired or already used", detail, e);
 		}
 	}
 	secure_wipe(secret, TOTP_SECRET_BYTES);
+	unreserve(st, nkey, client);
 	/* suspended accounts do not get a session at all */
 	model_rdlock(st->model);
 	const struct muser *mu = model_user(st->model, (uint32_t)uid);
-	int64_t until = 0, sid = 0;
-	bool suspended = mu && model_suspended(mu, now, &until, &sid);
+	int64_t susp_until = 0, sid = 0;
+	bool suspended = mu && model_suspended(mu, now, &susp_until, &sid);
 	model_unlock(st->model);
 	if (suspended) {
 		store_release(c);
@@ -390,7 +600,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		       "tbbiittiii", out->session_id, th, (size_t)32, ch, (size_t)32, uid,
 		       (int64_t)mfa, restricted, client, now, now, out->expires_at);
 	if (rc == ST_OK)
-		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ?", "t", username);
+		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ?", "t", nkey);
 	store_release(c);
 	if (rc != ST_OK) {
 		json_decref(detail);
@@ -672,15 +882,45 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 	return rc;
 }
 
+/* The keyed sign-in name of an account, and whether it is locked now. */
+static bool account_locked(struct steward *st, struct store_conn *c, int64_t uid, char nkey[40],
+			   int64_t *until)
+{
+	char username[USERNAME_MAX + 1] = "";
+	struct store_stmt *s;
+	if (store_prepare(c, "SELECT username FROM app_user WHERE id = ?", &s, NULL) == ST_OK) {
+		store_bind(s, "i", uid);
+		if (store_step(s, NULL) == STORE_ROW)
+			str_copy(username, sizeof(username), store_col_text(s, 0));
+		store_done(s);
+	}
+	name_key(st, username, nkey);
+	*until = 0;
+	int rc = store_query_int(c, until, NULL,
+				 "SELECT locked_until FROM signin_lock WHERE name_key = ?", "t", nkey);
+	if (rc != ST_OK && rc != ST_ENOTFOUND)
+		return true; /* cannot tell: fail closed */
+	return *until > time_now();
+}
+
 int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *code,
 		     struct st_error *e)
 {
 	if (!code || !*code)
 		return err_setc(e, ST_EINVAL, "missing_field", "code", "\"code\" is required");
+	struct auth_settings cfg = settings(st);
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
+	char nkey[40];
+	int64_t until = 0;
+	if (account_locked(st, c, who->user_id, nkey, &until)) {
+		store_release(c);
+		const char *client = who->client ? who->client : "";
+		return locked_refusal(st, who->user_id, client, who->request_id, "mfa.confirm", until,
+				      NULL, e);
+	}
 	unsigned char *secret = secure_scratch();
 	bool confirmed = false;
 	int64_t last_step = 0;
@@ -688,15 +928,28 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	if (rc == ST_ENOTFOUND)
 		rc = err_setc(e, ST_ECONFLICT, "not_started", NULL,
 			      "start with POST /api/v1/mfa/totp to get a secret");
+	else if (rc == ST_OK && confirmed)
+		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
+			      "multi-factor is already set up for this account");
 	uint64_t step = 0;
-	if (rc == ST_OK && !totp_check(secret, TOTP_SECRET_BYTES, code, time_now(), &step)) {
+	int64_t now = time_now();
+	if (rc == ST_OK && (strlen(code) != TOTP_DIGITS ||
+			    !totp_check(secret, TOTP_SECRET_BYTES, code, now, &step) ||
+			    (int64_t)step <= last_step)) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
+		int64_t lock = record_failure(st, c, nkey, who->client ? who->client : "", "totp",
+					      &cfg, now);
 		store_release(c);
 		struct audit_event ev = {.action = "mfa.confirm", .outcome = "deny",
-					 .reason = "the code did not match"};
+					 .reason = lock > 0 ? "the code did not match; the account is "
+							      "now locked"
+							    : "the code did not match"};
 		int lrc = steward_audit(st, who, &ev, NULL, e);
 		if (lrc != ST_OK)
 			return lrc;
+		if (lock < 0)
+			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+					"a failure could not be recorded; try again later");
 		return err_setc(e, ST_EINVAL, "bad_totp", "code",
 				"the code does not match; check the device's clock and try the "
 				"current code");
@@ -704,16 +957,29 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	secure_wipe(secret, TOTP_SECRET_BYTES);
 	if (rc == ST_OK)
 		rc = store_begin(c, e);
+	/* the step advances only once, even for two confirmations at once */
 	if (rc == ST_OK)
-		rc = store_run(c, e, "UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ?",
-			       "iii", time_now(), (int64_t)step, who->user_id);
-	/* this session now counts as multi-factor */
+		rc = store_run(c, e,
+			       "UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? "
+			       "AND confirmed_at IS NULL AND last_step < ?",
+			       "iiii", now, (int64_t)step, who->user_id, (int64_t)step);
+	if (rc == ST_OK && store_changes(c) != 1)
+		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
+			      "multi-factor was set up by another request at the same time");
+	/* this session now counts as multi-factor; sessions of the account
+	 * opened without it end, so none outlives the enrolment unprotected */
 	if (rc == ST_OK && who->session_id)
 		rc = store_run(c, e,
 			       "UPDATE session SET mfa = 1, restricted = CASE WHEN restricted = "
 			       "'enroll' THEN '' ELSE restricted END WHERE id = ?",
 			       "t", who->session_id);
-	struct audit_event ev = {.action = "mfa.confirm", .outcome = "allow"};
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE session SET revoked_at = ? WHERE user_id = ? AND id <> ? AND "
+			       "mfa = 0 AND revoked_at IS NULL",
+			       "iit", now, who->user_id, who->session_id ? who->session_id : "");
+	struct audit_event ev = {.action = "mfa.confirm", .outcome = "allow",
+				 .reason = "multi-factor set up; sessions without it ended"};
 	if (rc == ST_OK)
 		rc = steward_audit(st, who, &ev, NULL, e);
 	if (rc == ST_OK)
@@ -733,10 +999,19 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 	if (!replacement || !*replacement)
 		return err_setc(e, ST_EINVAL, "missing_field", "new_password",
 				"\"new_password\" is required");
+	struct auth_settings cfg = settings(st);
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
+	const char *client = who->client ? who->client : "";
+	char nkey[40];
+	int64_t until = 0;
+	if (account_locked(st, c, who->user_id, nkey, &until)) {
+		store_release(c);
+		return locked_refusal(st, who->user_id, client, who->request_id, "user.password",
+				      until, NULL, e);
+	}
 	char hash[PASSWORD_HASH_MAX] = "", username[USERNAME_MAX + 1] = "";
 	struct store_stmt *s;
 	rc = store_prepare(c, "SELECT COALESCE(password_hash, ''), username FROM app_user WHERE id = ?",
@@ -749,14 +1024,29 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 		}
 		store_done(s);
 	}
-	if (rc == ST_OK && !password_verify(hash[0] ? hash : st->auth->dummy_hash, current)) {
-		store_release(c);
+	bool busy = false;
+	if (rc == ST_OK && !verify_password(st, hash[0] ? hash : st->auth->dummy_hash, current,
+					    &busy)) {
 		secure_wipe(hash, sizeof(hash));
+		if (busy) {
+			store_release(c);
+			return err_setc(e, ST_EUNAVAIL, "busy", NULL,
+					"the server is too busy to check passwords; try again "
+					"shortly");
+		}
+		/* a wrong current password counts as a failed sign-in */
+		int64_t lock = record_failure(st, c, nkey, client, "password", &cfg, time_now());
+		store_release(c);
 		struct audit_event ev = {.action = "user.password", .outcome = "deny",
-					 .reason = "the current password was wrong"};
+					 .reason = lock > 0 ? "the current password was wrong; the "
+							      "account is now locked"
+							    : "the current password was wrong"};
 		int lrc = steward_audit(st, who, &ev, NULL, e);
 		if (lrc != ST_OK)
 			return lrc;
+		if (lock < 0)
+			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+					"a failure could not be recorded; try again later");
 		return err_setc(e, ST_EAUTH, "bad_credentials", "current_password",
 				"the current password is wrong");
 	}
@@ -783,6 +1073,12 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 			       "UPDATE session SET revoked_at = ? WHERE user_id = ? AND id <> ? AND "
 			       "revoked_at IS NULL",
 			       "iit", now, who->user_id, who->session_id ? who->session_id : "");
+	/* and so do its API tokens: whoever knew the old password may have made one */
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at "
+			       "IS NULL",
+			       "ii", now, who->user_id);
 	if (rc == ST_OK && who->session_id) {
 		bool enrol = false;
 		int64_t confirmed = 0;
@@ -795,7 +1091,7 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 			       enrol ? "enroll" : "", who->session_id);
 	}
 	struct audit_event ev = {.action = "user.password", .outcome = "allow",
-				 .reason = "password changed; other sessions ended"};
+				 .reason = "password changed; other sessions and API tokens ended"};
 	if (rc == ST_OK)
 		rc = steward_audit(st, who, &ev, NULL, e);
 	if (rc == ST_OK)

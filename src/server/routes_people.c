@@ -34,7 +34,9 @@ HANDLER(h_user_create)
 					   "organization", "kind", "position", "agreement",
 					   "must_change_password", NULL};
 	json_t *b = NULL;
-	struct user_input in = {0};
+	/* a password an administrator chose is known to two people: by
+	 * default it is one-time, to be changed at the first sign-in */
+	struct user_input in = {.must_change_password = true};
 	const char *roles[32];
 	int rc = request_body(req, keys, &b);
 	if (rc == ST_OK)

@@ -233,6 +233,19 @@ const struct migration schema_main[] = {
 	 ");\n"
 	 "CREATE INDEX signin_failure_by_user ON signin_failure(username, at);\n"
 	 "CREATE INDEX signin_failure_by_client ON signin_failure(client, at);\n"},
+	{4, "sign-in failures by keyed name and kind; locks for any name",
+	 /* Failures were kept under the username as typed, which may be a
+	  * mistyped password; they are forgotten, and from now on kept under a
+	  * keyed hash of the name. Locks apply to a name whether or not an
+	  * account has it, so a lock does not tell who has an account
+	  * (app_user.locked_until is no longer used). */
+	 "DELETE FROM signin_failure;\n"
+	 "ALTER TABLE signin_failure ADD COLUMN kind TEXT NOT NULL DEFAULT 'password';\n"
+	 "CREATE TABLE signin_lock (\n"
+	 "  name_key TEXT PRIMARY KEY,\n"
+	 "  locked_until INTEGER NOT NULL\n"
+	 ");\n"
+	 "UPDATE app_user SET locked_until = NULL;\n"},
 };
 
 const size_t schema_main_count = sizeof(schema_main) / sizeof(schema_main[0]);
