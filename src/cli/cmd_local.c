@@ -125,7 +125,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
-		   *lock_after = NULL;
+		   *lock_after = NULL, *throttle_after = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -139,6 +139,9 @@ int cmd_serve(int argc, char **argv)
 		{"session-max", &maxage, NULL, "seconds a session lasts at most (default 43200)"},
 		{"lock-after", &lock_after, NULL,
 		 "failed sign-ins that lock an account for 15 minutes (default 10)"},
+		{"throttle-after", &throttle_after, NULL,
+		 "failed sign-ins from one address, within 15 minutes, that stop its sign-ins "
+		 "(default 30)"},
 		{NULL, NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -150,16 +153,18 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "steward: serve needs --data DIR\n");
 		return 2;
 	}
-	int64_t nthreads = 0, nidle = 0, nmax = 0, nlock = 0;
+	int64_t nthreads = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0;
 	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 4096)) {
 		fprintf(stderr, "steward: --threads must be between 1 and 4096\n");
 		return 2;
 	}
 	if ((idle && (!str_to_i64(idle, &nidle) || nidle < 1)) ||
 	    (maxage && (!str_to_i64(maxage, &nmax) || nmax < 1)) ||
-	    (lock_after && (!str_to_i64(lock_after, &nlock) || nlock < 1 || nlock > 1000))) {
-		fprintf(stderr, "steward: --session-idle, --session-max and --lock-after take "
-				"positive numbers\n");
+	    (lock_after && (!str_to_i64(lock_after, &nlock) || nlock < 1 || nlock > 1000)) ||
+	    (throttle_after &&
+	     (!str_to_i64(throttle_after, &nthrottle) || nthrottle < 1 || nthrottle > 100000))) {
+		fprintf(stderr, "steward: --session-idle, --session-max, --lock-after and "
+				"--throttle-after take positive numbers\n");
 		return 2;
 	}
 	struct st_error e = {0};
@@ -167,7 +172,7 @@ int cmd_serve(int argc, char **argv)
 	if (open_data(data, ppfile, true, &st, &e) != ST_OK)
 		return cli_fail(&e);
 	struct auth_settings as = {.idle_seconds = nidle, .max_seconds = nmax,
-				   .lock_after = (int)nlock};
+				   .lock_after = (int)nlock, .client_limit = (int)nthrottle};
 	auth_configure(st, &as);
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
 				    .threads = (int)nthreads, .port_file = portfile};

@@ -1,0 +1,337 @@
+/*
+ * test_signin.c - attacks on signing in, against a real server on
+ * 127.0.0.1: guessing one-time codes, replaying one code from many
+ * connections at once, racing many wrong passwords past the lockout,
+ * telling accounts from non-accounts by their locks, a password typed into
+ * the username field, guessing at enrolment confirmation, and what a
+ * password change and an enrolment end. Each must be refused, bounded and
+ * recorded; none may leave a secret in the access log.
+ */
+#include <pthread.h>
+
+#include "apiclient.h"
+#include "crypto/crypto.h"
+
+#define LOCK_AFTER 5
+
+static char admin_token[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	static const char *const args[] = {"--lock-after", "5", "--throttle-after", "1000", NULL};
+	api_server_start(args);
+	struct who a = {0};
+	api_login(&a, TS_ADMIN, TS_PASSWORD);
+	str_copy(admin_token, sizeof(admin_token), a.token);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	api_server_stop();
+	return 0;
+}
+
+static void make_user(const char *name, const char *role)
+{
+	char body[400];
+	snprintf(body, sizeof(body),
+		 "{\"username\":\"%s\",\"password\":\"kestrel meadow lantern 7\","
+		 "\"must_change_password\":false,\"display_name\":\"%s\",\"roles\":[\"%s\"],"
+		 "\"organization\":\"school-a\"}",
+		 name, name, role);
+	api_create("/api/v1/users", admin_token, body);
+}
+
+static void ensure_org(void)
+{
+	json_t *o = NULL;
+	long st = api_call("POST", "/api/v1/organizations", admin_token,
+			   "{\"code\":\"school-a\",\"name\":\"School A\",\"kind\":\"school\"}", &o);
+	json_decref(o);
+	assert_true(st == 201 || st == 409);
+}
+
+static long status_of(struct resp r)
+{
+	json_decref(r.json);
+	return r.status;
+}
+
+static const char *error_code(const struct resp *r)
+{
+	return json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+}
+
+/* --- many requests at once --------------------------------------------- */
+
+struct racer {
+	const char *user, *pass, *totp;
+	pthread_barrier_t *go;
+	long status;
+	char code[32];
+};
+
+static void *race_main(void *arg)
+{
+	struct racer *r = arg;
+	pthread_barrier_wait(r->go);
+	struct resp x = api_sign_in(r->user, r->pass, r->totp);
+	r->status = x.status;
+	const char *c = error_code(&x);
+	str_copy(r->code, sizeof(r->code), c ? c : "");
+	json_decref(x.json);
+	return NULL;
+}
+
+/* Sends n sign-ins at the same moment; counts the answers with status want. */
+static int race(int n, const char *user, const char *pass, const char *totp, long want,
+		const char *want_code)
+{
+	pthread_t th[64];
+	struct racer rs[64];
+	pthread_barrier_t go;
+	assert_true(n <= 64);
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		rs[i] = (struct racer){.user = user, .pass = pass, .totp = totp, .go = &go};
+		pthread_create(&th[i], NULL, race_main, &rs[i]);
+	}
+	int count = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		if (rs[i].status == want && (!want_code || str_eq(rs[i].code, want_code)))
+			count++;
+	}
+	pthread_barrier_destroy(&go);
+	return count;
+}
+
+/* --- the tests ---------------------------------------------------------- */
+
+static void test_one_code_works_once_even_at_once(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("rita", "teacher");
+	struct who w = {0};
+	api_login(&w, "rita", "kestrel meadow lantern 7");
+	api_enroll(&w); /* rita's code for this step is now spent */
+	/* the next step's code (accepted a step early, for clocks that run
+	 * ahead), sent from 16 connections at the same moment: one session */
+	char code[16];
+	api_code_for(&w, w.step + 1, code);
+	assert_int_equal(race(16, "rita", "kestrel meadow lantern 7", code, 201, NULL), 1);
+	/* and once more, one at a time: spent */
+	struct resp r = api_sign_in("rita", "kestrel meadow lantern 7", code);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(error_code(&r), "bad_totp");
+	json_decref(r.json);
+}
+
+static void test_guessing_codes_locks(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("gus", "teacher");
+	struct who w = {0};
+	api_login(&w, "gus", "kestrel meadow lantern 7");
+	api_enroll(&w);
+	/* the attacker holds the password, not the device */
+	struct resp r = api_sign_in("gus", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(error_code(&r), "totp_required");
+	json_decref(r.json);
+	int wrong = 0;
+	for (int i = 0; i < 20; i++) {
+		r = api_sign_in("gus", "kestrel meadow lantern 7", "000000");
+		long st = r.status;
+		json_decref(r.json);
+		if (st == 429)
+			break;
+		assert_int_equal(st, 401);
+		wrong++;
+	}
+	assert_true(wrong <= 5); /* locked after five wrong codes */
+	/* now even the right code is refused until the lock ends */
+	char code[16];
+	api_code_for(&w, (uint64_t)time_now() / 30, code);
+	r = api_sign_in("gus", "kestrel meadow lantern 7", code);
+	assert_int_equal(r.status, 429);
+	assert_string_equal(error_code(&r), "locked");
+	json_decref(r.json);
+	assert_true(api_logged("user.locked", "deny", "one-time codes"));
+	assert_true(api_logged("session.create", "deny", "6-digit code")); /* totp_required */
+}
+
+static void test_racing_wrong_passwords_cannot_pass_the_lock(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("rex", "teacher");
+	/* 40 wrong passwords at the same moment: at most LOCK_AFTER are ever
+	 * checked, the rest are refused as locked */
+	int checked = race(40, "rex", "not the password at all", NULL, 401, "bad_credentials");
+	assert_true(checked <= LOCK_AFTER);
+	assert_true(checked >= 1);
+	struct resp r = api_sign_in("rex", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 429);
+	json_decref(r.json);
+}
+
+static void test_locks_do_not_tell_who_has_an_account(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("tom", "teacher");
+	const char *names[] = {"tom", "nosuchperson"};
+	struct resp last[2];
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < LOCK_AFTER; i++)
+			assert_int_equal(status_of(api_sign_in(names[k], "wrong password here", NULL)),
+					 401);
+		last[k] = api_sign_in(names[k], "wrong password here", NULL);
+	}
+	assert_int_equal(last[0].status, 429);
+	assert_int_equal(last[1].status, 429);
+	assert_string_equal(error_code(&last[0]), error_code(&last[1]));
+	const char *m0 = json_string_value(json_object_get(json_object_get(last[0].json, "error"), "message"));
+	const char *m1 = json_string_value(json_object_get(json_object_get(last[1].json, "error"), "message"));
+	/* the same words, apart from the time */
+	assert_int_equal(strlen(m0), strlen(m1));
+	assert_true(strncmp(m0, m1, strlen("the account is locked")) == 0);
+	json_decref(last[0].json);
+	json_decref(last[1].json);
+}
+
+static void test_a_password_typed_as_a_name_is_not_kept(void **state)
+{
+	(void)state;
+	const char *typed = "Purple-Secret-Zebra-77";
+	assert_int_equal(status_of(api_sign_in(typed, "whatever it is", NULL)), 401);
+	char *sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%%%s%%'",
+			      typed);
+	assert_int_equal(api_db_count("audit.db", sql), 0);
+	free(sql);
+	sql = xasprintf("SELECT COUNT(*) FROM signin_failure WHERE username LIKE '%%%s%%'", typed);
+	assert_int_equal(api_db_count("steward.db", sql), 0);
+	free(sql);
+	/* the attempt is still recorded, under the name's keyed hash */
+	assert_true(api_logged("session.create", "deny", "unknown_name"));
+}
+
+static void test_enrolment_confirmation_is_no_oracle(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("eve", "teacher");
+	struct who before = {0}, w = {0};
+	api_login(&before, "eve", "kestrel meadow lantern 7"); /* a session without multi-factor */
+	api_login(&w, "eve", "kestrel meadow lantern 7");
+	json_t *o = NULL;
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w.token, NULL, &o), 201);
+	json_decref(o);
+	/* wrong codes at confirmation count like wrong codes at sign-in */
+	int refused = 0;
+	for (int i = 0; i < 10; i++) {
+		long st = api_call("POST", "/api/v1/mfa/totp/confirm", w.token, "{\"code\":\"000000\"}", NULL);
+		if (st == 429)
+			break;
+		assert_int_equal(st, 400);
+		refused++;
+	}
+	assert_true(refused <= 5);
+	api_expect(429, "POST", "/api/v1/mfa/totp/confirm", w.token, "{\"code\":\"123456\"}", "locked");
+	assert_true(api_logged("mfa.confirm", "deny", "now locked"));
+	(void)before;
+}
+
+static void test_enrolment_ends_sessions_without_it(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("ned", "teacher");
+	struct who before = {0}, w = {0};
+	api_login(&before, "ned", "kestrel meadow lantern 7");
+	api_expect(200, "GET", "/api/v1/sessions/current", before.token, NULL, NULL);
+	api_login(&w, "ned", "kestrel meadow lantern 7");
+	api_enroll(&w);
+	api_expect(401, "GET", "/api/v1/sessions/current", before.token, NULL, "session_ended");
+	api_expect(200, "GET", "/api/v1/sessions/current", w.token, NULL, NULL);
+	/* confirming again is refused: the authenticator is set */
+	char code[16], body[64];
+	api_code_for(&w, w.step, code);
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+	api_expect(409, "POST", "/api/v1/mfa/totp/confirm", w.token, body, "already_enrolled");
+}
+
+static void test_password_change_ends_tokens_and_counts_failures(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("pam", "teacher");
+	struct who w = {0};
+	api_login(&w, "pam", "kestrel meadow lantern 7");
+	json_t *o = NULL;
+	assert_int_equal(api_call("POST", "/api/v1/tokens", w.token,
+				  "{\"name\":\"grades sync\",\"scopes\":[\"records:read\"],\"expires\":\"2027-06-01\"}",
+				  &o),
+			 201);
+	char tok[128];
+	str_copy(tok, sizeof(tok), json_string_value(json_object_get(o, "token")));
+	json_decref(o);
+	api_expect(404, "GET", "/api/v1/records/999999", tok, NULL, NULL); /* signed in */
+	api_expect(204, "POST", "/api/v1/sessions/current/password", w.token,
+		   "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"amber quarry violin 31\"}",
+		   NULL);
+	api_expect(401, "GET", "/api/v1/records/999999", tok, NULL, "session_ended");
+	/* guessing the current password locks the account like failed sign-ins */
+	int wrong = 0;
+	for (int i = 0; i < 10; i++) {
+		long st = api_call("POST", "/api/v1/sessions/current/password", w.token,
+				   "{\"current_password\":\"a wrong guess each time\",\"new_password\":\"amber quarry violin 32\"}",
+				   NULL);
+		if (st == 429)
+			break;
+		assert_int_equal(st, 401);
+		wrong++;
+	}
+	assert_true(wrong <= LOCK_AFTER);
+	assert_int_equal(status_of(api_sign_in("pam", "amber quarry violin 31", NULL)), 429);
+}
+
+static void test_an_address_that_keeps_failing_is_throttled(void **state)
+{
+	(void)state;
+	/* a server of its own, that throttles an address after 3 failures */
+	api_server_stop();
+	static const char *const args[] = {"--throttle-after", "3", NULL};
+	api_server_start(args);
+	const char *names[] = {"ann", "bob", "cy"};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(status_of(api_sign_in(names[i], "wrong password here", NULL)), 401);
+	/* even the right password, for another account, waits */
+	struct resp r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
+	assert_int_equal(r.status, 429);
+	assert_string_equal(error_code(&r), "throttled");
+	json_decref(r.json);
+	assert_true(api_logged("session.create", "deny", "too many failed sign-ins from this address"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_code_works_once_even_at_once),
+		cmocka_unit_test(test_guessing_codes_locks),
+		cmocka_unit_test(test_racing_wrong_passwords_cannot_pass_the_lock),
+		cmocka_unit_test(test_locks_do_not_tell_who_has_an_account),
+		cmocka_unit_test(test_a_password_typed_as_a_name_is_not_kept),
+		cmocka_unit_test(test_enrolment_confirmation_is_no_oracle),
+		cmocka_unit_test(test_enrolment_ends_sessions_without_it),
+		cmocka_unit_test(test_password_change_ends_tokens_and_counts_failures),
+		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
