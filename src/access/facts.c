@@ -376,6 +376,18 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 			*e = le;
 		return lrc;
 	}
+	/* The caller hears the reason in plain words, but a refusal for want
+	 * of need-to-know must not tell what kind of record it was: otherwise
+	 * asking for record after record would map which students have a
+	 * special-education, health or abuse file. The log keeps it all. */
+	bool reveals = dec->reason == R_FORBIDDEN || dec->reason == R_NO_RULE ||
+		       dec->reason == R_NO_RELATIONSHIP || dec->reason == R_GRANT_CATEGORY ||
+		       dec->reason == R_AGREEMENT_CATEGORY;
+	if (reveals && act != ACT_CREATE)
+		return err_setc(e, ST_EDENIED, "forbidden", NULL,
+				"no need-to-know for this record: your duties do not include "
+				"it (the superintendent's designee can explain the refusal, "
+				"which is recorded)");
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
 }
 

@@ -198,6 +198,43 @@ static void test_api(void **state)
 	assert_int_equal(api_call("GET", rec_h, n1.token, NULL, &o), 403);
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "error"), "message")), "multi-factor"));
 	json_decref(o);
+	/* a refusal for want of need-to-know does not say what the record is:
+	 * record ids must not map who has a health file; the log says it all */
+	o = NULL;
+	assert_int_equal(api_call("GET", rec_h, t1.token, NULL, &o), 403);
+	const char *why = json_string_value(json_object_get(json_object_get(o, "error"), "message"));
+	assert_non_null(strstr(why, "need-to-know"));
+	assert_null(strstr(why, "health"));
+	json_decref(o);
+	assert_true(api_logged("record.read", "deny", "read health records needs"));
+	/* nor does asking why of oneself: no category, no subject, and an
+	 * unknown record answers the same as one out of reach */
+	char q[160];
+	snprintf(q, sizeof(q), "/api/v1/policy/explain?user=%lld&record=%lld", (long long)teach1,
+		 (long long)health);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, t1.token, NULL, &o), 200);
+	assert_true(json_is_false(json_object_get(o, "allow")));
+	assert_null(json_object_get(o, "category"));
+	assert_null(json_object_get(o, "subject"));
+	assert_null(json_object_get(o, "rule"));
+	char *unreachable = json_dumps(json_object_get(o, "reason"), JSON_ENCODE_ANY);
+	json_decref(o);
+	snprintf(q, sizeof(q), "/api/v1/policy/explain?user=%lld&record=987654", (long long)teach1);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, t1.token, NULL, &o), 200);
+	char *unknown = json_dumps(json_object_get(o, "reason"), JSON_ENCODE_ANY);
+	assert_string_equal(unreachable, unknown);
+	free(unreachable);
+	free(unknown);
+	json_decref(o);
+	/* a record one may read is explained in full */
+	snprintf(q, sizeof(q), "/api/v1/policy/explain?user=%lld&record=%lld", (long long)teach1,
+		 (long long)academic);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, t1.token, NULL, &o), 200);
+	assert_string_equal(json_string_value(json_object_get(o, "category")), "academic");
+	json_decref(o);
 	/* it_admin may not hand out the designee's powers */
 	api_expect(403, "POST", "/api/v1/users", it.token,
 	       "{\"username\":\"boss\",\"display_name\":\"B\",\"roles\":[\"designee\"]}", "forbidden");
