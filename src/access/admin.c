@@ -8,10 +8,13 @@
  * written in one transaction that commits only after its event is durable,
  * and is applied to the live facts before the call returns, so the very
  * next decision sees it. Nobody changes their own roles, status or
- * suspensions, and nobody grants a role that carries administrative powers
- * they do not hold themselves.
+ * suspensions; nobody grants a role that carries administrative powers
+ * they do not hold themselves, nor changes, disables or suspends an
+ * account holding powers they lack; and no change may leave the district
+ * with nobody able to change the rules.
  */
 #include "access/access_internal.h"
+#include "policy/model_internal.h"
 
 static const char *const suspension_kinds[] = {"pending_investigation", "temporary",
 					       "long_term", "permanent"};
@@ -60,6 +63,86 @@ static uint32_t admin_perms_of_roles(const struct policy *p, uint32_t roles)
 	return perms;
 }
 
+/* Logs ev as refused with the reason and returns ST_EDENIED naming field. */
+static int refused(struct steward *st, const struct actor *who, struct audit_event *ev,
+		   const char *field, const char *reason, struct st_error *e)
+{
+	ev->outcome = "deny";
+	ev->reason = reason;
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return err_setc(e, ST_EDENIED, "forbidden", field, "%s", reason);
+}
+
+static uint32_t user_roles(struct steward *st, int64_t id)
+{
+	struct model_user_view v;
+	model_rdlock(st->model);
+	bool found = id > 0 && id < (int64_t)UINT32_MAX &&
+		     model_user_view(st->model, (uint32_t)id, &v);
+	model_unlock(st->model);
+	return found ? v.roles : 0;
+}
+
+/* Refuses to change an account that holds administrative powers the actor
+ * lacks: an IT administrator may not demote, disable or suspend the
+ * superintendent's designee. */
+static int check_target(struct steward *st, const struct actor *who, const struct policy *p,
+			int64_t target, struct audit_event *ev, const char *what,
+			struct st_error *e)
+{
+	if (who->user_id == 0)
+		return ST_OK;
+	uint32_t mine = admin_perms_of_roles(p, user_roles(st, who->user_id));
+	uint32_t theirs = admin_perms_of_roles(p, user_roles(st, target));
+	if ((theirs & ~mine) == 0)
+		return ST_OK;
+	char reason[200];
+	snprintf(reason, sizeof(reason),
+		 "this account holds administrative powers yours does not; only someone who "
+		 "holds them may change its %s",
+		 what);
+	return refused(st, who, ev, "id", reason, e);
+}
+
+/* Refuses a change after which no active, unsuspended account could change
+ * the rules. new_roles: the target's roles after the change; active: whether
+ * it stays active and unsuspended. */
+static int keep_policy_holder(struct steward *st, const struct actor *who,
+			      const struct policy *p, int64_t target, uint32_t new_roles,
+			      bool active, struct audit_event *ev, struct st_error *e)
+{
+	uint32_t holders = p->admin_roles[ADM_POLICY];
+	if (active && (new_roles & holders))
+		return ST_OK;
+	int64_t now = time_now();
+	bool other = false;
+	model_rdlock(st->model);
+	uint32_t n = model_user_count(st->model);
+	for (uint32_t id = 1; id < n && !other; id++) {
+		struct model_user_view v;
+		const struct muser *mu;
+		int64_t until = 0, sid = 0;
+		if ((int64_t)id == target || !model_user_view(st->model, id, &v) ||
+		    v.status != US_ACTIVE || !(v.roles & holders))
+			continue;
+		mu = model_user(st->model, id);
+		other = mu && !model_suspended(mu, now, &until, &sid);
+	}
+	model_unlock(st->model);
+	if (other)
+		return ST_OK;
+	return refused(st, who, ev, "id",
+		       "the district would be left with nobody able to change the rules; give "
+		       "another account that power first",
+		       e);
+}
+
 /* Refuses roles that carry administrative permissions the actor lacks. */
 static int check_escalation(struct steward *st, const struct actor *who, const struct policy *p,
 			    uint32_t roles, struct audit_event *ev, struct st_error *e)
@@ -82,16 +165,7 @@ static int check_escalation(struct steward *st, const struct actor *who, const s
 			 "the %s role carries administrative powers this account does not hold; "
 			 "only someone who holds them may grant it",
 			 p->roles[r]);
-		ev->outcome = "deny";
-		ev->reason = reason;
-		struct st_error le = {0};
-		int lrc = steward_audit(st, who, ev, NULL, &le);
-		if (lrc != ST_OK) {
-			if (e)
-				*e = le;
-			return lrc;
-		}
-		return err_setc(e, ST_EDENIED, "forbidden", "roles", "%s", reason);
+		return refused(st, who, ev, "roles", reason, e);
 	}
 	return ST_OK;
 }
@@ -103,16 +177,7 @@ static int refuse_self(struct steward *st, const struct actor *who, int64_t targ
 		return ST_OK;
 	char reason[160];
 	snprintf(reason, sizeof(reason), "nobody may change their own %s", what);
-	ev->outcome = "deny";
-	ev->reason = reason;
-	struct st_error le = {0};
-	int lrc = steward_audit(st, who, ev, NULL, &le);
-	if (lrc != ST_OK) {
-		if (e)
-			*e = le;
-		return lrc;
-	}
-	return err_setc(e, ST_EDENIED, "forbidden", "id", "%s", reason);
+	return refused(st, who, ev, "id", reason, e);
 }
 
 static int roles_mask(const struct policy *p, const char *const *roles, size_t n, uint32_t *mask,
@@ -435,6 +500,10 @@ int user_set_roles(struct steward *st, const struct actor *who, int64_t id,
 		rc = roles_mask(p, roles, nroles, &mask, e);
 	if (rc == ST_OK)
 		rc = check_escalation(st, who, p, mask, &ev, e);
+	if (rc == ST_OK)
+		rc = check_target(st, who, p, id, &ev, "roles", e);
+	if (rc == ST_OK)
+		rc = keep_policy_holder(st, who, p, id, mask, true, &ev, e);
 	struct roles_ctx r = {id, roles, nroles};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, roles_write, &r, e);
@@ -472,6 +541,12 @@ int user_set_status(struct steward *st, const struct actor *who, int64_t id,
 	if (rc == ST_OK && user_status_parse(status, &us) != ST_OK)
 		rc = err_setc(e, ST_EINVAL, "bad_value", "status",
 			      "status must be active, disabled or separated");
+	struct policy *p = steward_policy(st);
+	if (rc == ST_OK)
+		rc = check_target(st, who, p, id, &ev, "status", e);
+	if (rc == ST_OK && us != US_ACTIVE)
+		rc = keep_policy_holder(st, who, p, id, 0, false, &ev, e);
+	policy_unref(p);
 	struct status_ctx s = {id, status};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, status_write, &s, e);
@@ -552,6 +627,12 @@ int suspension_create(struct steward *st, const struct actor *who, int64_t user,
 			    !str_is_clean_utf8(reason, strlen(reason))))
 		rc = err_setc(e, ST_EINVAL, "missing_field", "reason",
 			      "a suspension needs a reason (at most 2000 characters)");
+	struct policy *p = steward_policy(st);
+	if (rc == ST_OK)
+		rc = check_target(st, who, p, user, &ev, "suspensions", e);
+	if (rc == ST_OK)
+		rc = keep_policy_holder(st, who, p, user, 0, false, &ev, e);
+	policy_unref(p);
 	struct susp_ctx s = {user, until, 0, now, kind, reason, who->user_id};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, susp_write, &s, e);
@@ -590,6 +671,10 @@ int suspension_lift(struct steward *st, const struct actor *who, int64_t user, i
 	int rc = access_admin(st, who, ADM_SUSPENSIONS, &ev, e);
 	if (rc == ST_OK)
 		rc = refuse_self(st, who, user, &ev, "suspensions", e);
+	struct policy *p = steward_policy(st);
+	if (rc == ST_OK)
+		rc = check_target(st, who, p, user, &ev, "suspensions", e);
+	policy_unref(p);
 	struct lift_ctx l = {user, id, who->user_id};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, lift_write, &l, e);

@@ -169,18 +169,18 @@ static void add_names(struct steward *st, json_t *users)
 	json_array_foreach(users, i, u) {
 		struct store_stmt *s;
 		if (store_prepare(c,
-				  "SELECT u.username, u.display_name, u.position, o.code FROM app_user u "
+				  "SELECT u.display_name, u.position, o.code FROM app_user u "
 				  "LEFT JOIN organization o ON o.id = u.organization_id WHERE u.id = ?",
 				  &s, NULL) != ST_OK)
 			break;
 		store_bind(s, "i", (int64_t)json_integer_value(json_object_get(u, "id")));
 		if (store_step(s, NULL) == STORE_ROW) {
-			json_object_set_new(u, "username", json_string(store_col_text(s, 0)));
-			json_object_set_new(u, "display_name", json_string(store_col_text(s, 1)));
-			json_object_set_new(u, "position", json_string(store_col_text(s, 2)));
+			/* names and positions (IDEA 300.623), never sign-in names */
+			json_object_set_new(u, "display_name", json_string(store_col_text(s, 0)));
+			json_object_set_new(u, "position", json_string(store_col_text(s, 1)));
 			json_object_set_new(u, "organization",
-					    store_col_null(s, 3) ? json_null()
-								 : json_string(store_col_text(s, 3)));
+					    store_col_null(s, 2) ? json_null()
+								 : json_string(store_col_text(s, 2)));
 		}
 		store_done(s);
 	}

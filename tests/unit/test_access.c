@@ -311,6 +311,29 @@ static void test_administration(void **state)
 	assert_string_equal(e.field, "until");
 	ASSERT_OK(suspension_create(st, &d, id, "temporary", time_now() + 86400, "review", &sid,
 				    &ts_err));
+	/* nobody demotes, disables or suspends an account holding powers they lack */
+	int64_t hr = query1("SELECT user_id FROM user_role WHERE role = 'hr' LIMIT 1", "");
+	struct actor h = as_user(hr);
+	assert_int_equal(user_set_roles(st, &it, designee, roles_teacher, 1, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "holds administrative powers yours does not"));
+	assert_int_equal(user_set_status(st, &it, designee, "disabled", &e), ST_EDENIED);
+	assert_int_equal(suspension_create(st, &h, designee, "pending_investigation", 0,
+					   "a complaint", &sid, &e),
+			 ST_EDENIED);
+	assert_int_equal(query1("SELECT COUNT(*) FROM user_role WHERE user_id = 1 AND role = 'designee'", ""), 1);
+	/* and no change leaves the district without anyone able to change the
+	 * rules: with the other designee suspended, even the system may not
+	 * disable the first */
+	int64_t other = query1("SELECT user_id FROM user_role WHERE role = 'designee' AND user_id <> 1 "
+			       "LIMIT 1", "");
+	assert_true(other > 1);
+	int64_t osid = 0;
+	ASSERT_OK(suspension_create(st, &ts_system, other, "pending_investigation", 0, "a complaint",
+				    &osid, &ts_err));
+	assert_int_equal(user_set_status(st, &ts_system, designee, "disabled", &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "nobody able to change the rules"));
+	assert_int_equal(user_set_roles(st, &ts_system, designee, roles_teacher, 1, &e), ST_EDENIED);
+	ASSERT_OK(suspension_lift(st, &ts_system, other, osid, &ts_err));
 	/* every refusal above reached the log */
 	struct audit_query q = {.user_id = teacher, .outcome = "deny", .after_seq = -1};
 	json_t *events = NULL;

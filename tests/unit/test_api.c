@@ -378,6 +378,8 @@ static void test_api(void **state)
 	cmd = xasprintf("%s policy who-can --category special_education", cli);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "\"users\""));
+	assert_non_null(strstr(out, "\"display_name\""));
+	assert_null(strstr(out, "\"username\"")); /* names and positions, not sign-in names */
 	free(out);
 	free(cmd);
 	cmd = xasprintf("%s audit query --user %lld", cli, (long long)teach1);
