@@ -46,6 +46,11 @@ int user_set_roles(struct steward *st, const struct actor *who, int64_t id,
 /* status: active, disabled, separated */
 int user_set_status(struct steward *st, const struct actor *who, int64_t id,
 		    const char *status, struct st_error *e);
+/* Roles (NULL: unchanged) and status (NULL: unchanged) together: every
+ * check passes before anything is written, and both change or neither. */
+int user_update(struct steward *st, const struct actor *who, int64_t id,
+		const char *const *roles, size_t nroles, const char *status,
+		struct st_error *e);
 
 /* kind: pending_investigation, temporary, long_term, permanent. until 0 =
  * no end (required 0 for permanent; required > now for temporary and

@@ -357,18 +357,22 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 	json_t *detail = json_pack("{s:I}", "user", (json_int_t)id);
 	struct audit_event ev = {.action = "user.read", .detail = detail};
 	int rc = ST_OK;
-	if (who->user_id != id) {
+	bool other = who->user_id != id;
+	if (other) {
 		/* user managers and reviewers may read accounts */
 		static const enum admin_perm perms[] = {ADM_USERS, ADM_REVIEW};
 		rc = access_admin_any(st, who, perms, 2, &ev, e);
 	}
-	json_decref(detail);
-	if (rc != ST_OK)
+	if (rc != ST_OK) {
+		json_decref(detail);
 		return rc;
+	}
 	struct store_conn *c;
 	rc = store_acquire(st->db, &c, e);
-	if (rc != ST_OK)
+	if (rc != ST_OK) {
+		json_decref(detail);
 		return rc;
+	}
 	struct store_stmt *s;
 	rc = store_prepare(c,
 			   "SELECT u.username, u.display_name, u.kind, u.status, o.code, u.position, "
@@ -453,6 +457,13 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 		json_object_set_new(o, "training", training);
 	}
 	store_release(c);
+	/* another person's account (suspensions, their reasons, training) is
+	 * personal information: reading it is recorded like any read */
+	if (rc == ST_OK && other) {
+		ev.outcome = "allow";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	json_decref(detail);
 	if (rc != ST_OK) {
 		json_decref(o);
 		return rc;
@@ -461,99 +472,104 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 	return ST_OK;
 }
 
-struct roles_ctx {
+/* Roles and status of one account, changed together or not at all. */
+struct update_ctx {
 	int64_t id;
-	const char *const *roles;
+	const char *const *roles; /* NULL: unchanged */
 	size_t n;
+	const char *status; /* NULL: unchanged */
 };
 
-static int roles_write(void *ctx, struct store_conn *c, struct st_error *e)
+static int update_write(void *ctx, struct store_conn *c, struct st_error *e)
 {
-	struct roles_ctx *r = ctx;
-	int rc = user_exists(c, r->id, e);
-	if (rc == ST_OK)
-		rc = store_run(c, e, "DELETE FROM user_role WHERE user_id = ?", "i", r->id);
-	for (size_t i = 0; rc == ST_OK && i < r->n; i++)
+	struct update_ctx *u = ctx;
+	int rc = user_exists(c, u->id, e);
+	if (rc == ST_OK && u->roles)
+		rc = store_run(c, e, "DELETE FROM user_role WHERE user_id = ?", "i", u->id);
+	for (size_t i = 0; rc == ST_OK && u->roles && i < u->n; i++)
 		rc = store_run(c, e, "INSERT INTO user_role (user_id, role) VALUES (?, ?) "
 				     "ON CONFLICT DO NOTHING",
-			       "it", r->id, r->roles[i]);
+			       "it", u->id, u->roles[i]);
+	if (rc == ST_OK && u->status)
+		rc = store_run(c, e, "UPDATE app_user SET status = ? WHERE id = ?", "ti", u->status,
+			       u->id);
 	if (rc == ST_OK)
 		rc = store_run(c, e, "UPDATE app_user SET updated_at = ? WHERE id = ?", "ii",
-			       time_now(), r->id);
+			       time_now(), u->id);
+	return rc;
+}
+
+int user_update(struct steward *st, const struct actor *who, int64_t id,
+		const char *const *roles, size_t nroles, const char *status,
+		struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I}", "user", (json_int_t)id);
+	if (roles) {
+		json_t *list = json_array();
+		for (size_t i = 0; i < nroles; i++)
+			json_array_append_new(list, json_string(roles[i] ? roles[i] : ""));
+		json_object_set_new(detail, "roles", list);
+	}
+	if (status)
+		json_object_set_new(detail, "status", json_string(status));
+	struct audit_event ev = {.action = roles && status ? "user.update"
+					   : roles        ? "user.roles"
+							  : "user.status",
+				 .detail = detail};
+	struct policy *p = steward_policy(st);
+	uint32_t mask = 0;
+	enum user_status us = US_ACTIVE;
+	int rc = roles || status ? ST_OK
+				 : err_setc(e, ST_EINVAL, "missing_field", "roles",
+					    "give \"roles\" or \"status\"");
+	if (rc == ST_OK)
+		rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, id, &ev, roles ? "roles" : "status", e);
+	/* every check before anything is written */
+	if (rc == ST_OK && roles)
+		rc = roles_mask(p, roles, nroles, &mask, e);
+	if (rc == ST_OK && status && user_status_parse(status, &us) != ST_OK)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "status",
+			      "status must be active, disabled or separated");
+	if (rc == ST_OK && roles)
+		rc = check_escalation(st, who, p, mask, &ev, e);
+	if (rc == ST_OK)
+		rc = check_target(st, who, p, id, &ev, roles ? "roles" : "status", e);
+	struct model_user_view now = {0};
+	model_rdlock(st->model);
+	bool known = id > 0 && id < (int64_t)UINT32_MAX &&
+		     model_user_view(st->model, (uint32_t)id, &now);
+	model_unlock(st->model);
+	if (rc == ST_OK)
+		rc = keep_policy_holder(st, who, p, id, roles ? mask : now.roles,
+					status ? us == US_ACTIVE : (known && now.status == US_ACTIVE),
+					&ev, e);
+	struct update_ctx u = {id, roles, nroles, status};
+	if (rc == ST_OK)
+		rc = logged_write(st, who, &ev, update_write, &u, e);
+	if (rc == ST_OK && roles)
+		model_user_roles(st->model, (uint32_t)id, mask);
+	if (rc == ST_OK && status)
+		model_user_status(st->model, (uint32_t)id, us);
+	json_decref(detail);
+	policy_unref(p);
 	return rc;
 }
 
 int user_set_roles(struct steward *st, const struct actor *who, int64_t id,
 		   const char *const *roles, size_t nroles, struct st_error *e)
 {
-	json_t *list = json_array();
-	for (size_t i = 0; i < nroles; i++)
-		json_array_append_new(list, json_string(roles[i] ? roles[i] : ""));
-	json_t *detail = json_pack("{s:I, s:o}", "user", (json_int_t)id, "roles", list);
-	struct audit_event ev = {.action = "user.roles", .detail = detail};
-	struct policy *p = steward_policy(st);
-	uint32_t mask = 0;
-	int rc = access_admin(st, who, ADM_USERS, &ev, e);
-	if (rc == ST_OK)
-		rc = refuse_self(st, who, id, &ev, "roles", e);
-	if (rc == ST_OK)
-		rc = roles_mask(p, roles, nroles, &mask, e);
-	if (rc == ST_OK)
-		rc = check_escalation(st, who, p, mask, &ev, e);
-	if (rc == ST_OK)
-		rc = check_target(st, who, p, id, &ev, "roles", e);
-	if (rc == ST_OK)
-		rc = keep_policy_holder(st, who, p, id, mask, true, &ev, e);
-	struct roles_ctx r = {id, roles, nroles};
-	if (rc == ST_OK)
-		rc = logged_write(st, who, &ev, roles_write, &r, e);
-	if (rc == ST_OK)
-		model_user_roles(st->model, (uint32_t)id, mask);
-	json_decref(detail);
-	policy_unref(p);
-	return rc;
-}
-
-struct status_ctx {
-	int64_t id;
-	const char *status;
-};
-
-static int status_write(void *ctx, struct store_conn *c, struct st_error *e)
-{
-	struct status_ctx *s = ctx;
-	int rc = user_exists(c, s->id, e);
-	if (rc == ST_OK)
-		rc = store_run(c, e, "UPDATE app_user SET status = ?, updated_at = ? WHERE id = ?",
-			       "tii", s->status, time_now(), s->id);
-	return rc;
+	static const char *const none[1] = {NULL};
+	return user_update(st, who, id, roles ? roles : none, roles ? nroles : 0, NULL, e);
 }
 
 int user_set_status(struct steward *st, const struct actor *who, int64_t id,
 		    const char *status, struct st_error *e)
 {
-	json_t *detail = json_pack("{s:I, s:s?}", "user", (json_int_t)id, "status", status);
-	struct audit_event ev = {.action = "user.status", .detail = detail};
-	enum user_status us;
-	int rc = access_admin(st, who, ADM_USERS, &ev, e);
-	if (rc == ST_OK)
-		rc = refuse_self(st, who, id, &ev, "status", e);
-	if (rc == ST_OK && user_status_parse(status, &us) != ST_OK)
-		rc = err_setc(e, ST_EINVAL, "bad_value", "status",
-			      "status must be active, disabled or separated");
-	struct policy *p = steward_policy(st);
-	if (rc == ST_OK)
-		rc = check_target(st, who, p, id, &ev, "status", e);
-	if (rc == ST_OK && us != US_ACTIVE)
-		rc = keep_policy_holder(st, who, p, id, 0, false, &ev, e);
-	policy_unref(p);
-	struct status_ctx s = {id, status};
-	if (rc == ST_OK)
-		rc = logged_write(st, who, &ev, status_write, &s, e);
-	if (rc == ST_OK)
-		model_user_status(st->model, (uint32_t)id, us);
-	json_decref(detail);
-	return rc;
+	if (!status)
+		return err_setc(e, ST_EINVAL, "missing_field", "status", "\"status\" is required");
+	return user_update(st, who, id, NULL, 0, status, e);
 }
 
 /* --- suspensions ------------------------------------------------------------ */

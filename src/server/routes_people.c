@@ -97,10 +97,9 @@ HANDLER(h_user_patch)
 		rc = json_get_str(b, "status", false, 16, &status, "", &req->err);
 	if (rc == ST_OK && json_object_get(b, "roles"))
 		rc = json_strings(b, "roles", true, roles, 32, &n, &req->err);
-	if (rc == ST_OK && json_object_get(b, "roles"))
-		rc = user_set_roles(req->st, &req->actor, id, roles, n, &req->err);
-	if (rc == ST_OK && status)
-		rc = user_set_status(req->st, &req->actor, id, status, &req->err);
+	if (rc == ST_OK)
+		rc = user_update(req->st, &req->actor, id,
+				 json_object_get(b, "roles") ? roles : NULL, n, status, &req->err);
 	json_decref(b);
 	json_t *o = NULL;
 	if (rc == ST_OK)

@@ -279,6 +279,29 @@ static void test_api(void **state)
 	api_expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
 	api_expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
 
+	/* roles and status change together or not at all */
+	int64_t patchy = api_create("/api/v1/users", A,
+				    "{\"username\":\"patchy\",\"password\":\"kestrel meadow lantern 7\","
+				    "\"must_change_password\":false,\"display_name\":\"P\",\"roles\":[\"teacher\"]}");
+	char upath[64];
+	snprintf(upath, sizeof(upath), "/api/v1/users/%lld", (long long)patchy);
+	api_expect(400, "PATCH", upath, A, "{\"roles\":[\"nurse\"],\"status\":\"bogus\"}", "bad_value");
+	o = NULL;
+	assert_int_equal(api_call("GET", upath, A, NULL, &o), 200);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "roles"), 0)), "teacher");
+	json_decref(o);
+	api_expect(200, "PATCH", upath, A, "{\"roles\":[\"nurse\"],\"status\":\"disabled\"}", NULL);
+	o = NULL;
+	assert_int_equal(api_call("GET", upath, A, NULL, &o), 200);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "roles"), 0)), "nurse");
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "disabled");
+	json_decref(o);
+	r = api_sign_in("patchy", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 401);
+	json_decref(r.json);
+	assert_true(api_logged("user.update", "allow", "disabled"));
+	assert_true(api_logged("user.read", "allow", ""));
+
 	/* tokens: forged, revoked, scoped */
 	api_expect(401, "GET", "/api/v1/sessions/current", "stw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "bad_token");
 	api_expect(401, "GET", "/api/v1/sessions/current", "not a token!", NULL, "bad_token");
