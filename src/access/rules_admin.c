@@ -54,12 +54,19 @@ int inventory_document(struct steward *st, const struct actor *who, json_t **doc
 		       struct st_error *e)
 {
 	/* The inventory says what is kept and why; every signed-in person may
-	 * read it (it holds no personal data). */
-	(void)who;
-	return read_version(st,
-			    "SELECT version, document FROM inventory_version ORDER BY version DESC "
-			    "LIMIT 1",
-			    doc, version, e);
+	 * read it (it holds no personal data), and the reading is recorded
+	 * like every act. */
+	int rc = read_version(st,
+			      "SELECT version, document FROM inventory_version ORDER BY version "
+			      "DESC LIMIT 1",
+			      doc, version, e);
+	if (rc == ST_OK) {
+		struct audit_event ev = {.action = "inventory.read", .outcome = "allow"};
+		rc = steward_audit(st, who, &ev, NULL, e);
+		if (rc != ST_OK)
+			json_decref(*doc);
+	}
+	return rc;
 }
 
 int policy_check_text(struct steward *st, const char *text, json_t **problems,

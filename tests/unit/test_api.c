@@ -141,6 +141,18 @@ static void test_api(void **state)
 	snprintf(audit_self, sizeof(audit_self), "/api/v1/audit?user=%lld", (long long)teach1);
 	snprintf(who_subj, sizeof(who_subj), "/api/v1/policy/who-can?subject=%lld", (long long)student);
 	const char *new_teacher = "{\"username\":\"x%d\",\"password\":\"quartz harbor violin 88\",\"display_name\":\"X\",\"roles\":[\"teacher\"]}";
+	char user_t2[64], rel_body[160], train_body[160];
+	snprintf(user_t2, sizeof(user_t2), "/api/v1/users/%lld", (long long)teach2);
+	snprintf(rel_body, sizeof(rel_body), "{\"user\":%lld,\"subject\":%lld,\"kind\":\"caseload\"}",
+		 (long long)teach1, (long long)student);
+	snprintf(train_body, sizeof(train_body),
+		 "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-10-01\"}",
+		 (long long)teach2);
+	const char *export_body = "{\"from\":\"2026-01-01\",\"to\":\"2030-01-01\"}";
+	const char *subject_body = "{\"kind\":\"student\",\"external_id\":\"SIS-77\",\"given_name\":\"Mo\","
+				   "\"family_name\":\"Lee\",\"organization\":\"school-a\"}";
+	const char *agreement_body = "{\"vendor\":\"Other Co\",\"categories\":[\"academic\"],"
+				     "\"organizations\":[\"school-a\"],\"start\":\"2026-01-01\",\"end\":\"2027-01-01\"}";
 	struct {
 		const char *who_name;
 		const char *token;
@@ -169,6 +181,29 @@ static void test_api(void **state)
 		{"designee", A, "GET", audit_other, NULL, 200},
 		{"designee", A, "GET", who_subj, NULL, 200},
 		{"designee", A, "GET", "/api/v1/policy", NULL, 200},
+		/* administration, route by route */
+		{"teacher", t1.token, "GET", "/api/v1/inventory", NULL, 200},
+		{"teacher", t1.token, "PUT", "/api/v1/inventory", "{}", 403},
+		{"teacher", t1.token, "GET", "/api/v1/audit/checkpoint", NULL, 403},
+		{"it_admin", it.token, "GET", "/api/v1/audit/checkpoint", NULL, 403},
+		{"designee", A, "GET", "/api/v1/audit/checkpoint", NULL, 200},
+		{"teacher", t1.token, "GET", "/api/v1/audit/proof/1", NULL, 403},
+		{"designee", A, "GET", "/api/v1/audit/proof/1", NULL, 200},
+		{"teacher", t1.token, "POST", "/api/v1/audit/export", export_body, 403},
+		{"it_admin", it.token, "POST", "/api/v1/audit/export", export_body, 403},
+		{"teacher", t1.token, "POST", "/api/v1/subjects", subject_body, 403},
+		{"contractor", v1.token, "POST", "/api/v1/subjects", subject_body, 403},
+		{"it_admin", it.token, "POST", "/api/v1/subjects", subject_body, 201},
+		{"teacher", t1.token, "POST", "/api/v1/relationships", rel_body, 403},
+		{"teacher", t1.token, "POST", "/api/v1/agreements", agreement_body, 403},
+		{"it_admin", it.token, "POST", "/api/v1/agreements", agreement_body, 403},
+		{"designee", A, "POST", "/api/v1/agreements", agreement_body, 201},
+		{"teacher", t1.token, "POST", "/api/v1/training/completions", train_body, 403},
+		{"it_admin", it.token, "POST", "/api/v1/training/completions", train_body, 403},
+		{"teacher", t1.token, "GET", user_t2, NULL, 403},
+		{"contractor", v1.token, "GET", user_t2, NULL, 403},
+		{"it_admin", it.token, "GET", user_t2, NULL, 200},
+		{"teacher", t1.token, "GET", "/api/v1/tokens", NULL, 200},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
 		char b[512] = "";
@@ -487,6 +522,15 @@ static void test_api(void **state)
 	assert_true(api_logged("user.create", "deny", "administrative powers"));
 	assert_true(api_logged("mfa.confirm", "deny", ""));
 	assert_true(api_logged("record.read", "allow", "disclosure"));
+	assert_true(api_logged("inventory.read", "allow", ""));
+	assert_true(api_logged("audit.checkpoint", "allow", ""));
+	assert_true(api_logged("audit.checkpoint", "deny", ""));
+	/* the health answer, given to anyone, says whether it works, not how busy it is */
+	json_t *hj = NULL;
+	assert_int_equal(api_call("GET", "/api/v1/health", NULL, NULL, &hj), 200);
+	assert_null(json_object_get(json_object_get(hj, "audit"), "events"));
+	assert_true(json_is_true(json_object_get(json_object_get(hj, "audit"), "writable")));
+	json_decref(hj);
 	(void)it1;
 	(void)nurse1;
 
