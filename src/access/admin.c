@@ -49,6 +49,18 @@ static int logged_write(struct steward *st, const struct actor *who, struct audi
 		}
 	} else {
 		store_rollback(c);
+		if (rc != ST_EAUDIT) {
+			/* allowed, then refused by the data (a name taken, a
+			 * password too common, no such account): the attempt is
+			 * recorded too, with what stopped it */
+			struct audit_event fail = *ev;
+			fail.outcome = "error";
+			fail.reason = e ? e->message : "the change could not be made";
+			struct st_error e2 = {0};
+			if (steward_audit(st, who, &fail, NULL, &e2) != ST_OK)
+				fprintf(stderr, "steward: cannot log a failed change: %s\n",
+					e2.message);
+		}
 	}
 	store_release(c);
 	return rc;

@@ -318,6 +318,12 @@ static void test_api(void **state)
 	int64_t patchy = api_create("/api/v1/users", A,
 				    "{\"username\":\"patchy\",\"password\":\"kestrel meadow lantern 7\","
 				    "\"must_change_password\":false,\"display_name\":\"P\",\"roles\":[\"teacher\"]}");
+	/* an allowed act the data refuses is recorded too */
+	api_expect(409, "POST", "/api/v1/users", A,
+		   "{\"username\":\"patchy\",\"password\":\"kestrel meadow lantern 7\","
+		   "\"display_name\":\"P2\",\"roles\":[\"teacher\"]}",
+		   NULL);
+	assert_true(api_logged("user.create", "error", "patchy"));
 	char upath[64];
 	snprintf(upath, sizeof(upath), "/api/v1/users/%lld", (long long)patchy);
 	api_expect(400, "PATCH", upath, A, "{\"roles\":[\"nurse\"],\"status\":\"bogus\"}", "bad_value");
