@@ -126,6 +126,15 @@ static void test_api(void **state)
 	 * nurse1's sessions opened before enrolling ended when she did) */
 	api_login(&n1, "nurse2", "kestrel meadow lantern 7");
 	api_login(&it, "it1", "kestrel meadow lantern 7");
+	/* multi-factor is required of every contractor account, not of a teacher */
+	r = api_sign_in("vendor1", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_true(json_object_get(r.json, "mfa_enrollment_required")));
+	json_decref(r.json);
+	r = api_sign_in("teach2", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 201);
+	assert_null(json_object_get(r.json, "mfa_enrollment_required"));
+	json_decref(r.json);
 	api_login(&v1, "vendor1", "kestrel meadow lantern 7");
 	snprintf(body, sizeof(body), "{\"subject\":%lld,\"category\":\"academic\",\"fields\":{\"course\":\"Algebra I\",\"grade\":\"A\"}}", (long long)student);
 	api_expect(403, "POST", "/api/v1/records", A, body, "forbidden");

@@ -8,6 +8,7 @@
  * recorded; none may leave a secret in the access log.
  */
 #include <pthread.h>
+#include <unistd.h>
 
 #include "apiclient.h"
 #include "crypto/crypto.h"
@@ -307,8 +308,14 @@ static void test_an_address_that_keeps_failing_is_throttled(void **state)
 	(void)state;
 	/* a server of its own, that throttles an address after 3 failures */
 	api_server_stop();
-	static const char *const args[] = {"--throttle-after", "3", NULL};
+	static const char *const args[] = {"--throttle-after", "3", "--session-max", "6", NULL};
 	api_server_start(args);
+	/* (and whose sessions last six seconds at most, busy or not: the
+	 * session works through enrolment, then ends) */
+	struct who a = {0};
+	api_login(&a, TS_ADMIN, TS_PASSWORD);
+	sleep(7);
+	api_expect(401, "GET", "/api/v1/sessions/current", a.token, NULL, "session_ended");
 	const char *names[] = {"ann", "bob", "cy"};
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(status_of(api_sign_in(names[i], "wrong password here", NULL)), 401);
