@@ -38,6 +38,37 @@ int cli_passphrase(const char *path, char **out, struct st_error *e);
 /* --data, else $STEWARD_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
 
+/* --- the HTTP client's guards (client.c), exposed for their tests --------- */
+
+/* The largest response body a business command reads (an audit query can
+ * be large); past it the command fails instead of growing without bound. */
+#define CLI_MAX_RESPONSE ((size_t)64 << 20)
+
+/* Checks a server URL as libcurl parses it and returns its canonical form
+ * in *canon (malloc'd; free()): lower-case scheme and host, the port only
+ * when not the scheme's default, the path without trailing slashes. Two
+ * URLs name the same server exactly when their canonical forms are equal.
+ * ST_EINVAL (no field) for anything but http or https, a name, password,
+ * query, fragment or interface in the URL, and plain http to a host that
+ * is not loopback (see cli_host_is_loopback): a password or a session
+ * token must not cross a network unencrypted. e may be NULL. */
+int cli_server_canon(const char *url, char **canon, struct st_error *e);
+/* Whether a URL's host names this machine's loopback: 127.0.0.0/8, ::1
+ * (bracketed or not, also as ::ffff:127.x.y.z) or "localhost" (any case).
+ * Any other name is not, whatever it resolves to. */
+bool cli_host_is_loopback(const char *host);
+
+enum cli_text {
+	CLI_TEXT_LINE, /* a message: one line, every control character escaped */
+	CLI_TEXT_JSON, /* json_dumps output: newlines and tabs kept, JSON stays valid */
+};
+/* A copy of len bytes of text from a server that is safe to print
+ * (malloc'd; free()): C0 controls, DEL, C1 controls, bidirectional
+ * overrides and bytes that are not UTF-8 are escaped ("\x1b" in a line,
+ * "\u001B" in JSON; "\u009B" either way), so a server cannot move the
+ * cursor, clear the screen, retitle the window or reorder what is shown. */
+char *cli_printable_dup(const char *s, size_t len, enum cli_text mode);
+
 int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -2,15 +2,225 @@
  * client.c - the business commands of `steward` are clients of the HTTP
  * API (libcurl): the command line and the API are one path with one set of
  * checks. `steward login` keeps the session token in an owner-only file
- * ($STEWARD_SESSION, or ~/.config/steward/session.json); $STEWARD_SERVER and
- * $STEWARD_TOKEN override it (an API token, for scripts).
+ * ($STEWARD_SESSION, or ~/.config/steward/session.json) together with the
+ * server that issued it and, when given, the CA file to trust for it;
+ * $STEWARD_SERVER, $STEWARD_TOKEN and $STEWARD_CACERT override them (an API
+ * token, for scripts).
+ *
+ * What this file promises, because a client holds a password and a session
+ * token: plain http is spoken only to this machine's loopback (anything
+ * else is https with the certificate verified); the saved token goes only
+ * to the server that issued it; nothing a server sends reaches the
+ * terminal with its control characters intact; and no response is read
+ * past CLI_MAX_RESPONSE. Every URL is checked as libcurl parses it, and
+ * the parsed handle is what libcurl fetches, so the check and the request
+ * cannot disagree.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+
+/* --- text from a server, made safe to print ------------------------------ */
+
+/* Decodes one UTF-8 character at p (at most avail bytes); returns its
+ * length, or 0 when the bytes there are not UTF-8. */
+static size_t utf8_next(const unsigned char *p, size_t avail, unsigned *cp)
+{
+	unsigned c = p[0];
+	size_t n;
+	unsigned min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0)
+		n = 2, c &= 0x1f, min = 0x80;
+	else if ((c & 0xf0) == 0xe0)
+		n = 3, c &= 0x0f, min = 0x800;
+	else if ((c & 0xf8) == 0xf0)
+		n = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Characters that steer a terminal or reorder what it shows: C0 controls,
+ * DEL, C1 controls (U+009B is a one-character CSI) and the bidirectional
+ * embeddings, overrides and isolates ("Trojan Source"). */
+static bool char_is_unsafe(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+char *cli_printable_dup(const char *s, size_t len, enum cli_text mode)
+{
+	struct buf out = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	buf_grow(&out, len);
+	out.data[0] = '\0';
+	while (p < end) {
+		unsigned cp = 0;
+		size_t n = utf8_next(p, (size_t)(end - p), &cp);
+		if (n == 0) {
+			/* not UTF-8: a lone 0x9b is a CSI to an 8-bit terminal */
+			if (mode == CLI_TEXT_JSON)
+				buf_puts(&out, "\\uFFFD");
+			else
+				buf_printf(&out, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		if (mode == CLI_TEXT_JSON && (cp == '\n' || cp == '\t'))
+			buf_putc(&out, (char)cp);
+		else if (char_is_unsafe(cp) && mode == CLI_TEXT_LINE && cp < 0x80)
+			buf_printf(&out, "\\x%02x", cp);
+		else if (char_is_unsafe(cp))
+			buf_printf(&out, "\\u%04X", cp); /* as jansson writes them: valid JSON */
+		else
+			buf_append(&out, p, n);
+		p += n;
+	}
+	return buf_detach(&out, NULL);
+}
+
+/* --- server URLs ------------------------------------------------------------ */
+
+bool cli_host_is_loopback(const char *host)
+{
+	if (!strcasecmp(host, "localhost"))
+		return true;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	char inner[INET6_ADDRSTRLEN];
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n >= sizeof(inner))
+		return false;
+	memcpy(inner, host, n);
+	inner[n] = '\0';
+	struct in6_addr a6;
+	if (inet_pton(AF_INET6, inner, &a6) != 1)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+static void str_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Parses url into u and checks what any request to a Steward server must
+ * be: http or https, no credentials or zone in the URL, and plain http only
+ * to loopback. *origin receives "scheme://host[:port]" (lower case, the
+ * port only when not the scheme's default; malloc'd). */
+static int url_parse(CURLU *u, const char *url, char **origin, struct st_error *e)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL,
+	     *options = NULL, *zone = NULL;
+	int rc = ST_OK;
+	*origin = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		char *shown = cli_printable_dup(url, strlen(url), CLI_TEXT_LINE);
+		rc = err_set(e, ST_EINVAL, NULL,
+			     "%s is not a server URL: give it as https://HOST[:PORT]", shown);
+		free(shown);
+		goto out;
+	}
+	str_lower(scheme);
+	str_lower(host);
+	curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+	curl_url_get(u, CURLUPART_OPTIONS, &options, 0);
+	curl_url_get(u, CURLUPART_ZONEID, &zone, 0);
+	if (!str_eq(scheme, "https") && !str_eq(scheme, "http")) {
+		rc = err_set(e, ST_EINVAL, NULL,
+			     "the server URL must start with https:// (not %s://)", scheme);
+	} else if (user || pass || options) {
+		rc = err_set(e, ST_EINVAL, NULL,
+			     "the server URL may not hold a name or password: give it as "
+			     "https://HOST[:PORT] and sign in with 'steward login'");
+	} else if (zone) {
+		rc = err_set(e, ST_EINVAL, NULL, "the server URL may not name a network interface");
+	} else if (str_eq(scheme, "http") && !cli_host_is_loopback(host)) {
+		/* the password and the session token would cross a network in clear */
+		rc = err_set(e, ST_EINVAL, NULL,
+			     "refusing plain http to %s: passwords and session tokens would "
+			     "cross the network unencrypted; use https://%s%s%s (plain http "
+			     "is only for this machine: 127.0.0.1, ::1, localhost)",
+			     host, host, port ? ":" : "", port ? port : "");
+	} else {
+		*origin = xasprintf("%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(options);
+	curl_free(zone);
+	return rc;
+}
+
+int cli_server_canon(const char *url, char **canon, struct st_error *e)
+{
+	*canon = NULL;
+	CURLU *u = curl_url();
+	if (!u)
+		die("out of memory");
+	char *origin = NULL, *path = NULL, *query = NULL, *fragment = NULL;
+	int rc = url_parse(u, url, &origin, e);
+	if (rc == ST_OK) {
+		curl_url_get(u, CURLUPART_PATH, &path, 0);
+		curl_url_get(u, CURLUPART_QUERY, &query, 0);
+		curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0);
+		if (query || fragment)
+			rc = err_set(e, ST_EINVAL, NULL,
+				     "the server URL may not have a query or a fragment: give it "
+				     "as https://HOST[:PORT][/PATH]");
+	}
+	if (rc == ST_OK) {
+		/* requests append "/api/v1/..." to the canonical form */
+		size_t n = path ? strlen(path) : 0;
+		while (n > 0 && path[n - 1] == '/')
+			n--;
+		*canon = xasprintf("%s%.*s", origin, (int)n, path ? path : "");
+	}
+	free(origin);
+	curl_free(path);
+	curl_free(query);
+	curl_free(fragment);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* --- the connection: server, token and trust -------------------------------- */
 
 static char *session_path(void)
 {
@@ -21,9 +231,17 @@ static char *session_path(void)
 	return xasprintf("%s/.config/steward/session.json", home && *home ? home : ".");
 }
 
+/* An environment variable, treating an empty one as unset. */
+static const char *env_value(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
 struct conn {
-	char *server;
-	char *token;
+	char *server; /* canonical (cli_server_canon) */
+	char *token;  /* sent as a bearer token; NULL sends none */
+	char *cacert; /* a CA file trusted instead of the system's, or NULL */
 };
 
 static void conn_release(struct conn *c)
@@ -31,12 +249,20 @@ static void conn_release(struct conn *c)
 	free(c->server);
 	if (c->token)
 		secure_free_plain(c->token, strlen(c->token));
+	free(c->cacert);
+	memset(c, 0, sizeof(*c));
 }
 
-static int load_conn(const char *server_opt, struct conn *c)
+/* The server, token and CA file for a command: $STEWARD_SERVER, else the
+ * saved session's server. The saved token goes only to the server that
+ * issued it (compared in canonical form); $STEWARD_TOKEN, given explicitly,
+ * goes to whichever server is used. Likewise the saved CA file is trusted
+ * only for the saved server, and $STEWARD_CACERT for any. */
+static int load_conn(struct conn *c, struct st_error *e)
 {
 	memset(c, 0, sizeof(*c));
-	const char *env_server = getenv("STEWARD_SERVER"), *env_token = getenv("STEWARD_TOKEN");
+	const char *env_server = env_value("STEWARD_SERVER"), *env_token = env_value("STEWARD_TOKEN"),
+		   *env_cacert = env_value("STEWARD_CACERT");
 	char *path = session_path();
 	char *text = NULL;
 	size_t len = 0;
@@ -47,90 +273,159 @@ static int load_conn(const char *server_opt, struct conn *c)
 		secure_free_plain(text, len);
 	}
 	free(path);
-	const char *server = server_opt ? server_opt
-			     : env_server ? env_server
-					  : json_string_value(json_object_get(doc, "server"));
-	const char *token = env_token ? env_token : json_string_value(json_object_get(doc, "token"));
-	if (server)
-		c->server = xstrdup(server);
-	if (token)
-		c->token = xstrdup(token);
+	const char *saved_server = json_string_value(json_object_get(doc, "server"));
+	const char *saved_token = json_string_value(json_object_get(doc, "token"));
+	const char *saved_cacert = json_string_value(json_object_get(doc, "cacert"));
+	const char *server = env_server ? env_server : saved_server;
+	char *saved_canon = NULL;
+	int rc = ST_OK;
+	if (!server)
+		rc = err_set(e, ST_EINVAL, NULL, "no server: run 'steward login --server URL' first");
+	else
+		rc = cli_server_canon(server, &c->server, e);
+	if (rc == ST_OK) {
+		bool issuer = saved_server && cli_server_canon(saved_server, &saved_canon, NULL) == ST_OK &&
+			      str_eq(saved_canon, c->server);
+		if (env_token)
+			c->token = xstrdup(env_token);
+		else if (saved_token && issuer)
+			c->token = xstrdup(saved_token);
+		else if (saved_token)
+			fprintf(stderr,
+				"steward: not sending the saved session to %s: it was issued by %s "
+				"(sign in there, or set STEWARD_TOKEN)\n",
+				c->server, saved_canon ? saved_canon : "another server");
+		const char *cacert = env_cacert ? env_cacert : issuer ? saved_cacert : NULL;
+		if (cacert)
+			c->cacert = xstrdup(cacert);
+	}
+	free(saved_canon);
 	if (doc) {
 		json_t *t = json_object_get(doc, "token");
 		if (t && json_is_string(t))
 			secure_wipe((char *)json_string_value(t), json_string_length(t));
 		json_decref(doc);
 	}
-	if (!c->server) {
-		fprintf(stderr, "steward: no server: run 'steward login --server URL' first\n");
-		return -1;
-	}
-	return 0;
+	if (rc != ST_OK)
+		conn_release(c);
+	return rc;
 }
+
+/* The response body, read up to CLI_MAX_RESPONSE. */
+struct response {
+	struct buf body;
+	bool too_big;
+};
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-	buf_append(ctx, data, size * n);
-	return size * n;
+	struct response *r = ctx;
+	size_t len = size * n;
+	if (len > CLI_MAX_RESPONSE - r->body.len) {
+		r->too_big = true;
+		return 0; /* libcurl stops the transfer with CURLE_WRITE_ERROR */
+	}
+	buf_append(&r->body, data, len);
+	return len;
 }
 
-/* One request; *status receives the HTTP status, *out the parsed body
- * (NULL if empty). */
+/* One request to c->server + path; *status receives the HTTP status, *out
+ * the parsed body (NULL if empty or not JSON). ST_EINVAL if the URL is
+ * refused, ST_ETOOBIG past CLI_MAX_RESPONSE, ST_EIO if the server cannot
+ * be reached or its certificate is not trusted. */
 static int call(const struct conn *c, const char *method, const char *path, const char *body,
-		long *status, json_t **out)
+		long *status, json_t **out, struct st_error *e)
 {
+	*out = NULL;
 	CURL *curl = curl_easy_init();
-	if (!curl)
-		return -1;
+	CURLU *u = curl_url();
+	if (!curl || !u)
+		die("out of memory");
+	/* the full URL is checked again as libcurl parses it, and that parsed
+	 * handle is what is fetched: a path cannot move the request elsewhere */
 	char *url = xasprintf("%s%s", c->server, path);
-	struct buf resp = BUF_INIT;
+	char *origin = NULL;
+	int rc = url_parse(u, url, &origin, e);
+	free(url);
+	if (rc == ST_OK && (!str_has_prefix(c->server, origin) ||
+			    (c->server[strlen(origin)] != '\0' && c->server[strlen(origin)] != '/')))
+		rc = err_set(e, ST_EINVAL, NULL, "the request path leaves %s", c->server);
+	free(origin);
+	if (rc != ST_OK) {
+		curl_url_cleanup(u);
+		curl_easy_cleanup(curl);
+		return rc;
+	}
+	struct response resp = {BUF_INIT, false};
 	struct curl_slist *h = NULL;
 	char *auth = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	if (c->token) {
 		auth = xasprintf("Authorization: Bearer %s", c->token);
 		h = curl_slist_append(h, auth);
 	}
 	if (body)
 		h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CURLU, u);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLI_MAX_RESPONSE);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->cacert);
+	/* plain http is loopback only: a proxy from the environment would carry
+	 * the token across the network after all (https is tunnelled, end to end) */
+	if (str_has_prefix(c->server, "http://"))
+		curl_easy_setopt(curl, CURLOPT_PROXY, "");
 	if (body)
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	CURLcode cc = curl_easy_perform(curl);
-	int rc = 0;
-	if (cc != CURLE_OK) {
-		fprintf(stderr, "steward: cannot reach %s: %s\n", c->server, curl_easy_strerror(cc));
-		rc = -1;
+	if (resp.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		rc = err_set(e, ST_ETOOBIG, NULL, "the response from %s is larger than %zu MiB: refused",
+			     c->server, CLI_MAX_RESPONSE >> 20);
+	} else if (cc != CURLE_OK) {
+		/* the detail can quote the server (a certificate's name) */
+		const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+		char *why = cli_printable_dup(detail, strlen(detail), CLI_TEXT_LINE);
+		bool trust = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
+		rc = err_set(e, ST_EIO, NULL, "cannot reach %s: %s%s", c->server, why,
+			     trust ? " (for a district's own certificate authority, sign in with "
+				     "--cacert FILE)"
+				   : "");
+		free(why);
 	} else {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-		*out = NULL;
-		if (resp.len) {
+		if (resp.body.len) {
 			json_error_t je;
-			*out = json_loadb(resp.data, resp.len, 0, &je);
+			*out = json_loadb(resp.body.data, resp.body.len, 0, &je);
 		}
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(curl);
+	curl_url_cleanup(u);
 	if (auth)
 		secure_free_plain(auth, strlen(auth));
-	free(url);
-	buf_release(&resp);
+	buf_release(&resp.body);
 	return rc;
 }
 
 /* Prints a response: the body on success, the error on failure; returns
- * the exit code. */
+ * the exit code. Everything the server said goes through
+ * cli_printable_dup first. */
 static int report(long status, json_t *body)
 {
 	if (status >= 200 && status < 300) {
-		if (body) {
-			char *s = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
-			printf("%s\n", s);
+		char *s = body ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (s) {
+			char *shown = cli_printable_dup(s, strlen(s), CLI_TEXT_JSON);
+			printf("%s\n", shown);
+			free(shown);
 			free(s);
 		}
 		json_decref(body);
@@ -139,9 +434,12 @@ static int report(long status, json_t *body)
 	json_t *err = json_object_get(body, "error");
 	const char *msg = json_string_value(json_object_get(err, "message"));
 	const char *field = json_string_value(json_object_get(err, "field"));
-	fprintf(stderr, "steward: %s%s%s%s (HTTP %ld)\n", msg ? msg : "request failed",
-		field && *field ? " (" : "", field && *field ? field : "", field && *field ? ")" : "",
+	char *m = msg ? cli_printable_dup(msg, strlen(msg), CLI_TEXT_LINE) : xstrdup("request failed");
+	char *f = field && *field ? cli_printable_dup(field, strlen(field), CLI_TEXT_LINE) : NULL;
+	fprintf(stderr, "steward: %s%s%s%s (HTTP %ld)\n", m, f ? " (" : "", f ? f : "", f ? ")" : "",
 		status);
+	free(m);
+	free(f);
 	json_decref(body);
 	switch (status) {
 	case 400: case 413: case 415: return 2;
@@ -152,16 +450,17 @@ static int report(long status, json_t *body)
 	}
 }
 
-static int request(const char *server, const char *method, const char *path, const char *body)
+static int request(const char *method, const char *path, const char *body)
 {
 	struct conn c;
-	if (load_conn(server, &c) != 0)
-		return 1;
+	struct st_error e = {0};
+	if (load_conn(&c, &e) != ST_OK)
+		return cli_fail(&e);
 	long status = 0;
 	json_t *out = NULL;
-	int rc = call(&c, method, path, body, &status, &out);
+	int rc = call(&c, method, path, body, &status, &out, &e);
 	conn_release(&c);
-	return rc ? 1 : report(status, out);
+	return rc != ST_OK ? cli_fail(&e) : report(status, out);
 }
 
 static void query_add(struct buf *q, const char *name, const char *value)
@@ -185,30 +484,72 @@ static int get_with_options(const char *path, const struct cli_opt *opts)
 		if (o->value)
 			query_add(&q, o->name, *o->value);
 	char *full = xasprintf("%s%s", path, q.data ? q.data : "");
-	int rc = request(NULL, "GET", full, NULL);
+	int rc = request("GET", full, NULL);
 	free(full);
 	buf_release(&q);
 	return rc;
 }
 
+/* Saves the session: the canonical server, the token and the CA file, in
+ * an owner-only file. */
+static int session_save(const char *path, const struct conn *c, const char *token,
+			struct st_error *e)
+{
+	json_t *saved = json_pack("{s:s, s:s}", "server", c->server, "token", token);
+	if (!saved)
+		return err_set(e, ST_EINVAL, NULL, "the server's session token is not text");
+	if (c->cacert)
+		json_object_set_new(saved, "cacert", json_string(c->cacert));
+	char *s = json_dumps(saved, JSON_INDENT(2));
+	json_t *t = json_object_get(saved, "token");
+	secure_wipe((char *)json_string_value(t), json_string_length(t));
+	json_decref(saved);
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		dir_create_private(dir, NULL);
+	}
+	free(dir);
+	int rc = file_write_atomic(path, s, strlen(s), 0600, false, e);
+	secure_free_plain(s, strlen(s));
+	return rc;
+}
+
 int cmd_login(int argc, char **argv)
 {
-	const char *server = NULL, *user = NULL, *pwfile = NULL, *totp = NULL;
+	const char *server = NULL, *user = NULL, *pwfile = NULL, *totp = NULL, *cacert = NULL;
 	const struct cli_opt opts[] = {
-		{"server", &server, NULL, "the Steward server, e.g. http://127.0.0.1:8080"},
+		{"server", &server, NULL, "the Steward server, e.g. https://steward.district.org"},
 		{"username", &user, NULL, "your username (else prompts)"},
 		{"password-file", &pwfile, NULL, "file holding the password (else prompts)"},
 		{"totp", &totp, NULL, "the code from your authenticator app (if enrolled)"},
+		{"cacert", &cacert, NULL, "CA certificate (PEM) to trust for this server; kept with the session"},
 		{NULL, NULL, NULL, NULL},
 	};
 	const char *pos[1];
 	int npos;
 	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
-	server = server ? server : getenv("STEWARD_SERVER");
+	server = server ? server : env_value("STEWARD_SERVER");
 	if (!server) {
 		fprintf(stderr, "steward: login needs --server URL\n");
 		return 2;
+	}
+	/* the URL and the CA file are checked before anyone types a password */
+	struct st_error e = {0};
+	struct conn c = {0};
+	if (cli_server_canon(server, &c.server, &e) != ST_OK)
+		return cli_fail(&e);
+	cacert = cacert ? cacert : env_value("STEWARD_CACERT");
+	if (cacert) {
+		/* kept as an absolute path: later commands run from anywhere */
+		c.cacert = realpath(cacert, NULL);
+		if (!c.cacert) {
+			err_set(&e, ST_EINVAL, NULL, "cannot use --cacert %s: %s", cacert, strerror(errno));
+			conn_release(&c);
+			return cli_fail(&e);
+		}
 	}
 	char *uline = NULL;
 	if (!user) {
@@ -216,52 +557,45 @@ int cmd_login(int argc, char **argv)
 		fprintf(stderr, "Username: ");
 		if (getline(&uline, &cap, stdin) < 0) {
 			free(uline);
+			conn_release(&c);
 			return 2;
 		}
 		uline[strcspn(uline, "\r\n")] = '\0';
 		user = uline;
 	}
-	struct st_error e = {0};
 	char *password = NULL;
 	if (cli_read_secret(pwfile, "Password: ", false, &password, &e) != ST_OK) {
 		free(uline);
+		conn_release(&c);
 		return cli_fail(&e);
 	}
 	json_t *body = json_pack("{s:s, s:s}", "username", user, "password", password);
-	if (totp)
+	if (body && totp)
 		json_object_set_new(body, "totp", json_string(totp));
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	secure_free_plain(password, strlen(password));
-	struct conn c = {xstrdup(server), NULL};
+	if (!text) {
+		free(uline);
+		conn_release(&c);
+		fprintf(stderr, "steward: the username or password is not valid UTF-8\n");
+		return 2;
+	}
 	long status = 0;
 	json_t *out = NULL;
-	int rc = call(&c, "POST", "/api/v1/sessions", text, &status, &out);
+	int rc = call(&c, "POST", "/api/v1/sessions", text, &status, &out, &e);
 	secure_free_plain(text, strlen(text));
-	free(uline);
-	if (rc) {
+	if (rc != ST_OK || status != 201) {
+		free(uline);
 		conn_release(&c);
-		return 1;
+		return rc != ST_OK ? cli_fail(&e) : report(status, out);
 	}
-	if (status != 201) {
-		conn_release(&c);
-		return report(status, out);
-	}
-	json_t *saved = json_pack("{s:s, s:O}", "server", server, "token", json_object_get(out, "token"));
-	char *s = json_dumps(saved, JSON_INDENT(2));
 	char *path = session_path();
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		dir_create_private(dir, NULL);
-	}
-	rc = file_write_atomic(path, s, strlen(s), 0600, false, &e);
-	secure_free_plain(s, strlen(s));
-	json_decref(saved);
+	const char *token = json_string_value(json_object_get(out, "token"));
+	rc = token ? session_save(path, &c, token, &e)
+		   : err_set(&e, ST_EINVAL, NULL, "the server's answer holds no session token");
 	if (rc == ST_OK) {
-		printf("signed in to %s as %s (session saved in %s)\n", server, argv[0] ? user : user,
-		       path);
+		printf("signed in to %s as %s (session saved in %s)\n", c.server, user, path);
 		if (json_is_true(json_object_get(out, "mfa_enrollment_required")))
 			printf("multi-factor authentication must be set up first: run 'steward mfa "
 			       "enroll', add the secret to an authenticator app, then 'steward mfa "
@@ -269,8 +603,10 @@ int cmd_login(int argc, char **argv)
 		if (json_is_true(json_object_get(out, "must_change_password")))
 			printf("the password was one-time: run 'steward password' to choose yours\n");
 	}
+	if (token)
+		secure_wipe((char *)token, strlen(token));
 	free(path);
-	free(dir);
+	free(uline);
 	json_decref(out);
 	conn_release(&c);
 	return rc == ST_OK ? 0 : cli_fail(&e);
@@ -293,7 +629,7 @@ int cmd_logout(int argc, char **argv)
 {
 	if (!no_arguments(argc, argv, "logout"))
 		return 2;
-	int rc = request(NULL, "DELETE", "/api/v1/sessions/current", NULL);
+	int rc = request("DELETE", "/api/v1/sessions/current", NULL);
 	char *path = session_path();
 	if (file_exists(path))
 		file_shred(path, NULL);
@@ -305,14 +641,14 @@ int cmd_whoami(int argc, char **argv)
 {
 	if (!no_arguments(argc, argv, "whoami"))
 		return 2;
-	return request(NULL, "GET", "/api/v1/sessions/current", NULL);
+	return request("GET", "/api/v1/sessions/current", NULL);
 }
 
 int cmd_mfa_enroll(int argc, char **argv)
 {
 	if (!no_arguments(argc, argv, "mfa enroll"))
 		return 2;
-	return request(NULL, "POST", "/api/v1/mfa/totp", NULL);
+	return request("POST", "/api/v1/mfa/totp", NULL);
 }
 
 int cmd_mfa_confirm(int argc, char **argv)
@@ -326,7 +662,7 @@ int cmd_mfa_confirm(int argc, char **argv)
 	}
 	json_t *b = json_pack("{s:s}", "code", pos[0]);
 	char *t = json_dumps(b, JSON_COMPACT);
-	int rc = request(NULL, "POST", "/api/v1/mfa/totp/confirm", t);
+	int rc = request("POST", "/api/v1/mfa/totp/confirm", t);
 	free(t);
 	json_decref(b);
 	return rc;
@@ -355,7 +691,7 @@ int cmd_password(int argc, char **argv)
 	json_t *b = json_pack("{s:s, s:s}", "current_password", cur, "new_password", next);
 	char *t = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	int rc = request(NULL, "POST", "/api/v1/sessions/current/password", t);
+	int rc = request("POST", "/api/v1/sessions/current/password", t);
 	secure_free_plain(t, strlen(t));
 	secure_free_plain(cur, strlen(cur));
 	secure_free_plain(next, strlen(next));
@@ -411,7 +747,7 @@ int cmd_records_create(int argc, char **argv)
 			      "fields", f);
 	char *t = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	int rc = request(NULL, "POST", "/api/v1/records", t);
+	int rc = request("POST", "/api/v1/records", t);
 	secure_free_plain(t, strlen(t));
 	return rc;
 }
@@ -486,5 +822,5 @@ int cmd_api(int argc, char **argv)
 		fprintf(stderr, "steward: api needs METHOD /api/v1/PATH [--data JSON]\n");
 		return 2;
 	}
-	return request(NULL, pos[0], pos[1], data);
+	return request(pos[0], pos[1], data);
 }
