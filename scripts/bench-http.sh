@@ -19,7 +19,7 @@ trap cleanup EXIT
 
 read -r token record < <("$build/bench/bench_http_setup" "$work/data")
 "$build/steward" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" \
-  --threads 512 > "$work/steward.log" 2>&1 &
+  --threads 512 --per-address 1024 > "$work/steward.log" 2>&1 &
 steward_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 sport=$(cat "$work/port")

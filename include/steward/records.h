@@ -53,9 +53,10 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
  *  "created_at", "updated_at", ...}. ST_EGONE if deleted or shredded. */
 int record_read(struct steward *st, const struct actor *who, int64_t id,
 		const char *purpose, json_t **out, struct st_error *e);
-/* Reads an earlier version (1 = first). */
+/* Reads an earlier version (1 = first), decided and logged like record_read
+ * with the same purpose (NULL: none stated). */
 int record_read_version(struct steward *st, const struct actor *who, int64_t id,
-			int version, json_t **out, struct st_error *e);
+			int version, const char *purpose, json_t **out, struct st_error *e);
 /* Writes a new version: fields given replace, null removes; the result is
  * checked against the inventory as a whole. Earlier versions are kept. */
 int record_update(struct steward *st, const struct actor *who, int64_t id,

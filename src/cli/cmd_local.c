@@ -125,7 +125,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
-		   *lock_after = NULL, *throttle_after = NULL;
+		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -134,6 +134,8 @@ int cmd_serve(int argc, char **argv)
 		{"tls-cert", &cert, NULL, "PEM certificate: serve HTTPS"},
 		{"tls-key", &key, NULL, "PEM private key (mode 0600)"},
 		{"threads", &threads, NULL, "concurrent connections, one thread each (default 256)"},
+		{"per-address", &per_address, NULL,
+		 "concurrent connections from one client address (default 64)"},
 		{"port-file", &portfile, NULL, "write the port actually bound here"},
 		{"session-idle", &idle, NULL, "seconds of inactivity that end a session (default 1800)"},
 		{"session-max", &maxage, NULL, "seconds a session lasts at most (default 43200)"},
@@ -153,9 +155,14 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "steward: serve needs --data DIR\n");
 		return 2;
 	}
-	int64_t nthreads = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0;
+	int64_t nthreads = 0, nper = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0;
 	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 4096)) {
 		fprintf(stderr, "steward: --threads must be between 1 and 4096\n");
+		return 2;
+	}
+	if (per_address &&
+	    (!str_to_i64(per_address, &nper) || nper < 1 || nper > 4096)) {
+		fprintf(stderr, "steward: --per-address must be between 1 and 4096\n");
 		return 2;
 	}
 	if ((idle && (!str_to_i64(idle, &nidle) || nidle < 1)) ||
@@ -175,7 +182,8 @@ int cmd_serve(int argc, char **argv)
 				   .lock_after = (int)nlock, .client_limit = (int)nthrottle};
 	auth_configure(st, &as);
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
-				    .threads = (int)nthreads, .port_file = portfile};
+				    .threads = (int)nthreads, .per_address = (int)nper,
+				    .port_file = portfile};
 	int rc = server_run(st, &so, &e);
 	steward_close(st);
 	if (rc != ST_OK)

@@ -433,12 +433,12 @@ int record_read(struct steward *st, const struct actor *who, int64_t id,
 }
 
 int record_read_version(struct steward *st, const struct actor *who, int64_t id,
-			int version, json_t **out, struct st_error *e)
+			int version, const char *purpose, json_t **out, struct st_error *e)
 {
 	if (version < 1)
 		return err_setc(e, ST_EINVAL, "bad_value", "version",
 				"a version number starts at 1");
-	return read_impl(st, who, id, version, NULL, out, e);
+	return read_impl(st, who, id, version, purpose, out, e);
 }
 
 int record_update(struct steward *st, const struct actor *who, int64_t id,

@@ -1,8 +1,14 @@
 /*
- * http.c - the HTTP server on libmicrohttpd: a thread pool on epoll, bodies
- * bounded (413 before reading an oversized one), every response JSON with
- * safe headers, requests dispatched through the route table. On SIGTERM or
- * SIGINT it stops accepting, lets in-flight requests finish, and returns.
+ * http.c - the HTTP server on libmicrohttpd: one thread per connection (a
+ * handler blocks while its log event is made durable), at most --threads
+ * connections in all and --per-address from any one client address, each
+ * closed after 15 seconds idle. Bodies are bounded: 413 before reading one
+ * whose declared length is over the limit, and 413 once a chunked one has
+ * been read (and discarded) past it. Query parameters are checked before any
+ * handler sees them. Every refusal this layer decides is in the access log.
+ * Requests are dispatched through the route table; every response is JSON
+ * with safe headers. On SIGTERM or SIGINT it stops accepting, lets in-flight
+ * requests finish, and returns.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,11 +30,17 @@ struct server {
 	bool tls;
 };
 
+/* Per request (libmicrohttpd's "connection closure" is per request). */
 struct conn_state {
 	struct buf body;
-	bool too_big;
+	bool too_big;     /* over HTTP_BODY_MAX: what follows is discarded */
 	bool answered;
+	size_t discarded; /* bytes of an oversized body read and dropped */
 };
+
+/* Idle seconds after which a connection is closed (a request trickled in
+ * byte by byte keeps it busy, not idle; the per-address limit bounds those). */
+#define HTTP_IDLE_TIMEOUT 15
 
 const char *request_query(struct request *req, const char *name)
 {
@@ -38,6 +50,62 @@ const char *request_query(struct request *req, const char *name)
 const char *request_header(struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* UTF-8 text with no control character at all (C0, DEL or C1; unlike
+ * str_is_clean_utf8, not even tab or newline), len bytes (NULs included). */
+static bool query_text_ok(const char *s, size_t len)
+{
+	if (!str_is_clean_utf8(s, len))
+		return false;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+		/* U+0080..U+009F, the C1 controls, are C2 80..C2 9F */
+		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] < 0xa0)
+			return false;
+	}
+	return true;
+}
+
+struct query_check {
+	struct request *req;
+	int rc;
+};
+
+static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
+				       size_t key_size, const char *value, size_t value_size)
+{
+	struct query_check *qc = cls;
+	(void)kind;
+	if (!key || key_size == 0 || key_size > HTTP_QUERY_NAME_MAX ||
+	    !query_text_ok(key, key_size)) {
+		/* a name that is not text cannot be named back */
+		qc->rc = err_setc(&qc->req->err, ST_EINVAL, "bad_value", "",
+				  "a query parameter's name must be UTF-8 text without control "
+				  "characters, 1 to %d bytes",
+				  HTTP_QUERY_NAME_MAX);
+		return MHD_NO;
+	}
+	if (value && (value_size > HTTP_QUERY_VALUE_MAX || !query_text_ok(value, value_size))) {
+		qc->rc = err_setc(&qc->req->err, ST_EINVAL, "bad_value", key,
+				  "\"%s\" must be UTF-8 text without control characters, at "
+				  "most %d bytes",
+				  key, HTTP_QUERY_VALUE_MAX);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Refuses (400 bad_value, naming the parameter) a query parameter whose
+ * name or value is not UTF-8 text free of control characters, or is too
+ * long, so that no handler, decision or log event ever sees one. */
+static int request_query_check(struct request *req)
+{
+	struct query_check qc = {.req = req, .rc = ST_OK};
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_check, &qc);
+	return qc.rc;
 }
 
 int request_json(struct request *req, json_t **out, struct st_error *e)
@@ -266,9 +334,31 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 	}
 }
 
+/* Logs a refusal decided in this layer as a "request.refused" event (the
+ * reason in plain words, never a token or any other secret) and fills
+ * req->err with it; returns status. If the event cannot be written, that
+ * failure is returned instead (503): nothing is refused unrecorded. The
+ * code, reason and field may point into req->err. */
+static int refuse_logged(struct request *req, int status, const char *code, const char *field,
+			 const char *reason)
+{
+	char kind[sizeof(req->err.code)], why[sizeof(req->err.message)],
+		what[sizeof(req->err.field)];
+	str_copy(kind, sizeof(kind), code);
+	str_copy(why, sizeof(why), reason);
+	str_copy(what, sizeof(what), field ? field : "");
+	struct st_error le = {0};
+	int rc = access_refuse(req->st, &req->actor, "request.refused", kind, why, &le);
+	if (rc != ST_EDENIED) {
+		req->err = le;
+		return rc;
+	}
+	return err_setc(&req->err, status, kind, what, "%s", why);
+}
+
 static int access_refusal(struct request *req, const char *code, const char *reason)
 {
-	return access_refuse(req->st, &req->actor, "request.refused", code, reason, &req->err);
+	return refuse_logged(req, ST_EDENIED, code, NULL, reason);
 }
 
 static bool user_suspended(struct steward *st, int64_t user)
@@ -298,20 +388,40 @@ static bool scope_has(const char *scopes, const char *scope)
 	return false;
 }
 
-/* Authenticates a request for a route; fills req->actor. */
-static int authenticate(struct request *req, const struct route *r)
+/* The bearer token of the Authorization header, or of the session cookie,
+ * into token (empty when none was sent). A malformed or oversized header is
+ * refused here (401 bad_token, logged, its value never). */
+static int request_token(struct request *req, char *token, size_t size)
 {
-	char token[AUTH_TOKEN_MAX + 8] = "";
 	const char *h = request_header(req, "Authorization");
 	if (h) {
-		if (strncasecmp(h, "Bearer ", 7) != 0 || str_copy(token, sizeof(token), h + 7) != ST_OK)
-			return err_setc(&req->err, ST_EAUTH, "bad_token", NULL,
-					"send Authorization: Bearer <token>");
-	} else if (cookie_value(req, "steward_session", token, sizeof(token))) {
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return refuse_logged(req, ST_EAUTH, "bad_token", NULL,
+					     "the Authorization header is not of the form "
+					     "\"Bearer <token>\"");
+		if (str_copy(token, size, h + 7) != ST_OK)
+			return refuse_logged(req, ST_EAUTH, "bad_token", NULL,
+					     "the Authorization header is too long to hold a token");
+	} else if (cookie_value(req, "steward_session", token, size)) {
 		req->cookie_auth = true;
 		req->actor.via = "web";
 	}
-	int rc = auth_check(req->st, token, req->client, req->request_id, &req->session, &req->err);
+	return ST_OK;
+}
+
+/* Authenticates a request for a route; fills req->actor. Every refusal is
+ * in the access log: auth_check logs those of a token it was given, this
+ * function the rest. */
+static int authenticate(struct request *req, const struct route *r)
+{
+	char token[AUTH_TOKEN_MAX + 8] = "";
+	int rc = request_token(req, token, sizeof(token));
+	if (rc == ST_OK && !token[0])
+		rc = refuse_logged(req, ST_EAUTH, "unauthenticated", NULL,
+				   "sign in first: send Authorization: Bearer <token>");
+	if (rc == ST_OK)
+		rc = auth_check(req->st, token, req->client, req->request_id, &req->session,
+				&req->err);
 	secure_wipe(token, sizeof(token));
 	if (rc != ST_OK)
 		return rc;
@@ -319,6 +429,11 @@ static int authenticate(struct request *req, const struct route *r)
 	req->actor.user_id = s->user_id;
 	req->actor.session_id = s->id;
 	req->actor.mfa = s->mfa;
+	/* A suspension ends an open session on its very next request, whatever
+	 * else the session is limited to: checked first. Signing out stays open. */
+	if (!(str_eq(r->method, "DELETE") && str_eq(r->path, "/api/v1/sessions/current")) &&
+	    user_suspended(req->st, s->user_id))
+		return access_refusal(req, "suspended", "this account's access is suspended");
 	/* a cookie-authenticated write must carry the CSRF token */
 	bool unsafe = !str_eq(req->method, "GET") && !str_eq(req->method, "HEAD");
 	if (req->cookie_auth && unsafe && !auth_csrf_ok(s, request_header(req, "X-CSRF-Token")))
@@ -328,16 +443,13 @@ static int authenticate(struct request *req, const struct route *r)
 		return access_refusal(req, "scope", "this API token's scopes do not reach this "
 						    "endpoint");
 	if (s->limit == SESSION_ENROLL_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_ENROLL)
-		return err_setc(&req->err, ST_EDENIED, "mfa_enrollment_required", NULL,
-				"set up multi-factor authentication first: POST /api/v1/mfa/totp, "
-				"then POST /api/v1/mfa/totp/confirm");
+		return access_refusal(req, "mfa_enrollment_required",
+				      "set up multi-factor authentication first: POST "
+				      "/api/v1/mfa/totp, then POST /api/v1/mfa/totp/confirm");
 	if (s->limit == SESSION_PASSWORD_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_PASSWORD)
-		return err_setc(&req->err, ST_EDENIED, "password_change_required", NULL,
-				"choose a new password first: POST /api/v1/sessions/current/password");
-	/* a suspension ends an open session on its very next request */
-	if (!(str_eq(r->method, "DELETE") && str_eq(r->path, "/api/v1/sessions/current")) &&
-	    user_suspended(req->st, s->user_id))
-		return access_refusal(req, "suspended", "this account's access is suspended");
+		return access_refusal(req, "password_change_required",
+				      "choose a new password first: POST "
+				      "/api/v1/sessions/current/password");
 	return ST_OK;
 }
 
@@ -359,6 +471,10 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 		}
 		buf_release(&allow);
 		int rc = table[i].auth == AUTH_NONE ? ST_OK : authenticate(req, &table[i]);
+		/* after authentication, so that a bad parameter is put to its sender */
+		if (rc == ST_OK && request_query_check(req) != ST_OK)
+			rc = refuse_logged(req, ST_EINVAL, req->err.code, req->err.field,
+					   req->err.message);
 		if (rc == ST_OK)
 			rc = table[i].handler(req, res);
 		if (rc != ST_OK) {
@@ -393,6 +509,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!cs) {
 		cs = xcalloc(1, sizeof(*cs));
 		*con_cls = cs;
+		/* A declared length over the limit is answered now, unread. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     "Content-Length");
 		int64_t n = 0;
@@ -400,15 +517,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			cs->too_big = true;
 		if (!cs->too_big)
 			return MHD_YES;
-	}
-	if (*upload_size) {
-		if (cs->body.len + *upload_size > HTTP_BODY_MAX)
+	} else if (*upload_size) {
+		/* A body without a declared length (chunked) is read as it comes.
+		 * libmicrohttpd takes no response in the middle of an upload, so
+		 * past the limit the rest is read and dropped, and the 413 sent
+		 * once it has all arrived; one that goes on and on is cut off. */
+		if (!cs->too_big && cs->body.len + *upload_size > HTTP_BODY_MAX) {
 			cs->too_big = true;
-		else if (!cs->too_big)
+			if (cs->body.data)
+				secure_wipe(cs->body.data, cs->body.cap);
+			buf_release(&cs->body);
+		}
+		if (cs->too_big) {
+			cs->discarded += *upload_size;
+			if (cs->discarded > HTTP_DISCARD_MAX)
+				return MHD_NO; /* closes the connection */
+		} else {
 			buf_append(&cs->body, upload_data, *upload_size);
+		}
 		*upload_size = 0;
-		if (!cs->too_big || cs->answered)
-			return MHD_YES;
+		return MHD_YES;
 	}
 	if (cs->answered)
 		return MHD_YES;
@@ -526,26 +654,30 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 
 	struct server srv = {.st = st, .tls = opt->tls_cert != NULL};
 	/* A thread per connection: a handler blocks while its event is made
-	 * durable, and concurrent requests share the log's flushes. */
+	 * durable, and concurrent requests share the log's flushes. So that one
+	 * client cannot hold every thread (slow or never-finished requests), a
+	 * client address gets at most per_address of them, and a connection
+	 * idle for HTTP_IDLE_TIMEOUT seconds is closed. */
 	unsigned limit = opt->threads > 0 ? (unsigned)opt->threads : 256;
+	unsigned per_address = opt->per_address > 0 ? (unsigned)opt->per_address : 64;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
 			 (srv.tls ? MHD_USE_TLS : 0) | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-	if (srv.tls)
-		srv.daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-			MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-			MHD_OPTION_HTTPS_PRIORITIES, "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-			MHD_OPTION_END);
-	else
-		srv.daemon = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-			MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0,
+		 (void *)"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
+	srv.daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_ARRAY, srv.tls ? tls_opts : no_tls, MHD_OPTION_END);
 	if (key) {
 		secure_wipe(key, keylen);
 		free(key);

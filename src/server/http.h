@@ -20,6 +20,12 @@
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_BODY_MAX (1024 * 1024)
+/* A chunked body over HTTP_BODY_MAX is read and dropped until it ends (then
+ * 413); one that goes on past this has its connection closed. */
+#define HTTP_DISCARD_MAX (16 * 1024 * 1024)
+/* Query parameters: a longer name or value is refused (400 bad_value). */
+#define HTTP_QUERY_NAME_MAX 64
+#define HTTP_QUERY_VALUE_MAX 1024
 
 struct request {
 	struct steward *st;
@@ -74,7 +80,10 @@ struct route {
 /* The full route table (routes.c). */
 const struct route *routes_table(size_t *count);
 
-/* Query string parameter, or NULL. */
+/* Query string parameter, or NULL. Before any handler runs, every query
+ * parameter has been checked: its name and value are UTF-8 text without
+ * control characters, at most HTTP_QUERY_NAME_MAX and HTTP_QUERY_VALUE_MAX
+ * bytes (else 400 bad_value naming it, and the refusal logged). */
 const char *request_query(struct request *req, const char *name);
 /* Request header, or NULL. */
 const char *request_header(struct request *req, const char *name);

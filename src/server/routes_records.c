@@ -1,7 +1,10 @@
 /*
  * routes_records.c - subjects and records. A record read names its purpose
- * (?purpose=...), which reaches the access log.
+ * (?purpose=...), which the decision sees and the access log keeps, for the
+ * current version and for an earlier one (?version=N, 1 to INT_MAX) alike.
  */
+#include <limits.h>
+
 #include "server/routes.h"
 #include "steward/records.h"
 
@@ -79,13 +82,17 @@ HANDLER(h_record_get)
 	int rc = request_id_param(req, 0, &id);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "version", &version);
+	if (rc == ST_OK && version > INT_MAX)
+		rc = err_setc(&req->err, ST_EINVAL, "bad_value", "version",
+			      "\"version\" must be a whole number from 1 to %d", INT_MAX);
 	const char *purpose = request_query(req, "purpose");
 	if (rc == ST_OK && purpose && (strlen(purpose) > 500 ||
 				       !str_is_clean_utf8(purpose, strlen(purpose))))
 		rc = err_setc(&req->err, ST_EINVAL, "bad_value", "purpose",
 			      "\"purpose\" must be at most 500 printable characters");
 	if (rc == ST_OK)
-		rc = version ? record_read_version(req->st, &req->actor, id, (int)version, &o, &req->err)
+		rc = version ? record_read_version(req->st, &req->actor, id, (int)version, purpose,
+						   &o, &req->err)
 			     : record_read(req->st, &req->actor, id, purpose, &o, &req->err);
 	if (rc == ST_OK)
 		response_json(res, 200, o);

@@ -11,6 +11,7 @@ struct server_options {
 	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
 	const char *tls_key;
 	int threads;          /* concurrent connections (one thread each); 0 = 256 */
+	int per_address;      /* concurrent connections from one client address; 0 = 64 */
 	const char *port_file; /* write the bound port here (for --listen ...:0) */
 };
 

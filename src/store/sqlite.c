@@ -223,8 +223,12 @@ static int map_rc(sqlite3 *db, int rc, struct st_error *e)
 {
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
-		return err_setc(e, ST_ECONFLICT, "conflict", NULL, "constraint: %s",
-				sqlite3_errmsg(db));
+		/* SQLite's text names tables and columns: it is for the operator,
+		 * not for whoever sent the request. Callers that know which entry
+		 * it is (a taken username, ...) say so in their own words. */
+		fprintf(stderr, "steward: store: %s\n", sqlite3_errmsg(db));
+		return err_setc(e, ST_ECONFLICT, "conflict", NULL,
+				"it conflicts with an existing entry");
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return err_set(e, ST_EUNAVAIL, NULL, "the database is busy");

@@ -120,13 +120,13 @@ static void test_round_trip_and_versions(void **state)
 	assert_null(json_object_get(fields, "medications"));
 	assert_int_equal(json_integer_value(json_object_get(r, "version")), 2);
 	json_decref(r);
-	ASSERT_OK(record_read_version(f->st, &ts_system, id, 1, &r, &ts_err));
+	ASSERT_OK(record_read_version(f->st, &ts_system, id, 1, NULL, &r, &ts_err));
 	fields = json_object_get(r, "fields");
 	assert_string_equal(json_string_value(json_object_get(fields, "medications")),
 			    "albuterol");
 	json_decref(r);
 	struct st_error e = {0};
-	assert_int_equal(record_read_version(f->st, &ts_system, id, 3, &r, &e), ST_ENOTFOUND);
+	assert_int_equal(record_read_version(f->st, &ts_system, id, 3, NULL, &r, &e), ST_ENOTFOUND);
 
 	/* soft delete: no longer served, cannot be changed */
 	ASSERT_OK(record_delete(f->st, &ts_system, id, &ts_err));
@@ -289,7 +289,7 @@ static void test_shredding(void **state)
 	ASSERT_OK(record_shred(f->st, &ts_system, id, &ts_err));
 	struct st_error e = {0};
 	assert_int_equal(record_read(f->st, &ts_system, id, NULL, &r, &e), ST_EGONE);
-	assert_int_equal(record_read_version(f->st, &ts_system, id, 1, &r, &e), ST_EGONE);
+	assert_int_equal(record_read_version(f->st, &ts_system, id, 1, NULL, &r, &e), ST_EGONE);
 	assert_int_equal(record_shred(f->st, &ts_system, id, &e), ST_EGONE);
 	/* the key row holds nothing */
 	char *db = xasprintf("%s/steward.db", f->data);
