@@ -133,6 +133,11 @@ bool access_user_suspended(struct steward *st, int64_t user);
  * themselves (a missing CSRF token, a token's scope). */
 int access_refuse(struct steward *st, const struct actor *who, const char *action,
 		  const char *code, const char *reason, struct st_error *e);
+/* Logs a signed-in person's request that was refused as invalid (bad
+ * input, no such object, a conflict) with its error code, field and
+ * message — never the input itself — so that attempts are on record too. */
+int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
+			  const struct st_error *err);
 
 /* --- the synthetic district ------------------------------------------------- */
 struct synth_options {

@@ -403,6 +403,21 @@ bool access_user_suspended(struct steward *st, int64_t user)
 	return s;
 }
 
+int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
+			  const struct st_error *err)
+{
+	json_t *detail = json_pack("{s:s, s:s, s:s}", "endpoint", endpoint ? endpoint : "",
+				   "code", err->code, "field", err->field);
+	struct audit_event ev = {.action = "request.invalid", .outcome = "deny",
+				 .reason = err->message, .detail = detail};
+	struct st_error le = {0};
+	int rc = steward_audit(st, who, &ev, NULL, &le);
+	json_decref(detail);
+	if (rc != ST_OK)
+		fprintf(stderr, "steward: cannot log an invalid request: %s\n", le.message);
+	return rc;
+}
+
 int access_refuse(struct steward *st, const struct actor *who, const char *action,
 		  const char *code, const char *reason, struct st_error *e)
 {

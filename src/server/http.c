@@ -480,6 +480,19 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 		if (rc != ST_OK) {
 			if (req->err.status == ST_OK)
 				err_set(&req->err, rc, NULL, "request failed");
+			/* a signed-in person's invalid request is an attempt too:
+			 * refusals by the decision and by sign-in are logged where
+			 * they are made; bad input, unknown objects and conflicts
+			 * here (the route's pattern, not the path with its ids) */
+			int http = st_status_http(req->err.status);
+			if (req->actor.user_id > 0 &&
+			    (http == 400 || http == 404 || http == 409 || http == 410 || http == 413 ||
+			     http == 415)) {
+				char endpoint[160];
+				snprintf(endpoint, sizeof(endpoint), "%s %s", table[i].method,
+					 table[i].path);
+				access_record_invalid(req->st, &req->actor, endpoint, &req->err);
+			}
 			response_error(res, &req->err);
 		}
 		return;

@@ -18,7 +18,7 @@
 static int setup(void **state)
 {
 	(void)state;
-	static const char *const args[] = {"--session-idle", "6", "--lock-after", "5", NULL};
+	static const char *const args[] = {"--lock-after", "5", NULL};
 	api_server_start(args);
 	return 0;
 }
@@ -322,6 +322,14 @@ static void test_api(void **state)
 	api_expect(404, "GET", "/api/v1/records/99999", A, NULL, NULL);
 	api_expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
 	api_expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
+	/* each of these attempts is on record: who, where, what was wrong (never the input) */
+	assert_true(api_logged("request.invalid", "deny", "fields.shoe_size"));
+	assert_true(api_logged("request.invalid", "deny", "colour"));
+	assert_true(api_logged("request.invalid", "deny", "POST /api/v1/users"));
+	assert_true(api_logged("request.invalid", "deny", "GET /api/v1/records/{id}"));
+	assert_int_equal(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE "
+						  "CAST(entry AS TEXT) LIKE '%shoe_size\\\":9%'"),
+			 0);
 
 	/* roles and status change together or not at all */
 	int64_t patchy = api_create("/api/v1/users", A,
@@ -502,23 +510,23 @@ static void test_api(void **state)
 	free(sess);
 	free(pwf);
 
-	/* an idle session expires (the server runs with --session-idle 6) */
-	struct who idle = {0};
-	api_login(&idle, "teach1", "osprey canyon ledger 93");
-	/* ... and an API token past its expiry is refused; one already expired is not made */
+	/* an API token past its expiry is refused; one already expired is not
+	 * made (sessions' own timeouts: test_signin.c) */
 	char when[32], tbody[160];
-	time_format(time_now() + 3, when);
+	int64_t made = time_now();
+	time_format(made + 5, when);
 	snprintf(tbody, sizeof(tbody), "{\"name\":\"brief\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}", when);
 	o = NULL;
 	assert_int_equal(api_call("POST", "/api/v1/tokens", A, tbody, &o), 201);
 	char brief[128];
 	str_copy(brief, sizeof(brief), json_string_value(json_object_get(o, "token")));
 	json_decref(o);
-	api_expect(200, "GET", rec_ap, brief, NULL, NULL);
+	if (time_now() < made + 5) /* (a machine stalled for seconds proves nothing here) */
+		api_expect(200, "GET", rec_ap, brief, NULL, NULL);
 	api_expect(400, "POST", "/api/v1/tokens", A,
 	       "{\"name\":\"stale\",\"scopes\":[\"records:read\"],\"expires\":\"2020-01-01\"}", "bad_value");
-	sleep(7);
-	api_expect(401, "GET", "/api/v1/sessions/current", idle.token, NULL, "session_ended");
+	while (time_now() <= made + 5)
+		sleep(1);
 	api_expect(401, "GET", rec_ap, brief, NULL, "session_ended");
 
 	/* every one of these attempts is in the access log */
@@ -529,7 +537,6 @@ static void test_api(void **state)
 	assert_true(api_logged("session.refused", "deny", "malformed"));
 	assert_true(api_logged("session.refused", "deny", "signed out"));
 	assert_true(api_logged("session.refused", "deny", "revoked"));
-	assert_true(api_logged("session.refused", "deny", "inactivity"));
 	assert_true(api_logged("request.refused", "deny", "X-CSRF-Token"));
 	assert_true(api_logged("request.refused", "deny", "scopes"));
 	assert_true(api_logged("request.refused", "deny", "suspended"));

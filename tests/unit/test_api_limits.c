@@ -257,7 +257,7 @@ static void test_refusals_logged(const char *A)
 	assert_int_equal(log_holds("LEAKCHECK"), 0);
 
 	/* a session limited to enrolment, refused elsewhere */
-	const char *pw = "\"password\":\"kestrel meadow lantern 7\"";
+	const char *pw = "\"password\":\"kestrel meadow lantern 7\",\"must_change_password\":false";
 	snprintf(body, sizeof(body), "{\"username\":\"ita\",%s,\"display_name\":\"I A\",\"roles\":[\"it_admin\"]}", pw);
 	api_create("/api/v1/users", A, body);
 	struct resp r = api_sign_in("ita", "kestrel meadow lantern 7", NULL);
@@ -270,7 +270,7 @@ static void test_refusals_logged(const char *A)
 	assert_true(api_logged("request.refused", "deny", "set up multi-factor"));
 
 	/* a session limited to a password change, refused elsewhere */
-	snprintf(body, sizeof(body), "{\"username\":\"newbie\",%s,\"display_name\":\"N\",\"roles\":[\"teacher\"],\"must_change_password\":true}", pw);
+	snprintf(body, sizeof(body), "{\"username\":\"newbie\",\"password\":\"kestrel meadow lantern 7\",\"display_name\":\"N\",\"roles\":[\"teacher\"],\"must_change_password\":true}");
 	api_create("/api/v1/users", A, body);
 	r = api_sign_in("newbie", "kestrel meadow lantern 7", NULL);
 	assert_int_equal(r.status, 201);
@@ -349,7 +349,7 @@ static void test_record_versions(const char *A)
 	/* a past version's read is decided and logged with its purpose */
 	char body[512], path[160];
 	api_create("/api/v1/organizations", A, "{\"code\":\"school-a\",\"name\":\"A School\",\"kind\":\"school\"}");
-	snprintf(body, sizeof(body), "{\"username\":\"teach1\",\"password\":\"kestrel meadow lantern 7\",\"display_name\":\"T\",\"roles\":[\"teacher\"],\"organization\":\"school-a\"}");
+	snprintf(body, sizeof(body), "{\"username\":\"teach1\",\"password\":\"kestrel meadow lantern 7\",\"must_change_password\":false,\"display_name\":\"T\",\"roles\":[\"teacher\"],\"organization\":\"school-a\"}");
 	int64_t teach = api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-09-01\"}", (long long)teach);
 	api_create("/api/v1/training/completions", A, body);

@@ -308,14 +308,8 @@ static void test_an_address_that_keeps_failing_is_throttled(void **state)
 	(void)state;
 	/* a server of its own, that throttles an address after 3 failures */
 	api_server_stop();
-	static const char *const args[] = {"--throttle-after", "3", "--session-max", "6", NULL};
+	static const char *const args[] = {"--throttle-after", "3", NULL};
 	api_server_start(args);
-	/* (and whose sessions last six seconds at most, busy or not: the
-	 * session works through enrolment, then ends) */
-	struct who a = {0};
-	api_login(&a, TS_ADMIN, TS_PASSWORD);
-	sleep(7);
-	api_expect(401, "GET", "/api/v1/sessions/current", a.token, NULL, "session_ended");
 	const char *names[] = {"ann", "bob", "cy"};
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(status_of(api_sign_in(names[i], "wrong password here", NULL)), 401);
@@ -325,6 +319,45 @@ static void test_an_address_that_keeps_failing_is_throttled(void **state)
 	assert_string_equal(error_code(&r), "throttled");
 	json_decref(r.json);
 	assert_true(api_logged("session.create", "deny", "too many failed sign-ins from this address"));
+}
+
+static void test_sessions_end_when_idle_and_when_old(void **state)
+{
+	(void)state;
+	/* a server of its own: sessions end after 4 s idle, or 12 s in all */
+	api_server_stop();
+	static const char *const args[] = {"--session-idle", "4", "--session-max", "12", NULL};
+	api_server_start(args);
+	struct who a = {0};
+	api_login(&a, TS_ADMIN, TS_PASSWORD); /* works through enrolment */
+	sleep(5);
+	api_expect(401, "GET", "/api/v1/sessions/current", a.token, NULL, "session_ended");
+	assert_true(api_logged("session.refused", "deny", "inactivity"));
+	/* a session in use outlives the idle limit, but not the absolute one */
+	struct resp r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
+	int64_t t0 = time_now();
+	assert_int_equal(r.status, 401); /* enrolled: a code is needed now */
+	json_decref(r.json);
+	char code[16];
+	api_code_for(&a, (uint64_t)t0 / 30 + 1, code);
+	r = api_sign_in(TS_ADMIN, TS_PASSWORD, code);
+	assert_int_equal(r.status, 201);
+	char tok[128];
+	str_copy(tok, sizeof(tok), json_string_value(json_object_get(r.json, "token")));
+	json_decref(r.json);
+	bool outlived_idle = false;
+	while (time_now() < t0 + 10) {
+		sleep(2);
+		int64_t t = time_now();
+		if (t >= t0 + 11)
+			break; /* a stalled machine: too near the absolute limit to tell */
+		api_expect(200, "GET", "/api/v1/sessions/current", tok, NULL, NULL);
+		outlived_idle |= t > t0 + 5;
+	}
+	assert_true(outlived_idle);
+	while (time_now() <= t0 + 13)
+		sleep(1);
+	api_expect(401, "GET", "/api/v1/sessions/current", tok, NULL, "session_ended");
 }
 
 int main(void)
@@ -339,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_enrolment_ends_sessions_without_it),
 		cmocka_unit_test(test_password_change_ends_tokens_and_counts_failures),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
+		cmocka_unit_test(test_sessions_end_when_idle_and_when_old),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
