@@ -406,10 +406,16 @@ bool access_user_suspended(struct steward *st, int64_t user)
 int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
 			  const struct st_error *err)
 {
+	/* Only what the server chose to say: the code, and the field unless the
+	 * field is itself input (an unknown key could be anything). Never the
+	 * message, which may quote what was sent. */
+	bool input_named = str_eq(err->code, "unknown_field");
 	json_t *detail = json_pack("{s:s, s:s, s:s}", "endpoint", endpoint ? endpoint : "",
-				   "code", err->code, "field", err->field);
-	struct audit_event ev = {.action = "request.invalid", .outcome = "deny",
-				 .reason = err->message, .detail = detail};
+				   "code", err->code, "field", input_named ? "(not a field)" : err->field);
+	char reason[96];
+	snprintf(reason, sizeof(reason), "refused as invalid (%s)", err->code);
+	struct audit_event ev = {.action = "request.invalid", .outcome = "deny", .reason = reason,
+				 .detail = detail};
 	struct st_error le = {0};
 	int rc = steward_audit(st, who, &ev, NULL, &le);
 	json_decref(detail);

@@ -121,9 +121,11 @@ int json_parse_object(const char *text, size_t len, json_t **out, struct st_erro
 	json_error_t je;
 	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!v)
+		/* where, not what: jansson's text quotes the input, which may be a
+		 * password or an SSN, and errors reach the access log */
 		return err_setc(e, ST_EINVAL, "bad_json", "",
-				"the body is not valid JSON (line %d, column %d: %s)",
-				je.line, je.column, je.text);
+				"the body is not valid JSON (line %d, column %d)", je.line,
+				je.column);
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return err_setc(e, ST_EINVAL, "bad_json", "", "expected a JSON object");

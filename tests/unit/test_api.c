@@ -323,12 +323,19 @@ static void test_api(void **state)
 	api_expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
 	api_expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
 	/* each of these attempts is on record: who, where, what was wrong (never the input) */
-	assert_true(api_logged("request.invalid", "deny", "fields.shoe_size"));
-	assert_true(api_logged("request.invalid", "deny", "colour"));
 	assert_true(api_logged("request.invalid", "deny", "POST /api/v1/users"));
 	assert_true(api_logged("request.invalid", "deny", "GET /api/v1/records/{id}"));
+	assert_true(api_logged("request.invalid", "deny", "bad_json"));
+	assert_true(api_logged("request.invalid", "deny", "unknown_field"));
+	/* a value sent in broken JSON, a key that is no field: neither is kept */
+	api_expect(400, "POST", "/api/v1/records", A,
+		   "{\"subject\":1,\"category\":\"payroll\",\"fields\":{\"ssn\":\"078-05-1120\\x\"}}", "bad_json");
+	api_expect(400, "POST", "/api/v1/users", A,
+		   "{\"username\":\"u9\",\"display_name\":\"U\",\"roles\":[\"teacher\"],\"hunter2-as-a-key\":1}",
+		   NULL);
 	assert_int_equal(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE "
-						  "CAST(entry AS TEXT) LIKE '%shoe_size\\\":9%'"),
+						  "CAST(entry AS TEXT) LIKE '%078-05-1120%' OR "
+						  "CAST(entry AS TEXT) LIKE '%hunter2%'"),
 			 0);
 
 	/* roles and status change together or not at all */
