@@ -24,6 +24,10 @@ int access_admin(struct steward *st, const struct actor *who, enum admin_perm pe
 int access_admin_any(struct steward *st, const struct actor *who, const enum admin_perm *perms,
 		     size_t nperms, struct audit_event *ev, struct st_error *e);
 
+/* Whether the actor holds an administrative permission now; nothing is
+ * logged (for choosing how much to show, not for allowing an act). */
+bool access_holds(struct steward *st, const struct actor *who, enum admin_perm perm);
+
 /* A record access: decides `act` on `subject`'s records of `category`.
  * Refused: logs ev as denied (with the rule and the reason) and returns
  * ST_EDENIED. Allowed: fills *dec, *pol (a reference to the rules that

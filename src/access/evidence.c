@@ -23,6 +23,35 @@ static int logged(struct steward *st, const struct actor *who, struct audit_even
 	return steward_audit(st, who, ev, NULL, e);
 }
 
+/* One's own events as one may see them: refusals keep what was said at the
+ * time (when, what was asked, of which record, that it was refused), not
+ * what the log adds (the category, the subject, the rule, the full reason). */
+static void own_view(json_t *events)
+{
+	static const char *const keep[] = {"seq",     "time",    "action", "outcome", "record",
+					   "purpose", "via",     "session", "client", "request",
+					   "user",    NULL};
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) {
+		if (str_eq(json_string_value(json_object_get(ev, "outcome")), "allow"))
+			continue;
+		const char *key;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(ev, tmp, key, v) {
+			bool kept = false;
+			for (size_t k = 0; keep[k] && !kept; k++)
+				kept = str_eq(key, keep[k]);
+			if (!kept)
+				json_object_del(ev, key);
+		}
+		json_object_set_new(ev, "reason",
+				    json_string("refused; the superintendent's designee can explain "
+						"why"));
+	}
+}
+
 int evidence_query(struct steward *st, const struct actor *who, const struct evidence_filter *f,
 		   json_t **events, int64_t *next, struct st_error *e)
 {
@@ -31,16 +60,25 @@ int evidence_query(struct steward *st, const struct actor *who, const struct evi
 				   f->outcome);
 	struct audit_event ev = {.action = "audit.query", .subject_id = f->subject,
 				 .record_id = f->record, .detail = detail};
-	/* one's own acts are one's to read; everyone else's need the permission */
-	int rc = who->user_id && f->user == who->user_id
-			 ? ST_OK
-			 : access_admin(st, who, ADM_AUDIT_READ, &ev, e);
+	/* One's own acts are one's to read; everyone else's need the permission.
+	 * But one's own refusals are shown as they were given, no more: the log
+	 * knows what each refused record was (its category, its subject, the
+	 * rule), and that must not reach someone without need-to-know. */
+	bool self_only = who->user_id && f->user == who->user_id &&
+			 !access_holds(st, who, ADM_AUDIT_READ);
+	int rc = self_only ? ST_OK : access_admin(st, who, ADM_AUDIT_READ, &ev, e);
+	if (rc == ST_OK && self_only && f->subject)
+		rc = err_setc(e, ST_EINVAL, "bad_value", "subject",
+			      "one's own events can be listed by record, not by subject, without "
+			      "the permission to read the access log");
 	if (rc == ST_OK) {
 		struct audit_query q = {.user_id = f->user, .subject_id = f->subject,
 					.record_id = f->record, .outcome = f->outcome,
 					.from_us = f->from_us, .to_us = f->to_us,
 					.after_seq = f->after, .limit = f->limit};
 		rc = audit_query(st->audit, &q, events, next, e);
+		if (rc == ST_OK && self_only)
+			own_view(*events);
 		if (rc == ST_OK) {
 			rc = logged(st, who, &ev, e);
 			if (rc != ST_OK)

@@ -276,6 +276,20 @@ static bool valid_user(int64_t id)
 	return id > 0 && id < (int64_t)UINT32_MAX;
 }
 
+bool access_holds(struct steward *st, const struct actor *who, enum admin_perm perm)
+{
+	if (who->user_id == 0)
+		return true;
+	if (!valid_user(who->user_id))
+		return false;
+	struct policy *p = steward_policy(st);
+	struct decision d;
+	bool ok = policy_admin_decide(p, st->model, (uint32_t)who->user_id, perm, who->mfa,
+				      time_now(), &d);
+	policy_unref(p);
+	return ok;
+}
+
 int access_admin(struct steward *st, const struct actor *who, enum admin_perm perm,
 		 struct audit_event *ev, struct st_error *e)
 {
@@ -380,9 +394,16 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 	 * of need-to-know must not tell what kind of record it was: otherwise
 	 * asking for record after record would map which students have a
 	 * special-education, health or abuse file. The log keeps it all. */
+	/* (The conditions after a relationship — training, multi-factor, a
+	 * purpose — are said in full: they are met by someone with a duty
+	 * toward the subject. Those that tell what the record is or whose it
+	 * is are not.) */
 	bool reveals = dec->reason == R_FORBIDDEN || dec->reason == R_NO_RULE ||
 		       dec->reason == R_NO_RELATIONSHIP || dec->reason == R_GRANT_CATEGORY ||
-		       dec->reason == R_AGREEMENT_CATEGORY;
+		       dec->reason == R_RELATIONSHIP_ENDED ||
+		       dec->reason == R_RELATIONSHIP_NOT_STARTED ||
+		       dec->reason == R_AGREEMENT_CATEGORY || dec->reason == R_AGREEMENT_ORGANIZATION ||
+		       dec->reason == R_BAD_REQUEST;
 	if (reveals && act != ACT_CREATE)
 		return err_setc(e, ST_EDENIED, "forbidden", NULL,
 				"no need-to-know for this record: your duties do not include "

@@ -44,21 +44,6 @@ static bool is_self(const struct actor *who, int64_t user)
 	return who->user_id != 0 && who->user_id == user;
 }
 
-/* Whether the actor holds an administrative permission; nothing is logged. */
-static bool holds(struct steward *st, const struct actor *who, enum admin_perm perm)
-{
-	if (who->user_id == 0)
-		return true;
-	if (who->user_id < 0 || who->user_id >= (int64_t)UINT32_MAX)
-		return false;
-	struct policy *p = steward_policy(st);
-	struct decision d;
-	bool ok = policy_admin_decide(p, st->model, (uint32_t)who->user_id, perm, who->mfa,
-				      time_now(), &d);
-	policy_unref(p);
-	return ok;
-}
-
 int access_explain(struct steward *st, const struct actor *who, int64_t user,
 		   const char *action, int64_t record, const char *purpose, bool mfa,
 		   json_t **out, struct st_error *e)
@@ -70,7 +55,7 @@ int access_explain(struct steward *st, const struct actor *who, int64_t user,
 	 * the answer does not say what the record is (its category, its
 	 * subject, the rule): record ids must not become a map of who has a
 	 * special-education or health file. */
-	bool self_only = is_self(who, user) && !holds(st, who, ADM_REVIEW);
+	bool self_only = is_self(who, user) && !access_holds(st, who, ADM_REVIEW);
 	int rc = self_only ? ST_OK : access_admin(st, who, ADM_REVIEW, &ev, e);
 	enum action act = ACT_READ;
 	if (rc == ST_OK && action && action_parse(action, &act) != ST_OK)

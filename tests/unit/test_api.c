@@ -251,9 +251,27 @@ static void test_api(void **state)
 	assert_null(strstr(why, "health"));
 	json_decref(o);
 	assert_true(api_logged("record.read", "deny", "read health records needs"));
+	/* nor does one's own access log: the refusal as it was given */
+	char q[160];
+	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&record=%lld", (long long)teach1, (long long)health);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, t1.token, NULL, &o), 200);
+	json_t *evs = json_object_get(o, "events");
+	assert_true(json_array_size(evs) >= 1);
+	size_t k;
+	json_t *one;
+	json_array_foreach(evs, k, one) {
+		assert_string_equal(json_string_value(json_object_get(one, "outcome")), "deny");
+		assert_null(json_object_get(one, "category"));
+		assert_null(json_object_get(one, "subject"));
+		assert_null(json_object_get(one, "rule"));
+		assert_null(strstr(json_string_value(json_object_get(one, "reason")), "health"));
+	}
+	json_decref(o);
+	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&subject=%lld", (long long)teach1, (long long)student);
+	api_expect(400, "GET", q, t1.token, NULL, "bad_value");
 	/* nor does asking why of oneself: no category, no subject, and an
 	 * unknown record answers the same as one out of reach */
-	char q[160];
 	snprintf(q, sizeof(q), "/api/v1/policy/explain?user=%lld&record=%lld", (long long)teach1,
 		 (long long)health);
 	o = NULL;
