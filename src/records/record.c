@@ -356,6 +356,27 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	struct policy *pol = NULL;
 	struct decision dec;
 	rc = record_row_load(c, id, version, &r, e);
+	if (rc == ST_ENOTFOUND && version > 0) {
+		/* Whether a version exists is the record's business: decide on
+		 * the record before saying (else "no version 9" would tell anyone
+		 * how often any record was changed). */
+		struct st_error e2 = {0};
+		if (record_row_load(c, id, 0, &r, &e2) == ST_OK) {
+			struct audit_event ev = {.action = "record.read", .record_id = id,
+						 .subject_id = r.subject_id, .category = r.category,
+						 .purpose = purpose};
+			int drc = access_check(st, who, ACT_READ, r.subject_id, r.category, &ev, &dec,
+					       &pol, &e2);
+			record_row_release(&r);
+			if (drc != ST_OK) {
+				store_release(c);
+				if (e)
+					*e = e2;
+				return drc;
+			}
+			policy_unref(pol);
+		}
+	}
 	if (rc != ST_OK) {
 		store_release(c);
 		return rc; /* nothing named: nothing to decide */

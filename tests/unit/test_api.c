@@ -251,8 +251,13 @@ static void test_api(void **state)
 	assert_null(strstr(why, "health"));
 	json_decref(o);
 	assert_true(api_logged("record.read", "deny", "read health records needs"));
-	/* nor does one's own access log: the refusal as it was given */
+	/* nor whether a version exists */
 	char q[160];
+	snprintf(q, sizeof(q), "%s?version=99", rec_h);
+	api_expect(403, "GET", q, t1.token, NULL, "forbidden");
+	snprintf(q, sizeof(q), "%s?version=99&purpose=care", rec_h);
+	api_expect(404, "GET", q, n1mfa.token, NULL, NULL);
+	/* nor does one's own access log: the refusal as it was given */
 	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&record=%lld", (long long)teach1, (long long)health);
 	o = NULL;
 	assert_int_equal(api_call("GET", q, t1.token, NULL, &o), 200);
