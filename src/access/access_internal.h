@@ -24,6 +24,12 @@ int access_admin(struct steward *st, const struct actor *who, enum admin_perm pe
 int access_admin_any(struct steward *st, const struct actor *who, const enum admin_perm *perms,
 		     size_t nperms, struct audit_event *ev, struct st_error *e);
 
+/* Held around a change that could leave nobody able to change the rules,
+ * from its check to its effect on the live facts, so two such changes at
+ * once cannot each count on the other's target. */
+void access_holders_lock(void);
+void access_holders_unlock(void);
+
 /* Whether the actor holds an administrative permission now; nothing is
  * logged (for choosing how much to show, not for allowing an act). */
 bool access_holds(struct steward *st, const struct actor *who, enum admin_perm perm);

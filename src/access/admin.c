@@ -122,36 +122,61 @@ static int check_target(struct steward *st, const struct actor *who, const struc
 	return refused(st, who, ev, "id", reason, e);
 }
 
-/* Refuses a change after which no active, unsuspended account could change
- * the rules. new_roles: the target's roles after the change; active: whether
- * it stays active and unsuspended. */
+static pthread_mutex_t holders = PTHREAD_MUTEX_INITIALIZER;
+
+void access_holders_lock(void)
+{
+	pthread_mutex_lock(&holders);
+}
+
+void access_holders_unlock(void)
+{
+	pthread_mutex_unlock(&holders);
+}
+
+/* Whether an account can change the rules now: active, not suspended, in
+ * a role holding the power. Called with the model read-locked. */
+static bool can_change_rules(struct steward *st, const struct policy *p, uint32_t id,
+			     int64_t now)
+{
+	struct model_user_view v;
+	int64_t until = 0, sid = 0;
+	if (!model_user_view(st->model, id, &v) || v.status != US_ACTIVE ||
+	    !(v.roles & p->admin_roles[ADM_POLICY]))
+		return false;
+	const struct muser *mu = model_user(st->model, id);
+	return mu && !model_suspended(mu, now, &until, &sid);
+}
+
+/* Refuses a change that takes the power to change the rules from the last
+ * account that can use it. new_roles: the target's roles after the change;
+ * stays: whether it stays active and unsuspended. Only a change to an
+ * account that holds the power now can do that; the system itself (local
+ * administration, for recovery) may. Call under access_holders_lock(). */
 static int keep_policy_holder(struct steward *st, const struct actor *who,
 			      const struct policy *p, int64_t target, uint32_t new_roles,
-			      bool active, struct audit_event *ev, struct st_error *e)
+			      bool stays, struct audit_event *ev, struct st_error *e)
 {
-	uint32_t holders = p->admin_roles[ADM_POLICY];
-	if (active && (new_roles & holders))
+	if (who->user_id == 0 || target <= 0 || target >= (int64_t)UINT32_MAX)
+		return ST_OK;
+	if (stays && (new_roles & p->admin_roles[ADM_POLICY]))
 		return ST_OK;
 	int64_t now = time_now();
-	bool other = false;
+	bool last = false;
 	model_rdlock(st->model);
-	uint32_t n = model_user_count(st->model);
-	for (uint32_t id = 1; id < n && !other; id++) {
-		struct model_user_view v;
-		const struct muser *mu;
-		int64_t until = 0, sid = 0;
-		if ((int64_t)id == target || !model_user_view(st->model, id, &v) ||
-		    v.status != US_ACTIVE || !(v.roles & holders))
-			continue;
-		mu = model_user(st->model, id);
-		other = mu && !model_suspended(mu, now, &until, &sid);
+	if (can_change_rules(st, p, (uint32_t)target, now)) {
+		last = true;
+		uint32_t n = model_user_count(st->model);
+		for (uint32_t id = 1; id < n && last; id++)
+			if ((int64_t)id != target && can_change_rules(st, p, id, now))
+				last = false;
 	}
 	model_unlock(st->model);
-	if (other)
+	if (!last)
 		return ST_OK;
 	return refused(st, who, ev, "id",
-		       "the district would be left with nobody able to change the rules; give "
-		       "another account that power first",
+		       "this is the last account able to change the rules; give another account "
+		       "that power first (or use local administration)",
 		       e);
 }
 
@@ -548,6 +573,7 @@ int user_update(struct steward *st, const struct actor *who, int64_t id,
 		rc = check_escalation(st, who, p, mask, &ev, e);
 	if (rc == ST_OK)
 		rc = check_target(st, who, p, id, &ev, roles ? "roles" : "status", e);
+	access_holders_lock();
 	struct model_user_view now = {0};
 	model_rdlock(st->model);
 	bool known = id > 0 && id < (int64_t)UINT32_MAX &&
@@ -564,6 +590,7 @@ int user_update(struct steward *st, const struct actor *who, int64_t id,
 		model_user_roles(st->model, (uint32_t)id, mask);
 	if (rc == ST_OK && status)
 		model_user_status(st->model, (uint32_t)id, us);
+	access_holders_unlock();
 	json_decref(detail);
 	policy_unref(p);
 	return rc;
@@ -658,6 +685,7 @@ int suspension_create(struct steward *st, const struct actor *who, int64_t user,
 	struct policy *p = steward_policy(st);
 	if (rc == ST_OK)
 		rc = check_target(st, who, p, user, &ev, "suspensions", e);
+	access_holders_lock();
 	if (rc == ST_OK)
 		rc = keep_policy_holder(st, who, p, user, 0, false, &ev, e);
 	policy_unref(p);
@@ -669,6 +697,7 @@ int suspension_create(struct steward *st, const struct actor *who, int64_t user,
 		model_suspension_add(st->model, (uint32_t)user, s.id, now, until, kind);
 		*id = s.id;
 	}
+	access_holders_unlock();
 	json_decref(detail);
 	return rc;
 }

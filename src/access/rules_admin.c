@@ -136,6 +136,27 @@ static int install(struct steward *st, const struct actor *who, struct audit_eve
 	return rc;
 }
 
+/* Whether a user, by the names of their roles today, holds the power to
+ * change the rules under new rules p. */
+static bool keeps_power(struct steward *st, int64_t user, const struct policy *p)
+{
+	struct store_conn *c;
+	if (store_acquire(st->db, &c, NULL) != ST_OK)
+		return false;
+	bool keeps = false;
+	struct store_stmt *s;
+	if (store_prepare(c, "SELECT role FROM user_role WHERE user_id = ?", &s, NULL) == ST_OK) {
+		store_bind(s, "i", user);
+		while (!keeps && store_step(s, NULL) == STORE_ROW) {
+			int r = policy_role(p, store_col_text(s, 0));
+			keeps = r >= 0 && (p->admin_roles[ADM_POLICY] >> r & 1);
+		}
+		store_done(s);
+	}
+	store_release(c);
+	return keeps;
+}
+
 int policy_install(struct steward *st, const struct actor *who, const char *text,
 		   const char *note, int *version, struct st_error *e)
 {
@@ -150,25 +171,42 @@ int policy_install(struct steward *st, const struct actor *who, const char *text
 	if (rc != ST_OK)
 		return rc;
 	/* An installer must not lock themselves (and everyone) out of
-	 * changing the rules again. */
-	int designee = -1;
-	for (int r = 0; r < p->nroles; r++)
-		if (p->admin_roles[ADM_POLICY] >> r & 1)
-			designee = r;
-	if (designee < 0) {
+	 * changing the rules again: some role keeps the power, and the
+	 * installer keeps it (so someone able to use it remains). The system
+	 * itself, installing locally for recovery, is exempt from the second. */
+	if (!p->admin_roles[ADM_POLICY]) {
 		policy_unref(p);
 		return err_setc(e, ST_EINVAL, "bad_value", "administration.policy",
 				"at least one role must keep the power to change the rules");
 	}
+	access_holders_lock();
+	if (who->user_id != 0 && !keeps_power(st, who->user_id, p)) {
+		access_holders_unlock();
+		policy_unref(p);
+		ev.outcome = "deny";
+		ev.reason = "under these rules the installer could no longer change the rules";
+		struct st_error le = {0};
+		if (steward_audit(st, who, &ev, NULL, &le) != ST_OK) {
+			if (e)
+				*e = le;
+			return le.status;
+		}
+		return err_setc(e, ST_EINVAL, "bad_value", "administration.policy",
+				"under these rules you could no longer change the rules; keep one of "
+				"your roles among those holding that power");
+	}
 	rc = install(st, who, &ev, true, text, note, version, e);
 	if (rc != ST_OK) {
+		access_holders_unlock();
 		policy_unref(p);
 		return rc;
 	}
 	p->version = *version;
 	steward_set_policy(st, p);
 	/* role names may have moved: rebuild the facts' role masks */
-	return access_reload(st, e);
+	rc = access_reload(st, e);
+	access_holders_unlock();
+	return rc;
 }
 
 int inventory_install(struct steward *st, const struct actor *who, const char *text,
