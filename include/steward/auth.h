@@ -92,6 +92,11 @@ int auth_token_revoke(struct steward *st, const struct actor *who, const char *i
 		      struct st_error *e);
 int auth_token_list(struct steward *st, const struct actor *who, json_t **out,
 		    struct st_error *e);
+/* Ends every sign-in lock on an account's name (from any address) and
+ * forgets its failures: for a person locked out, once they are known to
+ * be who they say. Needs the power to manage users; logged. */
+int auth_unlock(struct steward *st, const struct actor *who, int64_t user_id,
+		struct st_error *e);
 /* Whether an account must sign in with multi-factor. */
 bool auth_mfa_required(struct steward *st, int64_t user_id);
 

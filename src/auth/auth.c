@@ -10,6 +10,7 @@
  * recovery codes are stored as keyed hashes and work once.
  */
 #include <qrencode.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <semaphore.h>
 
@@ -17,9 +18,16 @@
 #include "auth/auth_internal.h"
 #include "policy/model_internal.h"
 
-/* Wrong one-time codes that lock an account: a tighter limit than for
- * passwords, since whoever sends them already holds the password. */
+/* Wrong one-time codes that lock a name from an address: a tighter limit
+ * than for passwords, since whoever sends them already holds the password;
+ * and from everywhere in a day. */
 #define TOTP_LOCK_AFTER 5
+#define TOTP_NAME_LOCK_AFTER 20
+/* Failed sign-ins for one name from everywhere in a day that lock it
+ * (NIST SP 800-63B §5.2.2: no more than 100). */
+#define NAME_LOCK_AFTER 100
+/* Wrong current passwords or codes within one session that end it. */
+#define SESSION_FAIL_LIMIT 5
 /* Argon2id checks at once (each takes 64 MiB); more wait their turn. */
 #define HASH_SLOTS 4
 #define HASH_WAIT_SECONDS 10
@@ -194,18 +202,41 @@ static void name_key(struct steward *st, const char *username, char out[40])
 	free(x);
 }
 
-/* Failures of a kind ("password", "totp" or NULL for both) under a column
- * since a time; -1 if they cannot be counted (the caller fails closed). */
-static int64_t count_failures(struct store_conn *c, const char *column, const char *value,
+/* The address under which failures are counted: an IPv6 address by its
+ * /64 (one host can hold a whole /64), anything else as it is. */
+static void client_key(const char *client, char out[64])
+{
+	if (!strchr(client, ':')) {
+		str_copy(out, 64, client);
+		return;
+	}
+	unsigned char a[16];
+	if (inet_pton(AF_INET6, client, a) != 1) {
+		str_copy(out, 64, client);
+		return;
+	}
+	snprintf(out, 64, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a[0], a[1], a[2], a[3], a[4],
+		 a[5], a[6], a[7]);
+}
+
+/* Failures under a name (and an address, and of a kind, when given) since
+ * a time; -1 if they cannot be counted (the caller fails closed). */
+static int64_t count_failures(struct store_conn *c, const char *nkey, const char *ckey,
 			      const char *kind, int64_t since)
 {
 	char sql[200];
-	snprintf(sql, sizeof(sql),
-		 "SELECT COUNT(*) FROM signin_failure WHERE %s = ? AND at > ?%s", column,
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM signin_failure WHERE %s = ?%s%s AND at > ?",
+		 nkey ? "username" : "client", nkey && ckey ? " AND client = ?" : "",
 		 kind ? " AND kind = ?" : "");
+	const char *a = nkey ? nkey : ckey;
 	int64_t n = 0;
-	int rc = kind ? store_query_int(c, &n, NULL, sql, "tit", value, since, kind)
-		      : store_query_int(c, &n, NULL, sql, "ti", value, since);
+	int rc;
+	if (nkey && ckey)
+		rc = kind ? store_query_int(c, &n, NULL, sql, "ttti", a, ckey, kind, since)
+			  : store_query_int(c, &n, NULL, sql, "tti", a, ckey, since);
+	else
+		rc = kind ? store_query_int(c, &n, NULL, sql, "tti", a, kind, since)
+			  : store_query_int(c, &n, NULL, sql, "ti", a, since);
 	return rc == ST_OK ? n : -1;
 }
 
@@ -236,86 +267,145 @@ static void inflight_add(struct auth_state *a, const char *key, int delta)
 			}
 }
 
+/* The keys of one attempt's places: the address, the name from that
+ * address, the name from everywhere. */
+struct places {
+	char client[72], pair[112], name[72];
+};
+
+static void places_for(const char *nkey, const char *ckey, struct places *pl)
+{
+	snprintf(pl->client, sizeof(pl->client), "c|%s", ckey);
+	snprintf(pl->pair, sizeof(pl->pair), "%s|%s", nkey, ckey);
+	snprintf(pl->name, sizeof(pl->name), "n|%s", nkey);
+}
+
 enum reserve_result { RESERVED, LOCKED, THROTTLED, UNCOUNTABLE };
 
-/* Takes a place for one attempt on a name from an address, or says why
- * not: the name is locked, the address has failed too often, or the
- * counts cannot be read. Every RESERVED is followed by unreserve(). */
+/* Whether a lock row holds now; its end into *until. */
+static int lock_row(struct store_conn *c, const char *key, int64_t now, int64_t *until)
+{
+	int64_t u = 0;
+	int rc = store_query_int(c, &u, NULL,
+				 "SELECT locked_until FROM signin_lock WHERE name_key = ?", "t", key);
+	if (rc == ST_ENOTFOUND)
+		return 0;
+	if (rc != ST_OK)
+		return -1;
+	if (u > now && u > *until)
+		*until = u;
+	return u > now;
+}
+
+/* Takes a place for one sign-in attempt on a name from an address, or says
+ * why not. Limits: lock_after failures for a name from one address (that
+ * address is locked out of that name; others are not, so one attacker cannot
+ * lock a person out), NAME_LOCK_AFTER for a name from everywhere in a day
+ * (NIST SP 800-63B's ceiling of 100), client_limit for an address whatever
+ * the names. Attempts in flight count with recorded failures, so parallel
+ * attempts cannot pass a limit. Every RESERVED is followed by unreserve(). */
 static enum reserve_result reserve(struct steward *st, struct store_conn *c, const char *nkey,
-				   const char *client, const struct auth_settings *cfg,
-				   int64_t now, int64_t *locked_until)
+				   const char *ckey, const struct auth_settings *cfg, int64_t now,
+				   int64_t *locked_until)
 {
 	struct auth_state *a = st->auth;
-	char ck[72];
-	snprintf(ck, sizeof(ck), "client:%s", client);
+	struct places pl;
+	places_for(nkey, ckey, &pl);
 	*locked_until = 0;
-	int64_t until = 0;
-	int rc = store_query_int(c, &until, NULL,
-				 "SELECT locked_until FROM signin_lock WHERE name_key = ?", "t", nkey);
-	if (rc != ST_OK && rc != ST_ENOTFOUND)
+	char pairkey[112];
+	snprintf(pairkey, sizeof(pairkey), "%s|%s", nkey, ckey);
+	int l1 = lock_row(c, nkey, now, locked_until), l2 = lock_row(c, pairkey, now, locked_until);
+	if (l1 < 0 || l2 < 0)
 		return UNCOUNTABLE;
-	if (rc == ST_OK && until > now) {
-		*locked_until = until;
+	if (l1 || l2)
 		return LOCKED;
-	}
 	pthread_mutex_lock(&a->lock);
-	int64_t byname = count_failures(c, "username", nkey, NULL, now - cfg->window_seconds);
-	int64_t bycode = count_failures(c, "username", nkey, "totp", now - cfg->window_seconds);
-	int64_t byclient = count_failures(c, "client", client, NULL, now - cfg->window_seconds);
+	int64_t byclient = count_failures(c, NULL, ckey, NULL, now - cfg->window_seconds);
+	int64_t bypair = count_failures(c, nkey, ckey, NULL, now - cfg->window_seconds);
+	int64_t byname = count_failures(c, nkey, NULL, NULL, now - 86400);
 	enum reserve_result r = RESERVED;
-	if (byname < 0 || bycode < 0 || byclient < 0)
+	if (byclient < 0 || bypair < 0 || byname < 0)
 		r = UNCOUNTABLE;
-	else if (byclient + *inflight_slot(a, ck) >= cfg->client_limit)
+	else if (byclient + *inflight_slot(a, pl.client) >= cfg->client_limit)
 		r = THROTTLED;
-	else if (byname + *inflight_slot(a, nkey) >= cfg->lock_after || bycode >= TOTP_LOCK_AFTER)
+	else if (bypair + *inflight_slot(a, pl.pair) >= cfg->lock_after ||
+		 byname + *inflight_slot(a, pl.name) >= NAME_LOCK_AFTER)
 		r = LOCKED, *locked_until = now + cfg->lock_seconds;
-	if (r == RESERVED) {
-		inflight_add(a, nkey, 1);
-		inflight_add(a, ck, 1);
-	} else {
-		/* drop the slots a lookup may have created */
-		inflight_add(a, nkey, 0);
-		inflight_add(a, ck, 0);
-	}
+	int d = r == RESERVED ? 1 : 0; /* 0 drops the slots a lookup created */
+	inflight_add(a, pl.client, d);
+	inflight_add(a, pl.pair, d);
+	inflight_add(a, pl.name, d);
 	pthread_mutex_unlock(&a->lock);
 	return r;
 }
 
-static void unreserve(struct steward *st, const char *nkey, const char *client)
+static void unreserve(struct steward *st, const char *nkey, const char *ckey)
 {
-	char ck[72];
-	snprintf(ck, sizeof(ck), "client:%s", client);
+	struct places pl;
+	places_for(nkey, ckey, &pl);
 	pthread_mutex_lock(&st->auth->lock);
-	inflight_add(st->auth, nkey, -1);
-	inflight_add(st->auth, ck, -1);
+	inflight_add(st->auth, pl.client, -1);
+	inflight_add(st->auth, pl.pair, -1);
+	inflight_add(st->auth, pl.name, -1);
 	pthread_mutex_unlock(&st->auth->lock);
 }
 
-/* Records a failed attempt and locks the name when it has failed too often
- * (passwords: lock_after in the window; one-time codes: TOTP_LOCK_AFTER).
- * Returns the lock's end, 0 if not locked, or -1 if nothing could be
- * written (the caller fails closed). */
-static int64_t record_failure(struct steward *st, struct store_conn *c, const char *nkey,
-			      const char *client, const char *kind,
-			      const struct auth_settings *cfg, int64_t now)
+/* A place for checking a one-time code of a name from an address: at most
+ * TOTP_LOCK_AFTER wrong or pending codes in the window. */
+static bool code_place(struct steward *st, struct store_conn *c, const char *nkey,
+		       const char *ckey, const struct auth_settings *cfg, int64_t now, int delta)
 {
-	if (store_run(c, NULL,
-		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
-		      "ttit", nkey, client, now, kind) != ST_OK)
-		return -1;
-	/* keep the table small: forget failures older than a day */
-	store_run(c, NULL, "DELETE FROM signin_failure WHERE at < ?", "i", now - 86400);
-	int64_t n = count_failures(c, "username", nkey, kind, now - cfg->window_seconds);
-	int limit = str_eq(kind, "totp") ? TOTP_LOCK_AFTER : cfg->lock_after;
-	if (n >= 0 && n < limit)
-		return 0;
-	int64_t until = now + cfg->lock_seconds;
+	char k[120];
+	snprintf(k, sizeof(k), "t|%s|%s", nkey, ckey);
+	pthread_mutex_lock(&st->auth->lock);
+	bool ok = true;
+	if (delta > 0) {
+		int64_t n = count_failures(c, nkey, ckey, "totp", now - cfg->window_seconds);
+		ok = n >= 0 && n + *inflight_slot(st->auth, k) < TOTP_LOCK_AFTER;
+	}
+	inflight_add(st->auth, k, ok ? delta : 0);
+	pthread_mutex_unlock(&st->auth->lock);
+	return ok;
+}
+
+static int64_t set_lock(struct store_conn *c, const char *key, int64_t until)
+{
 	if (store_run(c, NULL,
 		      "INSERT INTO signin_lock (name_key, locked_until) VALUES (?, ?) "
 		      "ON CONFLICT (name_key) DO UPDATE SET locked_until = excluded.locked_until",
-		      "ti", nkey, until) != ST_OK)
+		      "ti", key, until) != ST_OK)
 		return -1;
 	return until;
+}
+
+/* Records a failed attempt (kind "password" or "totp") and locks when a
+ * limit is reached: the name from this address, or the name from
+ * everywhere. Returns the lock's end, 0 if none, -1 if nothing could be
+ * written (the caller fails closed). */
+static int64_t record_failure(struct store_conn *c, const char *nkey, const char *ckey,
+			      const char *kind, const struct auth_settings *cfg, int64_t now)
+{
+	if (store_run(c, NULL,
+		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
+		      "ttit", nkey, ckey, now, kind) != ST_OK)
+		return -1;
+	/* keep the tables small: forget failures older than a day, ended locks */
+	store_run(c, NULL, "DELETE FROM signin_failure WHERE at < ?", "i", now - 86400);
+	store_run(c, NULL, "DELETE FROM signin_lock WHERE locked_until < ?", "i", now);
+	bool totp = str_eq(kind, "totp");
+	int64_t pair = count_failures(c, nkey, ckey, kind, now - cfg->window_seconds);
+	int64_t name = count_failures(c, nkey, NULL, kind, now - 86400);
+	if (pair < 0 || name < 0)
+		return -1;
+	int64_t until = now + cfg->lock_seconds;
+	if (name >= (totp ? TOTP_NAME_LOCK_AFTER : NAME_LOCK_AFTER))
+		return set_lock(c, nkey, until);
+	if (pair >= (totp ? TOTP_LOCK_AFTER : cfg->lock_after)) {
+		char pairkey[112];
+		snprintf(pairkey, sizeof(pairkey), "%s|%s", nkey, ckey);
+		return set_lock(c, pairkey, until);
+	}
+	return 0;
 }
 
 /* Argon2id with at most HASH_SLOTS at once; false with *busy set when the
@@ -421,8 +511,9 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	char nkey[40];
+	char nkey[40], ckey[64];
 	name_key(st, username, nkey);
+	client_key(client, ckey);
 	int64_t uid = 0;
 	char hash[PASSWORD_HASH_MAX] = "", status[16] = "";
 	bool must_change = false;
@@ -446,7 +537,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	json_t *detail = uid ? json_pack("{s:s}", "username", username)
 			     : json_pack("{s:s}", "unknown_name", nkey);
 	int64_t until = 0;
-	switch (reserve(st, c, nkey, client, &cfg, now, &until)) {
+	switch (reserve(st, c, nkey, ckey, &cfg, now, &until)) {
 	case RESERVED:
 		break;
 	case LOCKED:
@@ -474,15 +565,15 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		  uid && hash[0];
 	secure_wipe(hash, sizeof(hash));
 	if (busy) {
-		unreserve(st, nkey, client);
+		unreserve(st, nkey, ckey);
 		store_release(c);
 		json_decref(detail);
 		return err_setc(e, ST_EUNAVAIL, "busy", NULL,
 				"the server is too busy to check passwords; try again shortly");
 	}
 	if (!ok) {
-		int64_t lock = record_failure(st, c, nkey, client, "password", &cfg, now);
-		unreserve(st, nkey, client);
+		int64_t lock = record_failure(c, nkey, ckey, "password", &cfg, now);
+		unreserve(st, nkey, ckey);
 		store_release(c);
 		if (lock < 0) {
 			json_decref(detail);
@@ -496,7 +587,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			      "wrong username or password", detail, e);
 	}
 	if (!str_eq(status, "active")) {
-		unreserve(st, nkey, client);
+		unreserve(st, nkey, ckey);
 		store_release(c);
 		return refuse(st, uid, client, request_id, action, ST_EAUTH, "account_inactive", NULL,
 			      str_eq(status, "separated") ? "this account belongs to a person who "
@@ -511,7 +602,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	int trc = totp_secret(st, c, uid, secret, &enrolled, &last_step, e);
 	if (trc != ST_OK && trc != ST_ENOTFOUND) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		unreserve(st, nkey, client);
+		unreserve(st, nkey, ckey);
 		store_release(c);
 		json_decref(detail);
 		return trc;
@@ -520,13 +611,20 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	if (enrolled) {
 		if (!totp || !*totp) {
 			secure_wipe(secret, TOTP_SECRET_BYTES);
-			unreserve(st, nkey, client);
+			unreserve(st, nkey, ckey);
 			store_release(c);
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "totp_required",
 				      "totp",
 				      "enter the 6-digit code from your authenticator app (or a "
 				      "recovery code)",
 				      detail, e);
+		}
+		if (!code_place(st, c, nkey, ckey, &cfg, now, 1)) {
+			secure_wipe(secret, TOTP_SECRET_BYTES);
+			unreserve(st, nkey, ckey);
+			store_release(c);
+			return locked_refusal(st, uid, client, request_id, action,
+					      now + cfg.lock_seconds, detail, e);
 		}
 		uint64_t step = 0;
 		if (strlen(totp) == TOTP_DIGITS && totp_check(secret, TOTP_SECRET_BYTES, totp, now, &step)) {
@@ -552,9 +650,10 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			}
 		}
 		secure_wipe(secret, TOTP_SECRET_BYTES);
+		int64_t lock = mfa ? 0 : record_failure(c, nkey, ckey, "totp", &cfg, now);
+		code_place(st, c, nkey, ckey, &cfg, now, -1);
 		if (!mfa) {
-			int64_t lock = record_failure(st, c, nkey, client, "totp", &cfg, now);
-			unreserve(st, nkey, client);
+			unreserve(st, nkey, ckey);
 			store_release(c);
 			if (lock > 0)
 				log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
@@ -570,7 +669,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		}
 	}
 	secure_wipe(secret, TOTP_SECRET_BYTES);
-	unreserve(st, nkey, client);
+	unreserve(st, nkey, ckey);
 	/* suspended accounts do not get a session at all */
 	model_rdlock(st->model);
 	const struct muser *mu = model_user(st->model, (uint32_t)uid);
@@ -600,7 +699,8 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		       "tbbiittiii", out->session_id, th, (size_t)32, ch, (size_t)32, uid,
 		       (int64_t)mfa, restricted, client, now, now, out->expires_at);
 	if (rc == ST_OK)
-		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ?", "t", nkey);
+		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ? AND client = ?",
+			  "tt", nkey, ckey);
 	store_release(c);
 	if (rc != ST_OK) {
 		json_decref(detail);
@@ -882,25 +982,66 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 	return rc;
 }
 
-/* The keyed sign-in name of an account, and whether it is locked now. */
-static bool account_locked(struct steward *st, struct store_conn *c, int64_t uid, char nkey[40],
-			   int64_t *until)
+/* Secrets checked inside a signed-in session (the current password at a
+ * change, a code at enrolment) are limited per session, not per name: a
+ * stranger cannot use them to lock a person out, and a stolen session
+ * cannot use them to guess. SESSION_FAIL_LIMIT wrong ones, counting those
+ * in flight, end the session. */
+static bool session_place(struct steward *st, struct store_conn *c, const struct actor *who,
+			  const struct auth_settings *cfg, int64_t now, int delta)
 {
-	char username[USERNAME_MAX + 1] = "";
-	struct store_stmt *s;
-	if (store_prepare(c, "SELECT username FROM app_user WHERE id = ?", &s, NULL) == ST_OK) {
-		store_bind(s, "i", uid);
-		if (store_step(s, NULL) == STORE_ROW)
-			str_copy(username, sizeof(username), store_col_text(s, 0));
-		store_done(s);
+	char k[64];
+	snprintf(k, sizeof(k), "s|%s", who->session_id ? who->session_id : "");
+	pthread_mutex_lock(&st->auth->lock);
+	bool ok = true;
+	if (delta > 0) {
+		int64_t n = count_failures(c, k, NULL, NULL, now - cfg->window_seconds);
+		ok = n >= 0 && n + *inflight_slot(st->auth, k) < SESSION_FAIL_LIMIT;
 	}
-	name_key(st, username, nkey);
-	*until = 0;
-	int rc = store_query_int(c, until, NULL,
-				 "SELECT locked_until FROM signin_lock WHERE name_key = ?", "t", nkey);
-	if (rc != ST_OK && rc != ST_ENOTFOUND)
-		return true; /* cannot tell: fail closed */
-	return *until > time_now();
+	inflight_add(st->auth, k, ok ? delta : 0);
+	pthread_mutex_unlock(&st->auth->lock);
+	return ok;
+}
+
+/* Records a wrong secret in a session; ends the session at the limit.
+ * Returns 1 if it ended, 0 if not, -1 if nothing could be written. */
+static int session_failure(struct steward *st, struct store_conn *c, const struct actor *who,
+			   const char *kind, const struct auth_settings *cfg, int64_t now)
+{
+	char k[64], ckey[64];
+	snprintf(k, sizeof(k), "s|%s", who->session_id ? who->session_id : "");
+	client_key(who->client ? who->client : "", ckey);
+	if (store_run(c, NULL,
+		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
+		      "ttit", k, ckey, now, kind) != ST_OK)
+		return -1;
+	int64_t n = count_failures(c, k, NULL, NULL, now - cfg->window_seconds);
+	if (n < 0)
+		return -1;
+	if (n < SESSION_FAIL_LIMIT)
+		return 0;
+	if (store_run(c, NULL, "UPDATE session SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+		      "it", now, who->session_id ? who->session_id : "") != ST_OK)
+		return -1;
+	log_event(st, who->user_id, who->client, who->request_id, who->session_id, "session.ended",
+		  "deny", "too many wrong secrets in this session: it was ended", NULL);
+	return 1;
+}
+
+static int session_guard_refusal(struct steward *st, struct store_conn *c,
+				 const struct actor *who, const char *action, struct st_error *e)
+{
+	int64_t now = time_now();
+	store_run(c, NULL, "UPDATE session SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+		  "it", now, who->session_id ? who->session_id : "");
+	store_release(c);
+	struct audit_event ev = {.action = action, .outcome = "deny",
+				 .reason = "too many wrong secrets in this session: it was ended"};
+	int lrc = steward_audit(st, who, &ev, NULL, e);
+	if (lrc != ST_OK)
+		return lrc;
+	return err_setc(e, ST_EAUTH, "session_ended", NULL,
+			"too many wrong attempts in this session; sign in again");
 }
 
 int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *code,
@@ -913,14 +1054,9 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	char nkey[40];
-	int64_t until = 0;
-	if (account_locked(st, c, who->user_id, nkey, &until)) {
-		store_release(c);
-		const char *client = who->client ? who->client : "";
-		return locked_refusal(st, who->user_id, client, who->request_id, "mfa.confirm", until,
-				      NULL, e);
-	}
+	int64_t now = time_now();
+	if (!session_place(st, c, who, &cfg, now, 1))
+		return session_guard_refusal(st, c, who, "mfa.confirm", e);
 	unsigned char *secret = secure_scratch();
 	bool confirmed = false;
 	int64_t last_step = 0;
@@ -932,17 +1068,16 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
 			      "multi-factor is already set up for this account");
 	uint64_t step = 0;
-	int64_t now = time_now();
 	if (rc == ST_OK && (strlen(code) != TOTP_DIGITS ||
 			    !totp_check(secret, TOTP_SECRET_BYTES, code, now, &step) ||
 			    (int64_t)step <= last_step)) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		int64_t lock = record_failure(st, c, nkey, who->client ? who->client : "", "totp",
-					      &cfg, now);
+		int lock = session_failure(st, c, who, "totp", &cfg, now);
+		session_place(st, c, who, &cfg, now, -1);
 		store_release(c);
 		struct audit_event ev = {.action = "mfa.confirm", .outcome = "deny",
-					 .reason = lock > 0 ? "the code did not match; the account is "
-							      "now locked"
+					 .reason = lock > 0 ? "the code did not match; the session was "
+							      "ended"
 							    : "the code did not match"};
 		int lrc = steward_audit(st, who, &ev, NULL, e);
 		if (lrc != ST_OK)
@@ -955,6 +1090,7 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 				"current code");
 	}
 	secure_wipe(secret, TOTP_SECRET_BYTES);
+	session_place(st, c, who, &cfg, now, -1);
 	if (rc == ST_OK)
 		rc = store_begin(c, e);
 	/* the step advances only once, even for two confirmations at once */
@@ -1004,14 +1140,9 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	const char *client = who->client ? who->client : "";
-	char nkey[40];
-	int64_t until = 0;
-	if (account_locked(st, c, who->user_id, nkey, &until)) {
-		store_release(c);
-		return locked_refusal(st, who->user_id, client, who->request_id, "user.password",
-				      until, NULL, e);
-	}
+	int64_t when = time_now();
+	if (!session_place(st, c, who, &cfg, when, 1))
+		return session_guard_refusal(st, c, who, "user.password", e);
 	char hash[PASSWORD_HASH_MAX] = "", username[USERNAME_MAX + 1] = "";
 	struct store_stmt *s;
 	rc = store_prepare(c, "SELECT COALESCE(password_hash, ''), username FROM app_user WHERE id = ?",
@@ -1029,17 +1160,18 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 					    &busy)) {
 		secure_wipe(hash, sizeof(hash));
 		if (busy) {
+			session_place(st, c, who, &cfg, when, -1);
 			store_release(c);
 			return err_setc(e, ST_EUNAVAIL, "busy", NULL,
 					"the server is too busy to check passwords; try again "
 					"shortly");
 		}
-		/* a wrong current password counts as a failed sign-in */
-		int64_t lock = record_failure(st, c, nkey, client, "password", &cfg, time_now());
+		int lock = session_failure(st, c, who, "password", &cfg, when);
+		session_place(st, c, who, &cfg, when, -1);
 		store_release(c);
 		struct audit_event ev = {.action = "user.password", .outcome = "deny",
 					 .reason = lock > 0 ? "the current password was wrong; the "
-							      "account is now locked"
+							      "session was ended"
 							    : "the current password was wrong"};
 		int lrc = steward_audit(st, who, &ev, NULL, e);
 		if (lrc != ST_OK)
@@ -1051,6 +1183,7 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 				"the current password is wrong");
 	}
 	secure_wipe(hash, sizeof(hash));
+	session_place(st, c, who, &cfg, when, -1);
 	if (rc == ST_OK && str_eq(current, replacement))
 		rc = err_setc(e, ST_EINVAL, "weak_password", "new_password",
 			      "the new password must differ from the current one");
@@ -1227,5 +1360,52 @@ int auth_token_list(struct steward *st, const struct actor *who, json_t **out,
 	}
 	store_release(c);
 	*out = list;
+	return rc;
+}
+
+int auth_unlock(struct steward *st, const struct actor *who, int64_t user_id,
+		struct st_error *e)
+{
+	json_t *detail = json_pack("{s:I}", "user", (json_int_t)user_id);
+	struct audit_event ev = {.action = "user.unlock", .detail = detail};
+	int rc = access_admin(st, who, ADM_USERS, &ev, e);
+	struct store_conn *c = NULL;
+	if (rc == ST_OK)
+		rc = store_acquire(st->db, &c, e);
+	char username[USERNAME_MAX + 1] = "";
+	if (rc == ST_OK) {
+		struct store_stmt *s;
+		rc = store_prepare(c, "SELECT username FROM app_user WHERE id = ?", &s, e);
+		if (rc == ST_OK) {
+			store_bind(s, "i", user_id);
+			if (store_step(s, e) == STORE_ROW)
+				str_copy(username, sizeof(username), store_col_text(s, 0));
+			else
+				rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)user_id);
+			store_done(s);
+		}
+	}
+	char nkey[40], pattern[48];
+	if (rc == ST_OK) {
+		name_key(st, username, nkey);
+		snprintf(pattern, sizeof(pattern), "%s|%%", nkey);
+		rc = store_begin(c, e);
+	}
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM signin_lock WHERE name_key = ? OR name_key LIKE ?",
+			       "tt", nkey, pattern);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM signin_failure WHERE username = ?", "t", nkey);
+	if (rc == ST_OK) {
+		ev.outcome = "allow";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (c && store_in_transaction(c))
+		store_rollback(c);
+	if (c)
+		store_release(c);
+	json_decref(detail);
 	return rc;
 }

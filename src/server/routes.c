@@ -74,6 +74,8 @@ static const struct route table[] = {
 	  "Suspend a user's access"),
 	R("DELETE", "/api/v1/users/{id}/suspensions/{suspension}", h_suspension_delete,
 	  AUTH_SESSION, "people", "Lift a suspension"),
+	R("DELETE", "/api/v1/users/{id}/lock", h_user_unlock, AUTH_SESSION, "people",
+	  "End the sign-in locks on a user's name"),
 	R("POST", "/api/v1/training/completions", h_training_create, AUTH_SESSION, "people",
 	  "Record a training completion"),
 	R("POST", "/api/v1/agreements", h_agreement_create, AUTH_SESSION, "people",

@@ -30,6 +30,7 @@ HANDLER(h_user_get);
 HANDLER(h_user_patch);
 HANDLER(h_suspension_create);
 HANDLER(h_suspension_delete);
+HANDLER(h_user_unlock);
 HANDLER(h_training_create);
 HANDLER(h_agreement_create);
 HANDLER(h_relationship_create);

@@ -5,6 +5,7 @@
  * and logs.
  */
 #include "server/routes.h"
+#include "steward/auth.h"
 #include "steward/access.h"
 
 HANDLER(h_org_create)
@@ -140,6 +141,17 @@ HANDLER(h_suspension_delete)
 		rc = request_id_param(req, 1, &id);
 	if (rc == ST_OK)
 		rc = suspension_lift(req->st, &req->actor, user, id, &req->err);
+	if (rc == ST_OK)
+		res->status = 204;
+	return rc;
+}
+
+HANDLER(h_user_unlock)
+{
+	int64_t user = 0;
+	int rc = request_id_param(req, 0, &user);
+	if (rc == ST_OK)
+		rc = auth_unlock(req->st, &req->actor, user, &req->err);
 	if (rc == ST_OK)
 		res->status = 204;
 	return rc;

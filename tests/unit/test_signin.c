@@ -223,30 +223,72 @@ static void test_a_password_typed_as_a_name_is_not_kept(void **state)
 	assert_true(api_logged("session.create", "deny", "unknown_name"));
 }
 
+/* Sends n requests with one session at the same moment; counts statuses. */
+struct caller {
+	const char *method, *path, *token, *body;
+	pthread_barrier_t *go;
+	long status;
+};
+
+static void *call_main(void *arg)
+{
+	struct caller *c = arg;
+	pthread_barrier_wait(c->go);
+	c->status = api_call(c->method, c->path, c->token, c->body, NULL);
+	return NULL;
+}
+
+static int call_race(int n, const char *method, const char *path, const char *token,
+		     const char *body, long want)
+{
+	pthread_t th[64];
+	struct caller cs[64];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		cs[i] = (struct caller){method, path, token, body, &go, 0};
+		pthread_create(&th[i], NULL, call_main, &cs[i]);
+	}
+	int count = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		count += cs[i].status == want;
+	}
+	pthread_barrier_destroy(&go);
+	return count;
+}
+
 static void test_enrolment_confirmation_is_no_oracle(void **state)
 {
 	(void)state;
 	ensure_org();
 	make_user("eve", "teacher");
-	struct who before = {0}, w = {0};
-	api_login(&before, "eve", "kestrel meadow lantern 7"); /* a session without multi-factor */
+	struct who w = {0};
 	api_login(&w, "eve", "kestrel meadow lantern 7");
 	json_t *o = NULL;
 	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w.token, NULL, &o), 201);
 	json_decref(o);
-	/* wrong codes at confirmation count like wrong codes at sign-in */
-	int refused = 0;
-	for (int i = 0; i < 10; i++) {
-		long st = api_call("POST", "/api/v1/mfa/totp/confirm", w.token, "{\"code\":\"000000\"}", NULL);
-		if (st == 429)
-			break;
-		assert_int_equal(st, 400);
-		refused++;
-	}
-	assert_true(refused <= 5);
-	api_expect(429, "POST", "/api/v1/mfa/totp/confirm", w.token, "{\"code\":\"123456\"}", "locked");
-	assert_true(api_logged("mfa.confirm", "deny", "now locked"));
-	(void)before;
+	/* 30 wrong codes at once: at most five are checked, and the session
+	 * that sent them ends */
+	int checked = call_race(30, "POST", "/api/v1/mfa/totp/confirm", w.token, "{\"code\":\"000000\"}", 400);
+	assert_true(checked >= 1 && checked <= 5);
+	api_expect(401, "GET", "/api/v1/sessions/current", w.token, NULL, "session_ended");
+	assert_true(api_logged("session.ended", "deny", "too many wrong secrets"));
+	/* it locks no one out: eve signs in again */
+	api_login(&w, "eve", "kestrel meadow lantern 7");
+}
+
+static void test_parallel_codes_cannot_pass_the_limit(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("cody", "teacher");
+	struct who w = {0};
+	api_login(&w, "cody", "kestrel meadow lantern 7");
+	api_enroll(&w);
+	/* the right password with 30 wrong codes at once: at most five checked */
+	int checked = race(30, "cody", "kestrel meadow lantern 7", "000000", 401, "bad_totp");
+	assert_true(checked >= 1 && checked <= 5);
 }
 
 static void test_enrolment_ends_sessions_without_it(void **state)
@@ -288,19 +330,37 @@ static void test_password_change_ends_tokens_and_counts_failures(void **state)
 		   "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"amber quarry violin 31\"}",
 		   NULL);
 	api_expect(401, "GET", "/api/v1/records/999999", tok, NULL, "session_ended");
-	/* guessing the current password locks the account like failed sign-ins */
-	int wrong = 0;
-	for (int i = 0; i < 10; i++) {
-		long st = api_call("POST", "/api/v1/sessions/current/password", w.token,
-				   "{\"current_password\":\"a wrong guess each time\",\"new_password\":\"amber quarry violin 32\"}",
-				   NULL);
-		if (st == 429)
-			break;
-		assert_int_equal(st, 401);
-		wrong++;
-	}
-	assert_true(wrong <= LOCK_AFTER);
-	assert_int_equal(status_of(api_sign_in("pam", "amber quarry violin 31", NULL)), 429);
+	/* guessing the current password from a session (30 at once) ends that
+	 * session after at most five; it locks no one out */
+	int checked = call_race(30, "POST", "/api/v1/sessions/current/password", w.token,
+				"{\"current_password\":\"a wrong guess each time\",\"new_password\":\"amber quarry violin 32\"}",
+				401);
+	assert_true(checked >= 1);
+	api_expect(401, "GET", "/api/v1/sessions/current", w.token, NULL, "session_ended");
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM signin_failure WHERE kind = 'password' "
+						    "AND username LIKE 's|%'") <= 5, 1);
+	struct who again = {0};
+	api_login(&again, "pam", "amber quarry violin 31");
+}
+
+static void test_a_locked_name_is_unlocked_by_an_administrator(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("lou", "teacher");
+	for (int i = 0; i < LOCK_AFTER; i++)
+		assert_int_equal(status_of(api_sign_in("lou", "wrong password here", NULL)), 401);
+	assert_int_equal(status_of(api_sign_in("lou", "kestrel meadow lantern 7", NULL)), 429);
+	int64_t lou = api_db_count("steward.db", "SELECT id FROM app_user WHERE username = 'lou'");
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld/lock", (long long)lou);
+	make_user("tess", "teacher");
+	struct who t = {0};
+	api_login(&t, "tess", "kestrel meadow lantern 7"); /* a teacher may not */
+	api_expect(403, "DELETE", path, t.token, NULL, "forbidden");
+	api_expect(204, "DELETE", path, admin_token, NULL, NULL);
+	assert_int_equal(status_of(api_sign_in("lou", "kestrel meadow lantern 7", NULL)), 201);
+	assert_true(api_logged("user.unlock", "allow", ""));
 }
 
 static void test_an_address_that_keeps_failing_is_throttled(void **state)
@@ -369,8 +429,10 @@ int main(void)
 		cmocka_unit_test(test_locks_do_not_tell_who_has_an_account),
 		cmocka_unit_test(test_a_password_typed_as_a_name_is_not_kept),
 		cmocka_unit_test(test_enrolment_confirmation_is_no_oracle),
+		cmocka_unit_test(test_parallel_codes_cannot_pass_the_limit),
 		cmocka_unit_test(test_enrolment_ends_sessions_without_it),
 		cmocka_unit_test(test_password_change_ends_tokens_and_counts_failures),
+		cmocka_unit_test(test_a_locked_name_is_unlocked_by_an_administrator),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
 		cmocka_unit_test(test_sessions_end_when_idle_and_when_old),
 	};
