@@ -26,6 +26,8 @@ static const struct command {
 	{"audit export", cmd_audit_export, "write an evidence package for a time window"},
 	{"audit verify-proof", cmd_audit_verify_proof, "check an evidence package on its own"},
 	{"policy check", cmd_policy_check, "validate a rule file; report rules that never apply or conflict"},
+	{"policy install", cmd_policy_install, "recovery: install a rule file locally, as the system"},
+	{"users unlock", cmd_users_unlock, "recovery: end the sign-in locks on a user's name, locally"},
 	{"login", cmd_login, "sign in to a server (keeps the session for the commands below)"},
 	{"logout", cmd_logout, "sign out"},
 	{"whoami", cmd_whoami, "the signed-in user"},
@@ -200,6 +202,25 @@ int cli_passphrase(const char *path, char **out, struct st_error *e)
 	if (env && *env)
 		*out = xstrdup(env);
 	return ST_OK;
+}
+
+int cli_open_data(const char *data, const char *ppfile, bool exclusive, struct steward **st,
+		  struct st_error *e)
+{
+	char *passphrase = NULL;
+	int rc = cli_passphrase(ppfile, &passphrase, e);
+	if (rc != ST_OK)
+		return rc;
+	struct steward_options o = {
+		.dir = data,
+		.passphrase = passphrase,
+		.check_permissions = true,
+		.exclusive = exclusive,
+	};
+	rc = steward_open(&o, st, e);
+	if (passphrase)
+		secure_free_plain(passphrase, strlen(passphrase));
+	return rc;
 }
 
 const char *cli_data_dir(const char *opt)

@@ -12,6 +12,7 @@
 #define STEWARD_CLI_H
 
 #include "common/base.h"
+#include "steward/steward.h"
 
 struct cli_opt {
 	const char *name;   /* "data" for --data */
@@ -35,6 +36,11 @@ int cli_read_secret(const char *path, const char *prompt, bool confirm, char **o
 		    struct st_error *e);
 /* The passphrase from --passphrase-file or STEWARD_PASSPHRASE, or NULL. */
 int cli_passphrase(const char *path, char **out, struct st_error *e);
+/* Opens a data directory the way every local command does (the passphrase
+ * from ppfile or $STEWARD_PASSPHRASE; permissions checked; exclusive takes
+ * the directory's lock, so the server must be stopped). */
+int cli_open_data(const char *data, const char *ppfile, bool exclusive, struct steward **st,
+		  struct st_error *e);
 /* --data, else $STEWARD_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
 
@@ -77,6 +83,8 @@ int cmd_audit_verify(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify_proof(int argc, char **argv);
 int cmd_policy_check(int argc, char **argv);
+int cmd_policy_install(int argc, char **argv);
+int cmd_users_unlock(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);

@@ -102,25 +102,6 @@ int cmd_migrate(int argc, char **argv)
 	return 0;
 }
 
-/* Opens the data directory the way every local command does. */
-static int open_data(const char *data, const char *ppfile, bool exclusive,
-		     struct steward **st, struct st_error *e)
-{
-	char *passphrase = NULL;
-	int rc = cli_passphrase(ppfile, &passphrase, e);
-	if (rc != ST_OK)
-		return rc;
-	struct steward_options o = {
-		.dir = data,
-		.passphrase = passphrase,
-		.check_permissions = true,
-		.exclusive = exclusive,
-	};
-	rc = steward_open(&o, st, e);
-	wipe_free(passphrase);
-	return rc;
-}
-
 int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
@@ -176,7 +157,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	struct st_error e = {0};
 	struct steward *st = NULL;
-	if (open_data(data, ppfile, true, &st, &e) != ST_OK)
+	if (cli_open_data(data, ppfile, true, &st, &e) != ST_OK)
 		return cli_fail(&e);
 	struct auth_settings as = {.idle_seconds = nidle, .max_seconds = nmax,
 				   .lock_after = (int)nlock, .client_limit = (int)nthrottle};
@@ -214,7 +195,7 @@ int cmd_keys_rotate(int argc, char **argv)
 	char *newpass = NULL;
 	if (newpp && cli_read_secret(newpp, NULL, false, &newpass, &e) != ST_OK)
 		return cli_fail(&e);
-	if (open_data(data, ppfile, true, &st, &e) != ST_OK) {
+	if (cli_open_data(data, ppfile, true, &st, &e) != ST_OK) {
 		wipe_free(newpass);
 		return cli_fail(&e);
 	}
