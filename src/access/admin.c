@@ -181,6 +181,16 @@ static int keep_policy_holder(struct steward *st, const struct actor *who,
 }
 
 /* Refuses roles that carry administrative permissions the actor lacks. */
+/* Whether role r is one of the designated few that a forbid rule excepts
+ * (child abuse reports: the designee, counselors, the attorney). */
+static bool designated(const struct policy *p, int r)
+{
+	for (int f = 0; f < p->nrules; f++)
+		if (p->rules[f].forbid && (p->rules[f].designated >> r & 1))
+			return true;
+	return false;
+}
+
 static int check_escalation(struct steward *st, const struct actor *who, const struct policy *p,
 			    uint32_t roles, struct audit_event *ev, struct st_error *e)
 {
@@ -201,6 +211,24 @@ static int check_escalation(struct steward *st, const struct actor *who, const s
 		snprintf(reason, sizeof(reason),
 			 "the %s role carries administrative powers this account does not hold; "
 			 "only someone who holds them may grant it",
+			 p->roles[r]);
+		return refused(st, who, ev, "roles", reason, e);
+	}
+	/* A role designated for records kept from everyone else (child abuse
+	 * reports, RSMo 210.150) is a door to them: whoever could hand it to an
+	 * account whose password they know could walk through. Only those who
+	 * hold the power to change the rules (the superintendent's designee)
+	 * may grant it. */
+	if (mine & (1u << ADM_POLICY))
+		return ST_OK;
+	for (int r = 0; r < p->nroles; r++) {
+		if (!(roles >> r & 1) || !designated(p, r))
+			continue;
+		char reason[220];
+		snprintf(reason, sizeof(reason),
+			 "the %s role is designated for records kept from everyone else; only "
+			 "someone who may change the rules (the superintendent's designee) may "
+			 "grant it",
 			 p->roles[r]);
 		return refused(st, who, ev, "roles", reason, e);
 	}
@@ -972,6 +1000,9 @@ int relationship_create(struct steward *st, const struct actor *who,
 	struct policy *p = steward_policy(st);
 	enum relkind kind;
 	int rc = access_admin(st, who, ADM_RELATIONSHIPS, &ev, e);
+	/* nobody gives themselves a need to know */
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, in->user, &ev, "relationships", e);
 	if (rc == ST_OK && (relkind_parse(in->kind, &kind) != ST_OK || !relkind_stored(kind)))
 		rc = err_setc(e, ST_EINVAL, "bad_value", "kind",
 			      "kind must be teacher_of, counselor_caseload, sped_caseload, "

@@ -94,6 +94,7 @@ struct rule {
 	const char *description;
 	bool forbid;
 	uint32_t roles;       /* roles the rule applies to */
+	uint32_t designated;  /* forbid with except_roles: the roles excepted */
 	uint8_t actions;      /* bit per enum action */
 	uint64_t categories;  /* bit per inventory category index */
 	uint16_t through;     /* allow: bit per enum relkind */

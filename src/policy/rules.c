@@ -168,6 +168,7 @@ static int parse_rule(struct policy *p, int idx, json_t *r, struct st_error *e)
 			return rc;
 		uint32_t all = p->nroles == 32 ? 0xffffffffu : (1u << p->nroles) - 1;
 		ru->roles = roles ? (uint32_t)mask : (except ? all & ~(uint32_t)mask : all);
+		ru->designated = roles ? 0 : (uint32_t)mask;
 	} else {
 		if (except) {
 			snprintf(sub, sizeof(sub), "%s.except_roles", path);

@@ -312,8 +312,19 @@ static void test_administration(void **state)
 	in.roles = roles_designee;
 	assert_int_equal(user_create(st, &it, &in, &id, &e), ST_EDENIED);
 	assert_non_null(strstr(e.message, "administrative powers"));
+	/* nor a role designated for what is kept from everyone else (a
+	 * counselor reads abuse reports): only the designee may */
+	static const char *const roles_counselor[] = {"counselor"};
+	in.roles = roles_counselor;
+	assert_int_equal(user_create(st, &it, &in, &id, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "designated"));
 	in.roles = roles_teacher;
 	ASSERT_OK(user_create(st, &it, &in, &id, &ts_err));
+	/* nobody gives themselves a need to know */
+	struct relationship_input self_rel = {.user = designee, .subject = 5, .kind = "teacher_of"};
+	int64_t rel_id = 0;
+	assert_int_equal(relationship_create(st, &d, &self_rel, &rel_id, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "own relationships"));
 	/* nobody changes their own roles */
 	assert_int_equal(user_set_roles(st, &it, itadmin, roles_designee, 1, &e), ST_EDENIED);
 	/* administrative acts need multi-factor */
