@@ -133,6 +133,12 @@ bool access_user_suspended(struct steward *st, int64_t user);
  * themselves (a missing CSRF token, a token's scope). */
 int access_refuse(struct steward *st, const struct actor *who, const char *action,
 		  const char *code, const char *reason, struct st_error *e);
+/* Whether a refusal from this client address may be logged one by one:
+ * up to 300 a minute; beyond that they are counted, and the count is
+ * logged (request.refused_many) when the address's next minute begins. */
+bool access_refusal_budget(struct steward *st, const char *client);
+/* Logs the counts still held back (at a clean stop). */
+void access_refusal_budget_flush(struct steward *st);
 /* Logs a signed-in person's request that was refused as invalid (bad
  * input, no such object, a conflict) with its error code, field and
  * message — never the input itself — so that attempts are on record too. */

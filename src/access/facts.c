@@ -424,6 +424,94 @@ bool access_user_suspended(struct steward *st, int64_t user)
 	return s;
 }
 
+/* --- refusals of strangers: on record, but not a way to fill the disk ---- */
+
+#define BUDGET_PER_MINUTE 300
+#define BUDGET_SLOTS 1024
+
+struct budget {
+	char client[64];
+	int64_t minute;
+	int used;
+	int64_t suppressed;
+};
+
+static struct budget budgets[BUDGET_SLOTS];
+static pthread_mutex_t budgets_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool access_refusal_budget(struct steward *st, const char *client)
+{
+	char key[64];
+	str_copy(key, sizeof(key), client && *client ? client : "unknown");
+	int64_t minute = time_now() / 60;
+	int64_t carried = 0;
+	bool ok;
+	pthread_mutex_lock(&budgets_lock);
+	struct budget *b = NULL, *oldest = &budgets[0];
+	for (size_t i = 0; i < BUDGET_SLOTS && !b; i++) {
+		if (str_eq(budgets[i].client, key))
+			b = &budgets[i];
+		else if (budgets[i].minute < oldest->minute)
+			oldest = &budgets[i];
+	}
+	if (!b) {
+		b = oldest;
+		carried = b->client[0] ? b->suppressed : 0; /* evicted: say what it held back */
+		memset(b, 0, sizeof(*b));
+		str_copy(b->client, sizeof(b->client), key);
+		b->minute = minute;
+	}
+	if (b->minute != minute) {
+		carried += b->suppressed;
+		b->minute = minute;
+		b->used = 0;
+		b->suppressed = 0;
+	}
+	ok = b->used < BUDGET_PER_MINUTE;
+	if (ok)
+		b->used++;
+	else
+		b->suppressed++;
+	pthread_mutex_unlock(&budgets_lock);
+	if (carried) {
+		char reason[160];
+		snprintf(reason, sizeof(reason),
+			 "%lld further refused requests from this address in a minute were counted, "
+			 "not logged one by one",
+			 (long long)carried);
+		struct actor who = {.user_id = 0, .via = "api", .client = key};
+		struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
+					 .reason = reason};
+		struct st_error le = {0};
+		if (steward_audit(st, &who, &ev, NULL, &le) != ST_OK)
+			fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
+	}
+	return ok;
+}
+
+void access_refusal_budget_flush(struct steward *st)
+{
+	for (size_t i = 0; i < BUDGET_SLOTS; i++) {
+		pthread_mutex_lock(&budgets_lock);
+		struct budget b = budgets[i];
+		memset(&budgets[i], 0, sizeof(budgets[i]));
+		pthread_mutex_unlock(&budgets_lock);
+		if (!b.client[0] || !b.suppressed)
+			continue;
+		char reason[160];
+		snprintf(reason, sizeof(reason),
+			 "%lld further refused requests from this address in a minute were counted, "
+			 "not logged one by one",
+			 (long long)b.suppressed);
+		struct actor who = {.user_id = 0, .via = "api", .client = b.client};
+		struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
+					 .reason = reason};
+		struct st_error le = {0};
+		if (steward_audit(st, &who, &ev, NULL, &le) != ST_OK)
+			fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
+	}
+}
+
 int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
 			  const struct st_error *err)
 {
@@ -449,6 +537,10 @@ int access_refuse(struct steward *st, const struct actor *who, const char *actio
 		  const char *code, const char *reason, struct st_error *e)
 {
 	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason};
+	/* a stranger's refusals are logged one by one up to a budget per
+	 * address and minute, then counted (request.refused_many) */
+	if (who->user_id == 0 && !access_refusal_budget(st, who->client))
+		return err_setc(e, ST_EDENIED, code, NULL, "%s", reason);
 	struct st_error le = {0};
 	int lrc = steward_audit(st, who, &ev, NULL, &le);
 	if (lrc != ST_OK) {

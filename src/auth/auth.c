@@ -177,6 +177,12 @@ static int refuse(struct steward *st, int64_t user, const char *client, const ch
 			    .request_id = request_id};
 	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason,
 				 .detail = detail};
+	/* refusals of sign-in are logged one by one up to a budget per address
+	 * and minute, then counted: on record, but no way to fill the disk */
+	if (!access_refusal_budget(st, client)) {
+		json_decref(detail);
+		return err_setc(e, status, code, field, "%s", reason);
+	}
 	struct st_error le = {0};
 	int lrc = steward_audit(st, &who, &ev, NULL, &le);
 	json_decref(detail);

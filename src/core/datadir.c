@@ -496,6 +496,8 @@ void steward_close(struct steward *st)
 {
 	if (!st)
 		return;
+	if (st->audit)
+		access_refusal_budget_flush(st);
 	audit_close(st->audit);
 	model_free(st->model);
 	policy_unref(st->policy);

@@ -8,6 +8,7 @@
  * recorded; none may leave a secret in the access log.
  */
 #include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apiclient.h"
@@ -420,6 +421,27 @@ static void test_sessions_end_when_idle_and_when_old(void **state)
 	api_expect(401, "GET", "/api/v1/sessions/current", tok, NULL, "session_ended");
 }
 
+static void test_a_flood_of_refusals_is_counted_not_written_one_by_one(void **state)
+{
+	(void)state;
+	/* 400 requests without sign-in from one address in a minute: the first
+	 * 300 are logged one by one, the rest counted, and the count logged */
+	int64_t before = api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE action = 'request.refused'");
+	int64_t t0 = time_now();
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(api_call("GET", "/api/v1/sessions/current", NULL, NULL, NULL), 401);
+	int64_t logged = api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE action = 'request.refused'") - before;
+	if (time_now() / 60 == t0 / 60) /* all in one minute (else the budget renewed) */
+		assert_true(logged <= 300);
+	assert_true(logged < 400);
+	int status = api_server_terminate(); /* a clean stop logs what was held back */
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(api_db_count("audit.db", "SELECT COALESCE(SUM(CAST(substr(json_extract(entry, '$.reason'), 1, "
+						  "instr(json_extract(entry, '$.reason'), ' ') - 1) AS INTEGER)), 0) FROM audit_event "
+						  "WHERE action = 'request.refused_many'") + logged,
+			 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_a_locked_name_is_unlocked_by_an_administrator),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
 		cmocka_unit_test(test_sessions_end_when_idle_and_when_old),
+		cmocka_unit_test(test_a_flood_of_refusals_is_counted_not_written_one_by_one),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
