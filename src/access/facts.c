@@ -439,6 +439,22 @@ struct budget {
 static struct budget budgets[BUDGET_SLOTS];
 static pthread_mutex_t budgets_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Logs how many refusals from an address were counted, not written. */
+static void log_held_back(struct steward *st, const char *client, int64_t n)
+{
+	char reason[160];
+	snprintf(reason, sizeof(reason),
+		 "%lld further refused requests from this address in a minute were counted, not "
+		 "logged one by one",
+		 (long long)n);
+	struct actor who = {.user_id = 0, .via = "api", .client = client};
+	struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
+				 .reason = reason};
+	struct st_error le = {0};
+	if (steward_audit(st, &who, &ev, NULL, &le) != ST_OK)
+		fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
+}
+
 bool access_refusal_budget(struct steward *st, const char *client)
 {
 	char key[64];
@@ -473,19 +489,8 @@ bool access_refusal_budget(struct steward *st, const char *client)
 	else
 		b->suppressed++;
 	pthread_mutex_unlock(&budgets_lock);
-	if (carried) {
-		char reason[160];
-		snprintf(reason, sizeof(reason),
-			 "%lld further refused requests from this address in a minute were counted, "
-			 "not logged one by one",
-			 (long long)carried);
-		struct actor who = {.user_id = 0, .via = "api", .client = key};
-		struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
-					 .reason = reason};
-		struct st_error le = {0};
-		if (steward_audit(st, &who, &ev, NULL, &le) != ST_OK)
-			fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
-	}
+	if (carried)
+		log_held_back(st, key, carried);
 	return ok;
 }
 
@@ -498,17 +503,7 @@ void access_refusal_budget_flush(struct steward *st)
 		pthread_mutex_unlock(&budgets_lock);
 		if (!b.client[0] || !b.suppressed)
 			continue;
-		char reason[160];
-		snprintf(reason, sizeof(reason),
-			 "%lld further refused requests from this address in a minute were counted, "
-			 "not logged one by one",
-			 (long long)b.suppressed);
-		struct actor who = {.user_id = 0, .via = "api", .client = b.client};
-		struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
-					 .reason = reason};
-		struct st_error le = {0};
-		if (steward_audit(st, &who, &ev, NULL, &le) != ST_OK)
-			fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
+		log_held_back(st, b.client, b.suppressed);
 	}
 }
 

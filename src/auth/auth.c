@@ -1034,6 +1034,28 @@ static int session_failure(struct steward *st, struct store_conn *c, const struc
 	return 1;
 }
 
+/* A wrong secret inside a session: recorded (ending the session at the
+ * limit), its place given back, the connection released, the refusal
+ * logged. ST_OK means the caller now answers with its own refusal. */
+static int wrong_in_session(struct steward *st, struct store_conn *c, const struct actor *who,
+			    const char *kind, const struct auth_settings *cfg, int64_t now,
+			    const char *action, const char *what, struct st_error *e)
+{
+	int ended = session_failure(st, c, who, kind, cfg, now);
+	session_place(st, c, who, cfg, now, -1);
+	store_release(c);
+	char reason[160];
+	snprintf(reason, sizeof(reason), "%s%s", what, ended > 0 ? "; the session was ended" : "");
+	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason};
+	int lrc = steward_audit(st, who, &ev, NULL, e);
+	if (lrc != ST_OK)
+		return lrc;
+	if (ended < 0)
+		return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+				"a failure could not be recorded; try again later");
+	return ST_OK;
+}
+
 static int session_guard_refusal(struct steward *st, struct store_conn *c,
 				 const struct actor *who, const char *action, struct st_error *e)
 {
@@ -1078,19 +1100,10 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 			    !totp_check(secret, TOTP_SECRET_BYTES, code, now, &step) ||
 			    (int64_t)step <= last_step)) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		int lock = session_failure(st, c, who, "totp", &cfg, now);
-		session_place(st, c, who, &cfg, now, -1);
-		store_release(c);
-		struct audit_event ev = {.action = "mfa.confirm", .outcome = "deny",
-					 .reason = lock > 0 ? "the code did not match; the session was "
-							      "ended"
-							    : "the code did not match"};
-		int lrc = steward_audit(st, who, &ev, NULL, e);
-		if (lrc != ST_OK)
-			return lrc;
-		if (lock < 0)
-			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
-					"a failure could not be recorded; try again later");
+		rc = wrong_in_session(st, c, who, "totp", &cfg, now, "mfa.confirm",
+				      "the code did not match", e);
+		if (rc != ST_OK)
+			return rc;
 		return err_setc(e, ST_EINVAL, "bad_totp", "code",
 				"the code does not match; check the device's clock and try the "
 				"current code");
@@ -1172,19 +1185,10 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 					"the server is too busy to check passwords; try again "
 					"shortly");
 		}
-		int lock = session_failure(st, c, who, "password", &cfg, when);
-		session_place(st, c, who, &cfg, when, -1);
-		store_release(c);
-		struct audit_event ev = {.action = "user.password", .outcome = "deny",
-					 .reason = lock > 0 ? "the current password was wrong; the "
-							      "session was ended"
-							    : "the current password was wrong"};
-		int lrc = steward_audit(st, who, &ev, NULL, e);
-		if (lrc != ST_OK)
-			return lrc;
-		if (lock < 0)
-			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
-					"a failure could not be recorded; try again later");
+		rc = wrong_in_session(st, c, who, "password", &cfg, when, "user.password",
+				      "the current password was wrong", e);
+		if (rc != ST_OK)
+			return rc;
 		return err_setc(e, ST_EAUTH, "bad_credentials", "current_password",
 				"the current password is wrong");
 	}
