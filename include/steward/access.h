@@ -133,10 +133,15 @@ bool access_user_suspended(struct steward *st, int64_t user);
  * themselves (a missing CSRF token, a token's scope). */
 int access_refuse(struct steward *st, const struct actor *who, const char *action,
 		  const char *code, const char *reason, struct st_error *e);
-/* Whether a refusal from this client address may be logged one by one:
- * up to 300 a minute; beyond that they are counted, and the count is
- * logged (request.refused_many) when the address's next minute begins. */
-bool access_refusal_budget(struct steward *st, const char *client);
+/* Whether a cheap refusal (no secret was checked) from this client address
+ * for this account (0: none) may be logged one by one: up to 300 a minute;
+ * beyond that one event says counting has begun, and the count is logged
+ * (request.refused_many) when the minute is over and the address is
+ * refused again, when its slot is reused, or at a clean stop. */
+bool access_refusal_budget(struct steward *st, const char *client, int64_t user);
+/* The address under which an address's doings are counted: an IPv6
+ * address by its /64 (one host can hold a whole /64), others as they are. */
+void access_client_key(const char *client, char out[64]);
 /* Logs the counts still held back (at a clean stop). */
 void access_refusal_budget_flush(struct steward *st);
 /* Logs a signed-in person's request that was refused as invalid (bad

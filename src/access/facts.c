@@ -3,6 +3,8 @@
  * start, and the one decision every access and every administrative act
  * passes, with its entry in the access log.
  */
+#include <arpa/inet.h>
+
 #include "access/access_internal.h"
 #include "core/defaults.h"
 #include "policy/model_internal.h"
@@ -424,30 +426,54 @@ bool access_user_suspended(struct steward *st, int64_t user)
 	return s;
 }
 
-/* --- refusals of strangers: on record, but not a way to fill the disk ---- */
+/* --- cheap refusals: on record, but not a way to fill the disk ------------ */
+
+void access_client_key(const char *client, char out[64])
+{
+	unsigned char a[16];
+	if (!client || !*client) {
+		str_copy(out, 64, "unknown");
+		return;
+	}
+	if (!strchr(client, ':') || inet_pton(AF_INET6, client, a) != 1) {
+		str_copy(out, 64, client);
+		return;
+	}
+	snprintf(out, 64, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a[0], a[1], a[2], a[3], a[4],
+		 a[5], a[6], a[7]);
+}
 
 #define BUDGET_PER_MINUTE 300
 #define BUDGET_SLOTS 1024
 
 struct budget {
 	char client[64];
+	int64_t user;
 	int64_t minute;
 	int used;
-	int64_t suppressed;
+	int64_t held;
 };
 
 static struct budget budgets[BUDGET_SLOTS];
 static pthread_mutex_t budgets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Logs how many refusals from an address were counted, not written. */
-static void log_held_back(struct steward *st, const char *client, int64_t n)
+/* Logs what a budget held back: how many, from where, for which account,
+ * in which minute; or, with n 0, that holding back has begun. */
+static void log_held_back(struct steward *st, const struct budget *b, int64_t n)
 {
-	char reason[160];
-	snprintf(reason, sizeof(reason),
-		 "%lld further refused requests from this address in a minute were counted, not "
-		 "logged one by one",
-		 (long long)n);
-	struct actor who = {.user_id = 0, .via = "api", .client = client};
+	char reason[200], when[32];
+	time_format(b->minute * 60, when);
+	if (n)
+		snprintf(reason, sizeof(reason),
+			 "%lld further refusals from this address in the minute from %s were "
+			 "counted, not logged one by one",
+			 (long long)n, when);
+	else
+		snprintf(reason, sizeof(reason),
+			 "more than %d refusals from this address in the minute from %s: the rest "
+			 "are counted",
+			 BUDGET_PER_MINUTE, when);
+	struct actor who = {.user_id = b->user, .via = "api", .client = b->client};
 	struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
 				 .reason = reason};
 	struct st_error le = {0};
@@ -455,42 +481,48 @@ static void log_held_back(struct steward *st, const char *client, int64_t n)
 		fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
 }
 
-bool access_refusal_budget(struct steward *st, const char *client)
+bool access_refusal_budget(struct steward *st, const char *client, int64_t user)
 {
 	char key[64];
-	str_copy(key, sizeof(key), client && *client ? client : "unknown");
+	access_client_key(client, key);
 	int64_t minute = time_now() / 60;
-	int64_t carried = 0;
+	struct budget done = {0}, first = {0};
 	bool ok;
 	pthread_mutex_lock(&budgets_lock);
 	struct budget *b = NULL, *oldest = &budgets[0];
 	for (size_t i = 0; i < BUDGET_SLOTS && !b; i++) {
-		if (str_eq(budgets[i].client, key))
+		if (budgets[i].client[0] && str_eq(budgets[i].client, key) && budgets[i].user == user)
 			b = &budgets[i];
 		else if (budgets[i].minute < oldest->minute)
 			oldest = &budgets[i];
 	}
 	if (!b) {
 		b = oldest;
-		carried = b->client[0] ? b->suppressed : 0; /* evicted: say what it held back */
+		if (b->client[0] && b->held)
+			done = *b; /* evicted: say what it held back, under its own address */
 		memset(b, 0, sizeof(*b));
 		str_copy(b->client, sizeof(b->client), key);
+		b->user = user;
 		b->minute = minute;
 	}
 	if (b->minute != minute) {
-		carried += b->suppressed;
+		if (b->held)
+			done = *b;
 		b->minute = minute;
 		b->used = 0;
-		b->suppressed = 0;
+		b->held = 0;
 	}
 	ok = b->used < BUDGET_PER_MINUTE;
-	if (ok)
+	if (ok) {
 		b->used++;
-	else
-		b->suppressed++;
+	} else if (b->held++ == 0) {
+		first = *b;
+	}
 	pthread_mutex_unlock(&budgets_lock);
-	if (carried)
-		log_held_back(st, key, carried);
+	if (done.held)
+		log_held_back(st, &done, done.held);
+	if (first.client[0])
+		log_held_back(st, &first, 0);
 	return ok;
 }
 
@@ -501,9 +533,8 @@ void access_refusal_budget_flush(struct steward *st)
 		struct budget b = budgets[i];
 		memset(&budgets[i], 0, sizeof(budgets[i]));
 		pthread_mutex_unlock(&budgets_lock);
-		if (!b.client[0] || !b.suppressed)
-			continue;
-		log_held_back(st, b.client, b.suppressed);
+		if (b.client[0] && b.held)
+			log_held_back(st, &b, b.held);
 	}
 }
 
@@ -534,7 +565,7 @@ int access_refuse(struct steward *st, const struct actor *who, const char *actio
 	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason};
 	/* a stranger's refusals are logged one by one up to a budget per
 	 * address and minute, then counted (request.refused_many) */
-	if (who->user_id == 0 && !access_refusal_budget(st, who->client))
+	if (who->user_id == 0 && !access_refusal_budget(st, who->client, 0))
 		return err_setc(e, ST_EDENIED, code, NULL, "%s", reason);
 	struct st_error le = {0};
 	int lrc = steward_audit(st, who, &ev, NULL, &le);

@@ -32,20 +32,10 @@
 #define HASH_SLOTS 4
 #define HASH_WAIT_SECONDS 10
 
-/* Sign-in attempts in flight, per keyed name and per client address:
- * counted with the failures already recorded, so that parallel attempts
- * cannot exceed a limit before their failures are written. */
-struct attempt {
-	char key[72];
-	int n;
-};
-
 struct auth_state {
 	pthread_mutex_t lock;
 	struct auth_settings s;
 	char dummy_hash[PASSWORD_HASH_MAX]; /* equalizes work for unknown users */
-	struct attempt *inflight;
-	size_t ninflight, capinflight;
 	sem_t hashing;
 };
 
@@ -69,7 +59,6 @@ void auth_state_free(struct auth_state *a)
 		return;
 	pthread_mutex_destroy(&a->lock);
 	sem_destroy(&a->hashing);
-	free(a->inflight);
 	free(a);
 }
 
@@ -171,15 +160,17 @@ static void log_event(struct steward *st, int64_t user, const char *client,
  * refusal stands but becomes the log's failure. */
 static int refuse(struct steward *st, int64_t user, const char *client, const char *request_id,
 		  const char *action, int status, const char *code, const char *field,
-		  const char *reason, json_t *detail, struct st_error *e)
+		  const char *reason, json_t *detail, bool cheap, struct st_error *e)
 {
 	struct actor who = {.user_id = user, .via = "api", .client = client,
 			    .request_id = request_id};
 	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason,
 				 .detail = detail};
-	/* refusals of sign-in are logged one by one up to a budget per address
-	 * and minute, then counted: on record, but no way to fill the disk */
-	if (!access_refusal_budget(st, client)) {
+	/* Refusals that cost the sender nothing (a lock, a throttle, a forged
+	 * or stale token) are logged one by one up to a budget per address,
+	 * account and minute, then counted: on record, but no way to fill the
+	 * disk. A refusal after a secret was checked is always logged. */
+	if (cheap && !access_refusal_budget(st, client, user)) {
 		json_decref(detail);
 		return err_setc(e, status, code, field, "%s", reason);
 	}
@@ -212,17 +203,7 @@ static void name_key(struct steward *st, const char *username, char out[40])
  * /64 (one host can hold a whole /64), anything else as it is. */
 static void client_key(const char *client, char out[64])
 {
-	if (!strchr(client, ':')) {
-		str_copy(out, 64, client);
-		return;
-	}
-	unsigned char a[16];
-	if (inet_pton(AF_INET6, client, a) != 1) {
-		str_copy(out, 64, client);
-		return;
-	}
-	snprintf(out, 64, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a[0], a[1], a[2], a[3], a[4],
-		 a[5], a[6], a[7]);
+	access_client_key(client, out);
 }
 
 /* Failures under a name (and an address, and of a kind, when given) since
@@ -246,49 +227,9 @@ static int64_t count_failures(struct store_conn *c, const char *nkey, const char
 	return rc == ST_OK ? n : -1;
 }
 
-static int *inflight_slot(struct auth_state *a, const char *key)
-{
-	for (size_t i = 0; i < a->ninflight; i++)
-		if (str_eq(a->inflight[i].key, key))
-			return &a->inflight[i].n;
-	if (a->ninflight == a->capinflight) {
-		a->capinflight = a->capinflight ? a->capinflight * 2 : 16;
-		a->inflight = xrealloc(a->inflight, a->capinflight * sizeof(*a->inflight));
-	}
-	struct attempt *t = &a->inflight[a->ninflight++];
-	str_copy(t->key, sizeof(t->key), key);
-	t->n = 0;
-	return &t->n;
-}
+enum place_result { PLACED, LOCKED, THROTTLED, UNCOUNTABLE };
 
-static void inflight_add(struct auth_state *a, const char *key, int delta)
-{
-	int *n = inflight_slot(a, key);
-	*n += delta;
-	if (*n <= 0) /* forget it: swap the last entry in */
-		for (size_t i = 0; i < a->ninflight; i++)
-			if (&a->inflight[i].n == n) {
-				a->inflight[i] = a->inflight[--a->ninflight];
-				break;
-			}
-}
-
-/* The keys of one attempt's places: the address, the name from that
- * address, the name from everywhere. */
-struct places {
-	char client[72], pair[112], name[72];
-};
-
-static void places_for(const char *nkey, const char *ckey, struct places *pl)
-{
-	snprintf(pl->client, sizeof(pl->client), "c|%s", ckey);
-	snprintf(pl->pair, sizeof(pl->pair), "%s|%s", nkey, ckey);
-	snprintf(pl->name, sizeof(pl->name), "n|%s", nkey);
-}
-
-enum reserve_result { RESERVED, LOCKED, THROTTLED, UNCOUNTABLE };
-
-/* Whether a lock row holds now; its end into *until. */
+/* Whether a lock row holds now; its end into *until. -1: cannot tell. */
 static int lock_row(struct store_conn *c, const char *key, int64_t now, int64_t *until)
 {
 	int64_t u = 0;
@@ -303,75 +244,79 @@ static int lock_row(struct store_conn *c, const char *key, int64_t now, int64_t 
 	return u > now;
 }
 
-/* Takes a place for one sign-in attempt on a name from an address, or says
- * why not. Limits: lock_after failures for a name from one address (that
- * address is locked out of that name; others are not, so one attacker cannot
- * lock a person out), NAME_LOCK_AFTER for a name from everywhere in a day
- * (NIST SP 800-63B's ceiling of 100), client_limit for an address whatever
- * the names. Attempts in flight count with recorded failures, so parallel
- * attempts cannot pass a limit. Every RESERVED is followed by unreserve(). */
-static enum reserve_result reserve(struct steward *st, struct store_conn *c, const char *nkey,
-				   const char *ckey, const struct auth_settings *cfg, int64_t now,
-				   int64_t *locked_until)
+/* Whether the name signed in successfully from this address in the last 90
+ * days: such an address is not shut out by a lock on the name from
+ * everywhere, so a stranger spreading failures over many addresses cannot
+ * lock a person out of their usual places. */
+static bool known_address(struct store_conn *c, const char *nkey, const char *ckey, int64_t now)
 {
-	struct auth_state *a = st->auth;
-	struct places pl;
-	places_for(nkey, ckey, &pl);
-	*locked_until = 0;
-	char pairkey[112];
-	snprintf(pairkey, sizeof(pairkey), "%s|%s", nkey, ckey);
-	int l1 = lock_row(c, nkey, now, locked_until), l2 = lock_row(c, pairkey, now, locked_until);
+	int64_t n = 0;
+	return store_query_int(c, &n, NULL,
+			       "SELECT COUNT(*) FROM signin_known WHERE name_key = ? AND client = ? AND "
+			       "at > ?",
+			       "tti", nkey, ckey, now - 90 * 86400) == ST_OK &&
+	       n > 0;
+}
+
+static int64_t pair_key(const char *nkey, const char *ckey, char out[160])
+{
+	return snprintf(out, 160, "%s|%s", nkey, ckey);
+}
+
+/* Takes a place for checking one secret (kind "password" or "totp") of a
+ * name from an address, or says why not. The place is a failure row written
+ * before the secret is checked — inside the lock that counts, so parallel
+ * attempts cannot pass a limit, and before the check, so a failure to write
+ * cannot tell a right secret from a wrong one — and deleted when the secret
+ * proves right. Limits: for passwords, lock_after failures of the name from
+ * this address in the window (that address is locked out of that name),
+ * NAME_LOCK_AFTER of the name from everywhere in a day (every address but
+ * those it signed in from before), client_limit from the address whatever
+ * the name; for codes, TOTP_LOCK_AFTER and TOTP_NAME_LOCK_AFTER likewise. */
+static enum place_result take_place(struct steward *st, struct store_conn *c, const char *nkey,
+				    const char *ckey, const char *kind,
+				    const struct auth_settings *cfg, int64_t now, int64_t *until,
+				    int64_t *row)
+{
+	bool totp = str_eq(kind, "totp");
+	char pk[160];
+	if (pair_key(nkey, ckey, pk) >= 160)
+		return UNCOUNTABLE;
+	*until = 0;
+	*row = 0;
+	bool known = known_address(c, nkey, ckey, now);
+	int l1 = lock_row(c, pk, now, until), l2 = known ? 0 : lock_row(c, nkey, now, until);
 	if (l1 < 0 || l2 < 0)
 		return UNCOUNTABLE;
 	if (l1 || l2)
 		return LOCKED;
-	pthread_mutex_lock(&a->lock);
-	int64_t byclient = count_failures(c, NULL, ckey, NULL, now - cfg->window_seconds);
-	int64_t bypair = count_failures(c, nkey, ckey, NULL, now - cfg->window_seconds);
-	int64_t byname = count_failures(c, nkey, NULL, NULL, now - 86400);
-	enum reserve_result r = RESERVED;
+	pthread_mutex_lock(&st->auth->lock);
+	int64_t byclient = totp ? 0 : count_failures(c, NULL, ckey, NULL, now - cfg->window_seconds);
+	int64_t bypair = count_failures(c, nkey, ckey, kind, now - cfg->window_seconds);
+	int64_t byname = known ? 0 : count_failures(c, nkey, NULL, kind, now - 86400);
+	enum place_result r = PLACED;
 	if (byclient < 0 || bypair < 0 || byname < 0)
 		r = UNCOUNTABLE;
-	else if (byclient + *inflight_slot(a, pl.client) >= cfg->client_limit)
+	else if (byclient >= cfg->client_limit)
 		r = THROTTLED;
-	else if (bypair + *inflight_slot(a, pl.pair) >= cfg->lock_after ||
-		 byname + *inflight_slot(a, pl.name) >= NAME_LOCK_AFTER)
-		r = LOCKED, *locked_until = now + cfg->lock_seconds;
-	int d = r == RESERVED ? 1 : 0; /* 0 drops the slots a lookup created */
-	inflight_add(a, pl.client, d);
-	inflight_add(a, pl.pair, d);
-	inflight_add(a, pl.name, d);
-	pthread_mutex_unlock(&a->lock);
+	else if (bypair >= (totp ? TOTP_LOCK_AFTER : cfg->lock_after) ||
+		 byname >= (totp ? TOTP_NAME_LOCK_AFTER : NAME_LOCK_AFTER))
+		r = LOCKED, *until = now + cfg->lock_seconds;
+	else if (store_query_int(c, row, NULL,
+				 "INSERT INTO signin_failure (username, client, at, kind) VALUES "
+				 "(?, ?, ?, ?) RETURNING id",
+				 "ttit", nkey, ckey, now, kind) != ST_OK)
+		r = UNCOUNTABLE;
+	pthread_mutex_unlock(&st->auth->lock);
 	return r;
 }
 
-static void unreserve(struct steward *st, const char *nkey, const char *ckey)
+/* The secret was right (or the attempt ended before a verdict): the place
+ * is given back. */
+static void give_back(struct store_conn *c, int64_t row)
 {
-	struct places pl;
-	places_for(nkey, ckey, &pl);
-	pthread_mutex_lock(&st->auth->lock);
-	inflight_add(st->auth, pl.client, -1);
-	inflight_add(st->auth, pl.pair, -1);
-	inflight_add(st->auth, pl.name, -1);
-	pthread_mutex_unlock(&st->auth->lock);
-}
-
-/* A place for checking a one-time code of a name from an address: at most
- * TOTP_LOCK_AFTER wrong or pending codes in the window. */
-static bool code_place(struct steward *st, struct store_conn *c, const char *nkey,
-		       const char *ckey, const struct auth_settings *cfg, int64_t now, int delta)
-{
-	char k[120];
-	snprintf(k, sizeof(k), "t|%s|%s", nkey, ckey);
-	pthread_mutex_lock(&st->auth->lock);
-	bool ok = true;
-	if (delta > 0) {
-		int64_t n = count_failures(c, nkey, ckey, "totp", now - cfg->window_seconds);
-		ok = n >= 0 && n + *inflight_slot(st->auth, k) < TOTP_LOCK_AFTER;
-	}
-	inflight_add(st->auth, k, ok ? delta : 0);
-	pthread_mutex_unlock(&st->auth->lock);
-	return ok;
+	if (row > 0)
+		store_run(c, NULL, "DELETE FROM signin_failure WHERE id = ?", "i", row);
 }
 
 static int64_t set_lock(struct store_conn *c, const char *key, int64_t until)
@@ -384,17 +329,12 @@ static int64_t set_lock(struct store_conn *c, const char *key, int64_t until)
 	return until;
 }
 
-/* Records a failed attempt (kind "password" or "totp") and locks when a
- * limit is reached: the name from this address, or the name from
- * everywhere. Returns the lock's end, 0 if none, -1 if nothing could be
- * written (the caller fails closed). */
-static int64_t record_failure(struct store_conn *c, const char *nkey, const char *ckey,
-			      const char *kind, const struct auth_settings *cfg, int64_t now)
+/* The secret was wrong: its place stays as the failure, and a lock follows
+ * when a limit is reached (the name from this address, or the name from
+ * everywhere). Returns the lock's end, 0 if none, -1 on a storage error. */
+static int64_t failed(struct store_conn *c, const char *nkey, const char *ckey,
+		      const char *kind, const struct auth_settings *cfg, int64_t now)
 {
-	if (store_run(c, NULL,
-		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
-		      "ttit", nkey, ckey, now, kind) != ST_OK)
-		return -1;
 	/* keep the tables small: forget failures older than a day, ended locks */
 	store_run(c, NULL, "DELETE FROM signin_failure WHERE at < ?", "i", now - 86400);
 	store_run(c, NULL, "DELETE FROM signin_lock WHERE locked_until < ?", "i", now);
@@ -407,9 +347,9 @@ static int64_t record_failure(struct store_conn *c, const char *nkey, const char
 	if (name >= (totp ? TOTP_NAME_LOCK_AFTER : NAME_LOCK_AFTER))
 		return set_lock(c, nkey, until);
 	if (pair >= (totp ? TOTP_LOCK_AFTER : cfg->lock_after)) {
-		char pairkey[112];
-		snprintf(pairkey, sizeof(pairkey), "%s|%s", nkey, ckey);
-		return set_lock(c, pairkey, until);
+		char pk[160];
+		pair_key(nkey, ckey, pk);
+		return set_lock(c, pk, until);
 	}
 	return 0;
 }
@@ -443,7 +383,7 @@ static int locked_refusal(struct steward *st, int64_t uid, const char *client,
 	snprintf(reason, sizeof(reason),
 		 "the account is locked after repeated failed sign-ins until %s", ts);
 	return refuse(st, uid, client, request_id, action, ST_ELIMIT, "locked", NULL, reason,
-		      detail, e);
+		      detail, true, e);
 }
 
 static bool recovery_hash(struct steward *st, int64_t user, const char *code,
@@ -542,9 +482,9 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	 * keyed hash (it may be a password typed in the wrong field). */
 	json_t *detail = uid ? json_pack("{s:s}", "username", username)
 			     : json_pack("{s:s}", "unknown_name", nkey);
-	int64_t until = 0;
-	switch (reserve(st, c, nkey, ckey, &cfg, now, &until)) {
-	case RESERVED:
+	int64_t until = 0, place = 0;
+	switch (take_place(st, c, nkey, ckey, "password", &cfg, now, &until, &place)) {
+	case PLACED:
 		break;
 	case LOCKED:
 		store_release(c);
@@ -555,51 +495,46 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		secure_wipe(hash, sizeof(hash));
 		return refuse(st, uid, client, request_id, action, ST_ELIMIT, "throttled", NULL,
 			      "too many failed sign-ins from this address; wait and try again",
-			      detail, e);
+			      detail, true, e);
 	case UNCOUNTABLE:
 		store_release(c);
 		secure_wipe(hash, sizeof(hash));
 		json_decref(detail);
 		return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
-				"sign-in is unavailable: its failure counts cannot be read");
+				"sign-in is unavailable: its failure counts cannot be read or written");
 	}
-	/* From here on the attempt holds a place: every return unreserves. */
-	/* the same Argon2id work whether or not the user exists */
+	/* From here on a failure row stands for this attempt: a right
+	 * password gives it back. The same Argon2id work whether or not the
+	 * user exists. */
 	bool busy = false;
 	bool ok = verify_password(st, uid && hash[0] ? hash : st->auth->dummy_hash, password,
 				  &busy) &&
 		  uid && hash[0];
 	secure_wipe(hash, sizeof(hash));
 	if (busy) {
-		unreserve(st, nkey, ckey);
+		give_back(c, place);
 		store_release(c);
 		json_decref(detail);
 		return err_setc(e, ST_EUNAVAIL, "busy", NULL,
 				"the server is too busy to check passwords; try again shortly");
 	}
 	if (!ok) {
-		int64_t lock = record_failure(c, nkey, ckey, "password", &cfg, now);
-		unreserve(st, nkey, ckey);
+		int64_t lock = failed(c, nkey, ckey, "password", &cfg, now);
 		store_release(c);
-		if (lock < 0) {
-			json_decref(detail);
-			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
-					"sign-in is unavailable: a failure could not be recorded");
-		}
 		if (lock > 0 && uid)
 			log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
 				  "locked after repeated failed sign-ins", NULL);
 		return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_credentials", NULL,
-			      "wrong username or password", detail, e);
+			      "wrong username or password", detail, false, e);
 	}
+	give_back(c, place);
 	if (!str_eq(status, "active")) {
-		unreserve(st, nkey, ckey);
 		store_release(c);
 		return refuse(st, uid, client, request_id, action, ST_EAUTH, "account_inactive", NULL,
 			      str_eq(status, "separated") ? "this account belongs to a person who "
 							    "has left the district"
 							  : "this account is disabled",
-			      detail, e);
+			      detail, false, e);
 	}
 	/* multi-factor */
 	unsigned char *secret = secure_scratch();
@@ -608,7 +543,6 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	int trc = totp_secret(st, c, uid, secret, &enrolled, &last_step, e);
 	if (trc != ST_OK && trc != ST_ENOTFOUND) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		unreserve(st, nkey, ckey);
 		store_release(c);
 		json_decref(detail);
 		return trc;
@@ -617,20 +551,25 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	if (enrolled) {
 		if (!totp || !*totp) {
 			secure_wipe(secret, TOTP_SECRET_BYTES);
-			unreserve(st, nkey, ckey);
 			store_release(c);
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "totp_required",
 				      "totp",
 				      "enter the 6-digit code from your authenticator app (or a "
 				      "recovery code)",
-				      detail, e);
+				      detail, false, e);
 		}
-		if (!code_place(st, c, nkey, ckey, &cfg, now, 1)) {
+		enum place_result pr =
+			take_place(st, c, nkey, ckey, "totp", &cfg, now, &until, &place);
+		if (pr != PLACED) {
 			secure_wipe(secret, TOTP_SECRET_BYTES);
-			unreserve(st, nkey, ckey);
 			store_release(c);
-			return locked_refusal(st, uid, client, request_id, action,
-					      now + cfg.lock_seconds, detail, e);
+			if (pr == LOCKED)
+				return locked_refusal(st, uid, client, request_id, action, until,
+						      detail, e);
+			json_decref(detail);
+			return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
+					"sign-in is unavailable: its failure counts cannot be read "
+					"or written");
 		}
 		uint64_t step = 0;
 		if (strlen(totp) == TOTP_DIGITS && totp_check(secret, TOTP_SECRET_BYTES, totp, now, &step)) {
@@ -656,26 +595,19 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			}
 		}
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		int64_t lock = mfa ? 0 : record_failure(c, nkey, ckey, "totp", &cfg, now);
-		code_place(st, c, nkey, ckey, &cfg, now, -1);
 		if (!mfa) {
-			unreserve(st, nkey, ckey);
+			int64_t lock = failed(c, nkey, ckey, "totp", &cfg, now);
 			store_release(c);
 			if (lock > 0)
 				log_event(st, uid, client, request_id, NULL, "user.locked", "deny",
 					  "locked after repeated wrong one-time codes", NULL);
-			if (lock < 0) {
-				json_decref(detail);
-				return err_setc(e, ST_EUNAVAIL, "unavailable", NULL,
-						"sign-in is unavailable: a failure could not be "
-						"recorded");
-			}
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "bad_totp", "totp",
-				      "the one-time code is wrong, expired or already used", detail, e);
+				      "the one-time code is wrong, expired or already used", detail,
+				      false, e);
 		}
+		give_back(c, place);
 	}
 	secure_wipe(secret, TOTP_SECRET_BYTES);
-	unreserve(st, nkey, ckey);
 	/* suspended accounts do not get a session at all */
 	model_rdlock(st->model);
 	const struct muser *mu = model_user(st->model, (uint32_t)uid);
@@ -685,7 +617,7 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	if (suspended) {
 		store_release(c);
 		return refuse(st, uid, client, request_id, action, ST_EDENIED, "suspended", NULL,
-			      "this account's access is suspended", detail, e);
+			      "this account's access is suspended", detail, false, e);
 	}
 	const char *restricted = must_change ? "password"
 					     : (!enrolled && auth_mfa_required(st, uid) ? "enroll" : "");
@@ -704,9 +636,16 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 		       "?, ?)",
 		       "tbbiittiii", out->session_id, th, (size_t)32, ch, (size_t)32, uid,
 		       (int64_t)mfa, restricted, client, now, now, out->expires_at);
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
 		store_run(c, NULL, "DELETE FROM signin_failure WHERE username = ? AND client = ?",
 			  "tt", nkey, ckey);
+		/* an address this person signs in from: a lock on the name from
+		 * everywhere does not shut it out */
+		store_run(c, NULL,
+			  "INSERT INTO signin_known (name_key, client, at) VALUES (?, ?, ?) "
+			  "ON CONFLICT (name_key, client) DO UPDATE SET at = excluded.at",
+			  "tti", nkey, ckey, now);
+	}
 	store_release(c);
 	if (rc != ST_OK) {
 		json_decref(detail);
@@ -744,7 +683,7 @@ int auth_check(struct steward *st, const char *token, const char *client,
 				"sign in first: send Authorization: Bearer <token>");
 	if (!token_shape_ok(token))
 		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
-			      "the token is malformed", NULL, e);
+			      "the token is malformed", NULL, true, e);
 	unsigned char h[32];
 	sha256(token, strlen(token), h);
 	struct auth_settings cfg = settings(st);
@@ -820,7 +759,7 @@ int auth_check(struct steward *st, const char *token, const char *client,
 	if (!found) {
 		store_release(c);
 		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
-			      "the token is not valid", NULL, e);
+			      "the token is not valid", NULL, true, e);
 	}
 	if (reason) {
 		if (!out->api_token && strstr(reason, "expired"))
@@ -830,7 +769,7 @@ int auth_check(struct steward *st, const char *token, const char *client,
 		store_release(c);
 		json_t *detail = json_pack("{s:s}", out->api_token ? "token" : "session", out->id);
 		return refuse(st, uid, client, request_id, "session.refused", ST_EAUTH,
-			      "session_ended", NULL, reason, detail, e);
+			      "session_ended", NULL, reason, detail, true, e);
 	}
 	/* note activity, but write at most every few seconds */
 	int64_t every = cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60;
@@ -991,37 +930,36 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 /* Secrets checked inside a signed-in session (the current password at a
  * change, a code at enrolment) are limited per session, not per name: a
  * stranger cannot use them to lock a person out, and a stolen session
- * cannot use them to guess. SESSION_FAIL_LIMIT wrong ones, counting those
- * in flight, end the session. */
+ * cannot use them to guess. SESSION_FAIL_LIMIT wrong ones over the
+ * session's whole life end it. The place is a failure row written before
+ * the check, as for signing in; *row receives it (0: no place). */
 static bool session_place(struct steward *st, struct store_conn *c, const struct actor *who,
-			  const struct auth_settings *cfg, int64_t now, int delta)
-{
-	char k[64];
-	snprintf(k, sizeof(k), "s|%s", who->session_id ? who->session_id : "");
-	pthread_mutex_lock(&st->auth->lock);
-	bool ok = true;
-	if (delta > 0) {
-		int64_t n = count_failures(c, k, NULL, NULL, now - cfg->window_seconds);
-		ok = n >= 0 && n + *inflight_slot(st->auth, k) < SESSION_FAIL_LIMIT;
-	}
-	inflight_add(st->auth, k, ok ? delta : 0);
-	pthread_mutex_unlock(&st->auth->lock);
-	return ok;
-}
-
-/* Records a wrong secret in a session; ends the session at the limit.
- * Returns 1 if it ended, 0 if not, -1 if nothing could be written. */
-static int session_failure(struct steward *st, struct store_conn *c, const struct actor *who,
-			   const char *kind, const struct auth_settings *cfg, int64_t now)
+			  const struct auth_settings *cfg, int64_t now, const char *kind,
+			  int64_t *row)
 {
 	char k[64], ckey[64];
 	snprintf(k, sizeof(k), "s|%s", who->session_id ? who->session_id : "");
 	client_key(who->client ? who->client : "", ckey);
-	if (store_run(c, NULL,
-		      "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, ?, ?)",
-		      "ttit", k, ckey, now, kind) != ST_OK)
-		return -1;
-	int64_t n = count_failures(c, k, NULL, NULL, now - cfg->window_seconds);
+	*row = 0;
+	pthread_mutex_lock(&st->auth->lock);
+	int64_t n = count_failures(c, k, NULL, NULL, now - cfg->max_seconds - 1);
+	bool ok = n >= 0 && n < SESSION_FAIL_LIMIT &&
+		  store_query_int(c, row, NULL,
+				  "INSERT INTO signin_failure (username, client, at, kind) VALUES (?, ?, "
+				  "?, ?) RETURNING id",
+				  "ttit", k, ckey, now, kind) == ST_OK;
+	pthread_mutex_unlock(&st->auth->lock);
+	return ok;
+}
+
+/* After a wrong secret in a session (its row stays): ends the session at
+ * the limit. Returns 1 if it ended, 0 if not, -1 on a storage error. */
+static int session_failure(struct steward *st, struct store_conn *c, const struct actor *who,
+			   const struct auth_settings *cfg, int64_t now)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "s|%s", who->session_id ? who->session_id : "");
+	int64_t n = count_failures(c, k, NULL, NULL, now - cfg->max_seconds - 1);
 	if (n < 0)
 		return -1;
 	if (n < SESSION_FAIL_LIMIT)
@@ -1035,14 +973,13 @@ static int session_failure(struct steward *st, struct store_conn *c, const struc
 }
 
 /* A wrong secret inside a session: recorded (ending the session at the
- * limit), its place given back, the connection released, the refusal
- * logged. ST_OK means the caller now answers with its own refusal. */
+ * limit), the connection released, the refusal logged. ST_OK means the
+ * caller now answers with its own refusal. */
 static int wrong_in_session(struct steward *st, struct store_conn *c, const struct actor *who,
-			    const char *kind, const struct auth_settings *cfg, int64_t now,
-			    const char *action, const char *what, struct st_error *e)
+			    const struct auth_settings *cfg, int64_t now, const char *action,
+			    const char *what, struct st_error *e)
 {
-	int ended = session_failure(st, c, who, kind, cfg, now);
-	session_place(st, c, who, cfg, now, -1);
+	int ended = session_failure(st, c, who, cfg, now);
 	store_release(c);
 	char reason[160];
 	snprintf(reason, sizeof(reason), "%s%s", what, ended > 0 ? "; the session was ended" : "");
@@ -1082,8 +1019,8 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	int64_t now = time_now();
-	if (!session_place(st, c, who, &cfg, now, 1))
+	int64_t now = time_now(), place = 0;
+	if (!session_place(st, c, who, &cfg, now, "totp", &place))
 		return session_guard_refusal(st, c, who, "mfa.confirm", e);
 	unsigned char *secret = secure_scratch();
 	bool confirmed = false;
@@ -1100,8 +1037,8 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 			    !totp_check(secret, TOTP_SECRET_BYTES, code, now, &step) ||
 			    (int64_t)step <= last_step)) {
 		secure_wipe(secret, TOTP_SECRET_BYTES);
-		rc = wrong_in_session(st, c, who, "totp", &cfg, now, "mfa.confirm",
-				      "the code did not match", e);
+		rc = wrong_in_session(st, c, who, &cfg, now, "mfa.confirm", "the code did not match",
+				      e);
 		if (rc != ST_OK)
 			return rc;
 		return err_setc(e, ST_EINVAL, "bad_totp", "code",
@@ -1109,7 +1046,7 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 				"current code");
 	}
 	secure_wipe(secret, TOTP_SECRET_BYTES);
-	session_place(st, c, who, &cfg, now, -1);
+	give_back(c, place);
 	if (rc == ST_OK)
 		rc = store_begin(c, e);
 	/* the step advances only once, even for two confirmations at once */
@@ -1159,8 +1096,8 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	int64_t when = time_now();
-	if (!session_place(st, c, who, &cfg, when, 1))
+	int64_t when = time_now(), place = 0;
+	if (!session_place(st, c, who, &cfg, when, "password", &place))
 		return session_guard_refusal(st, c, who, "user.password", e);
 	char hash[PASSWORD_HASH_MAX] = "", username[USERNAME_MAX + 1] = "";
 	struct store_stmt *s;
@@ -1179,13 +1116,13 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 					    &busy)) {
 		secure_wipe(hash, sizeof(hash));
 		if (busy) {
-			session_place(st, c, who, &cfg, when, -1);
+			give_back(c, place);
 			store_release(c);
 			return err_setc(e, ST_EUNAVAIL, "busy", NULL,
 					"the server is too busy to check passwords; try again "
 					"shortly");
 		}
-		rc = wrong_in_session(st, c, who, "password", &cfg, when, "user.password",
+		rc = wrong_in_session(st, c, who, &cfg, when, "user.password",
 				      "the current password was wrong", e);
 		if (rc != ST_OK)
 			return rc;
@@ -1193,7 +1130,7 @@ int auth_password_change(struct steward *st, const struct actor *who, const char
 				"the current password is wrong");
 	}
 	secure_wipe(hash, sizeof(hash));
-	session_place(st, c, who, &cfg, when, -1);
+	give_back(c, place);
 	if (rc == ST_OK && str_eq(current, replacement))
 		rc = err_setc(e, ST_EINVAL, "weak_password", "new_password",
 			      "the new password must differ from the current one");

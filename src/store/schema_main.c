@@ -246,6 +246,13 @@ const struct migration schema_main[] = {
 	 "  locked_until INTEGER NOT NULL\n"
 	 ");\n"
 	 "UPDATE app_user SET locked_until = NULL;\n"},
+	{5, "addresses a name has signed in from",
+	 "CREATE TABLE signin_known (\n"
+	 "  name_key TEXT NOT NULL,\n"
+	 "  client TEXT NOT NULL,\n"
+	 "  at INTEGER NOT NULL,\n"
+	 "  PRIMARY KEY (name_key, client)\n"
+	 ");\n"},
 };
 
 const size_t schema_main_count = sizeof(schema_main) / sizeof(schema_main[0]);

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 
 char *api_dir, *api_data, api_base[64];
+_Thread_local char api_source[48];
 static pid_t server;
 
 pid_t api_server_pid(void)
@@ -97,6 +98,11 @@ struct resp api_request(const char *method, const char *path, const char *token,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (api_source[0]) {
+		char iface[80];
+		snprintf(iface, sizeof(iface), "host!%s", api_source);
+		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+	}
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);

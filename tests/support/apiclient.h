@@ -10,6 +10,9 @@
 #include "testsupport.h"
 
 extern char *api_dir, *api_data, api_base[64];
+/* The local address this thread's requests come from ("127.0.0.7"; empty:
+ * the default), so that tests can be many clients on one machine. */
+extern _Thread_local char api_source[48];
 
 struct resp {
 	long status;

@@ -408,6 +408,22 @@ static void test_administration(void **state)
 	json_decref(out);
 }
 
+static void test_client_keys(void **state)
+{
+	(void)state;
+	char a[64], b[64], c[64], d[64];
+	/* one IPv6 host can hold a whole /64: it counts as one address */
+	access_client_key("2001:db8:1:2:3::4", a);
+	access_client_key("2001:db8:1:2:ffff:ffff:ffff:9", b);
+	access_client_key("2001:db8:1:3::1", c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	access_client_key("192.0.2.7", d);
+	assert_string_equal(d, "192.0.2.7");
+	access_client_key("", d);
+	assert_string_equal(d, "unknown");
+}
+
 static void test_rules_are_data(void **state)
 {
 	(void)state;
@@ -482,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_changes_apply_to_the_next_decision),
 		cmocka_unit_test(test_masking_and_disclosure),
 		cmocka_unit_test(test_administration),
+		cmocka_unit_test(test_client_keys),
 		cmocka_unit_test(test_rules_are_data),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

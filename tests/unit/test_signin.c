@@ -437,12 +437,70 @@ static void test_a_flood_of_refusals_is_counted_not_written_one_by_one(void **st
 	if (time_now() / 60 == t0 / 60) /* all in one minute (else the budget renewed) */
 		assert_true(logged <= 300);
 	assert_true(logged < 400);
+	/* a refusal after a secret was checked is never held back */
+	assert_int_equal(status_of(api_sign_in(TS_ADMIN, "still not the password", NULL)), 401);
+	assert_true(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE action = 'session.create' "
+					     "AND outcome = 'deny' AND CAST(entry AS TEXT) LIKE '%wrong username or password%'") >= 1);
+	assert_true(api_logged("request.refused_many", "deny", "the rest are counted"));
 	int status = api_server_terminate(); /* a clean stop logs what was held back */
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(api_db_count("audit.db", "SELECT COALESCE(SUM(CAST(substr(json_extract(entry, '$.reason'), 1, "
 						  "instr(json_extract(entry, '$.reason'), ' ') - 1) AS INTEGER)), 0) FROM audit_event "
 						  "WHERE action = 'request.refused_many'") + logged,
 			 400);
+}
+
+struct spreader {
+	int index;
+	pthread_barrier_t *go;
+	int refused;
+};
+
+static void *spread_main(void *arg)
+{
+	struct spreader *sp = arg;
+	snprintf(api_source, sizeof(api_source), "127.0.0.%d", 10 + sp->index);
+	pthread_barrier_wait(sp->go);
+	for (int i = 0; i < LOCK_AFTER; i++) {
+		struct resp r = api_sign_in("dana", "not the password at all", NULL);
+		sp->refused += r.status == 401 || r.status == 429;
+		json_decref(r.json);
+	}
+	return NULL;
+}
+
+static void test_failures_spread_over_addresses_do_not_lock_out_a_known_place(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("dana", "teacher");
+	/* dana signs in from her usual address */
+	struct who w = {0};
+	api_login(&w, "dana", "kestrel meadow lantern 7");
+	/* a stranger spreads 100 wrong passwords over 20 addresses (five each,
+	 * under the per-address lock) */
+	enum { N = 20 };
+	pthread_t th[N];
+	struct spreader sp[N];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, N);
+	for (int i = 0; i < N; i++) {
+		sp[i] = (struct spreader){i, &go, 0};
+		pthread_create(&th[i], NULL, spread_main, &sp[i]);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&go);
+	/* the name is now locked everywhere it was not used before ... */
+	snprintf(api_source, sizeof(api_source), "127.0.0.99");
+	struct resp r = api_sign_in("dana", "kestrel meadow lantern 7", NULL);
+	api_source[0] = '\0';
+	assert_int_equal(r.status, 429);
+	json_decref(r.json);
+	/* ... but not where dana signs in */
+	r = api_sign_in("dana", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 201);
+	json_decref(r.json);
 }
 
 int main(void)
@@ -458,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_enrolment_ends_sessions_without_it),
 		cmocka_unit_test(test_password_change_ends_tokens_and_counts_failures),
 		cmocka_unit_test(test_a_locked_name_is_unlocked_by_an_administrator),
+		cmocka_unit_test(test_failures_spread_over_addresses_do_not_lock_out_a_known_place),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
 		cmocka_unit_test(test_sessions_end_when_idle_and_when_old),
 		cmocka_unit_test(test_a_flood_of_refusals_is_counted_not_written_one_by_one),
