@@ -106,7 +106,8 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
-		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL;
+		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL,
+		   *proxies = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -122,6 +123,9 @@ int cmd_serve(int argc, char **argv)
 		{"session-max", &maxage, NULL, "seconds a session lasts at most (default 43200)"},
 		{"lock-after", &lock_after, NULL,
 		 "failed sign-ins that lock an account for 15 minutes (default 10)"},
+		{"trusted-proxy", &proxies, NULL,
+		 "reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the "
+		 "client"},
 		{"throttle-after", &throttle_after, NULL,
 		 "failed sign-ins from one address, within 15 minutes, that stop its sign-ins "
 		 "(default 30)"},
@@ -164,7 +168,7 @@ int cmd_serve(int argc, char **argv)
 	auth_configure(st, &as);
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
 				    .threads = (int)nthreads, .per_address = (int)nper,
-				    .port_file = portfile};
+				    .port_file = portfile, .trusted_proxies = proxies};
 	int rc = server_run(st, &so, &e);
 	steward_close(st);
 	if (rc != ST_OK)

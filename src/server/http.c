@@ -24,10 +24,14 @@
 #include "steward/access.h"
 #include "server/server.h"
 
+#define MAX_PROXIES 16
+
 struct server {
 	struct steward *st;
 	struct MHD_Daemon *daemon;
 	bool tls;
+	char proxies[MAX_PROXIES][INET6_ADDRSTRLEN];
+	int nproxies;
 };
 
 /* Per request (libmicrohttpd's "connection closure" is per request). */
@@ -318,7 +322,31 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 	return ret;
 }
 
-static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+static bool is_proxy(const struct server *srv, const char *addr)
+{
+	for (int i = 0; i < srv->nproxies; i++)
+		if (str_eq(srv->proxies[i], addr))
+			return true;
+	return false;
+}
+
+/* A textual IPv4 or IPv6 address, put in its canonical form. */
+static bool canonical_ip(const char *in, char *out, size_t size)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, in, a) == 1)
+		return inet_ntop(AF_INET, a, out, (socklen_t)size) != NULL;
+	if (inet_pton(AF_INET6, in, a) == 1)
+		return inet_ntop(AF_INET6, a, out, (socklen_t)size) != NULL;
+	return false;
+}
+
+/* The client: the peer, or — when the peer is a trusted reverse proxy —
+ * the right-most address in X-Forwarded-For that is not itself a trusted
+ * proxy (addresses further left were written by the client and prove
+ * nothing). Every limit per address and every event's client use it. */
+static void client_address(const struct server *srv, struct MHD_Connection *conn, char *out,
+			   size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -331,6 +359,32 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 	} else if (ci->client_addr->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ci->client_addr;
 		inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)size);
+	}
+	if (!srv->nproxies || !is_proxy(srv, out))
+		return;
+	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!xff || strlen(xff) > 2048)
+		return;
+	char list[2049];
+	str_copy(list, sizeof(list), xff);
+	for (;;) {
+		char *comma = strrchr(list, ',');
+		char *item = comma ? comma + 1 : list;
+		while (*item == ' ' || *item == '\t')
+			item++;
+		size_t n = strlen(item);
+		while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+			item[--n] = '\0';
+		char ip[INET6_ADDRSTRLEN];
+		if (!canonical_ip(item, ip, sizeof(ip)))
+			return; /* not an address: keep the proxy's */
+		if (!is_proxy(srv, ip)) {
+			str_copy(out, size, ip);
+			return;
+		}
+		if (!comma)
+			return;
+		*comma = '\0';
 	}
 }
 
@@ -564,7 +618,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.conn = conn;
 	req.body = cs->body.data ? cs->body.data : "";
 	req.body_len = cs->body.len;
-	client_address(conn, req.client, sizeof(req.client));
+	client_address(srv, conn, req.client, sizeof(req.client));
 	unsigned char rid[12];
 	random_bytes(rid, sizeof(rid));
 	char *hex = hex_encode(rid, sizeof(rid));
@@ -641,6 +695,23 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	int rc = parse_listen(opt->listen ? opt->listen : "127.0.0.1:8080", &ss, &sslen, e);
 	if (rc != ST_OK)
 		return rc;
+	struct server proxies = {0};
+	for (const char *p = opt->trusted_proxies; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char item[64];
+		if (n == 0 || n >= sizeof(item) || proxies.nproxies == MAX_PROXIES)
+			return err_set(e, ST_EINVAL, "trusted-proxy",
+				       "--trusted-proxy takes up to %d addresses, comma-separated",
+				       MAX_PROXIES);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (!canonical_ip(item, proxies.proxies[proxies.nproxies], sizeof(proxies.proxies[0])))
+			return err_set(e, ST_EINVAL, "trusted-proxy",
+				       "--trusted-proxy: \"%s\" is not an IP address", item);
+		proxies.nproxies++;
+		p = end ? end + 1 : NULL;
+	}
 	char *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
 	if ((opt->tls_cert != NULL) != (opt->tls_key != NULL))
@@ -666,6 +737,8 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	signal(SIGPIPE, SIG_IGN);
 
 	struct server srv = {.st = st, .tls = opt->tls_cert != NULL};
+	memcpy(srv.proxies, proxies.proxies, sizeof(srv.proxies));
+	srv.nproxies = proxies.nproxies;
 	/* A thread per connection: a handler blocks while its event is made
 	 * durable, and concurrent requests share the log's flushes. So that one
 	 * client cannot hold every thread (slow or never-finished requests), a

@@ -13,6 +13,9 @@ struct server_options {
 	int threads;          /* concurrent connections (one thread each); 0 = 256 */
 	int per_address;      /* concurrent connections from one client address; 0 = 64 */
 	const char *port_file; /* write the bound port here (for --listen ...:0) */
+	/* comma-separated addresses of reverse proxies whose X-Forwarded-For
+	 * names the client; NULL: the peer address is the client */
+	const char *trusted_proxies;
 };
 
 /* Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight

@@ -16,6 +16,7 @@
 
 char *api_dir, *api_data, api_base[64];
 _Thread_local char api_source[48];
+_Thread_local char api_forwarded_for[128];
 static pid_t server;
 
 pid_t api_server_pid(void)
@@ -85,6 +86,10 @@ struct resp api_request(const char *method, const char *path, const char *token,
 		h = curl_slist_append(h, hdr);
 	}
 	h = curl_slist_append(h, "Expect:");
+	if (api_forwarded_for[0]) {
+		snprintf(hdr, sizeof(hdr), "X-Forwarded-For: %s", api_forwarded_for);
+		h = curl_slist_append(h, hdr);
+	}
 	if (cookie) {
 		snprintf(hdr, sizeof(hdr), "steward_session=%s", cookie);
 		curl_easy_setopt(c, CURLOPT_COOKIE, hdr);

@@ -13,6 +13,8 @@ extern char *api_dir, *api_data, api_base[64];
 /* The local address this thread's requests come from ("127.0.0.7"; empty:
  * the default), so that tests can be many clients on one machine. */
 extern _Thread_local char api_source[48];
+/* An X-Forwarded-For header for this thread's requests (empty: none). */
+extern _Thread_local char api_forwarded_for[128];
 
 struct resp {
 	long status;

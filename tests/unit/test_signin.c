@@ -385,6 +385,38 @@ static void test_an_address_that_keeps_failing_is_throttled(void **state)
 	assert_true(api_logged("session.create", "deny", "too many failed sign-ins from this address"));
 }
 
+static void test_behind_a_trusted_proxy_each_client_counts_alone(void **state)
+{
+	(void)state;
+	/* without --trusted-proxy, X-Forwarded-For is the client's word and
+	 * proves nothing: all of these come from 127.0.0.1 */
+	api_server_stop();
+	static const char *const plain[] = {"--throttle-after", "3", NULL};
+	api_server_start(plain);
+	const char *clients[] = {"198.51.100.7", "198.51.100.8", "198.51.100.9"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(api_forwarded_for, sizeof(api_forwarded_for), "%s", clients[i]);
+		assert_int_equal(status_of(api_sign_in("nobody", "wrong password here", NULL)), 401);
+	}
+	snprintf(api_forwarded_for, sizeof(api_forwarded_for), "198.51.100.10");
+	assert_int_equal(status_of(api_sign_in("nobody", "wrong password here", NULL)), 429);
+	/* behind a trusted proxy, each forwarded client counts alone; a
+	 * forged address further left is ignored */
+	api_server_stop();
+	static const char *const proxied[] = {"--throttle-after", "3", "--trusted-proxy", "127.0.0.1",
+					      NULL};
+	api_server_start(proxied);
+	snprintf(api_forwarded_for, sizeof(api_forwarded_for), "10.9.9.9, 198.51.100.7");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(status_of(api_sign_in("nobody", "wrong password here", NULL)), 401);
+	assert_int_equal(status_of(api_sign_in("nobody", "wrong password here", NULL)), 429);
+	snprintf(api_forwarded_for, sizeof(api_forwarded_for), "198.51.100.8");
+	assert_int_equal(status_of(api_sign_in("nobody", "wrong password here", NULL)), 401);
+	api_forwarded_for[0] = '\0';
+	assert_true(api_logged("session.create", "deny", "198.51.100.7"));
+	assert_false(api_logged("session.create", "deny", "10.9.9.9"));
+}
+
 static void test_sessions_end_when_idle_and_when_old(void **state)
 {
 	(void)state;
@@ -518,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_a_locked_name_is_unlocked_by_an_administrator),
 		cmocka_unit_test(test_failures_spread_over_addresses_do_not_lock_out_a_known_place),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
+		cmocka_unit_test(test_behind_a_trusted_proxy_each_client_counts_alone),
 		cmocka_unit_test(test_sessions_end_when_idle_and_when_old),
 		cmocka_unit_test(test_a_flood_of_refusals_is_counted_not_written_one_by_one),
 	};
