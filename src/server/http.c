@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <strings.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -576,12 +577,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!cs) {
 		cs = xcalloc(1, sizeof(*cs));
 		*con_cls = cs;
-		/* A declared length over the limit is answered now, unread. */
+		/* A declared length over the limit is refused. A client that
+		 * waits for "100 Continue" is answered now and never sends the
+		 * body. One that sends it anyway has it read and dropped (up to
+		 * HTTP_DISCARD_MAX) before the answer: closing on an unread body
+		 * resets the connection, and the client may lose the answer. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     "Content-Length");
 		int64_t n = 0;
-		if (cl && str_to_i64(cl, &n) && n > HTTP_BODY_MAX)
+		if (cl && str_to_i64(cl, &n) && n > HTTP_BODY_MAX) {
 			cs->too_big = true;
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									 "Expect");
+			bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+			if (!waits && n <= HTTP_DISCARD_MAX)
+				return MHD_YES;
+		}
 		if (!cs->too_big)
 			return MHD_YES;
 	} else if (*upload_size) {

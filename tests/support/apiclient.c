@@ -17,6 +17,7 @@
 char *api_dir, *api_data, api_base[64];
 _Thread_local char api_source[48];
 _Thread_local char api_forwarded_for[128];
+_Thread_local bool api_expect_continue;
 static pid_t server;
 
 pid_t api_server_pid(void)
@@ -85,7 +86,7 @@ struct resp api_request(const char *method, const char *path, const char *token,
 		snprintf(hdr, sizeof(hdr), "X-CSRF-Token: %s", csrf);
 		h = curl_slist_append(h, hdr);
 	}
-	h = curl_slist_append(h, "Expect:");
+	h = curl_slist_append(h, api_expect_continue ? "Expect: 100-continue" : "Expect:");
 	if (api_forwarded_for[0]) {
 		snprintf(hdr, sizeof(hdr), "X-Forwarded-For: %s", api_forwarded_for);
 		h = curl_slist_append(h, hdr);

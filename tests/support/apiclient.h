@@ -15,6 +15,8 @@ extern char *api_dir, *api_data, api_base[64];
 extern _Thread_local char api_source[48];
 /* An X-Forwarded-For header for this thread's requests (empty: none). */
 extern _Thread_local char api_forwarded_for[128];
+/* Sends "Expect: 100-continue" with bodies (off: bodies are sent at once). */
+extern _Thread_local bool api_expect_continue;
 
 struct resp {
 	long status;
