@@ -10,16 +10,23 @@
  *   B: the same with a group commit (one writer thread, one fsync per
  *      batch): the "plain inserts" of the goal;
  *   C: B without inline indexes: the bare cost of durable rows, an upper
- *      bound for any log that also indexes them.
- * Steward's log adds the leaf hash, stored subtree hashes and signed
- * checkpoints, and keeps its query index in a separate database behind it.
+ *      bound for any log that also indexes them;
+ *   D: no database at all: the same entry bytes appended to a preallocated
+ *      file, one fdatasync per group (leader/follower group commit): the
+ *      ceiling this disk sets for any log that answers only after a flush.
+ * Steward's log makes each event durable in its journal (group commit led
+ * by the appenders) and adds the leaf hash, stored subtree hashes, signed
+ * checkpoints, the log database behind the journal and its query index in
+ * a separate database behind that.
  * Proofs: inclusion and consistency proof times on a log of --events
  * events (default 10,000,000), against one indexed point read of an entry.
  *
- * usage: bench_audit [--seconds S] [--events N] [--dir DIR]
+ * usage: bench_audit [--seconds S] [--events N] [--dir DIR] [--no-proofs]
+ *                    [--writers 1|8|64]
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +42,28 @@ static double now_s(void)
 
 static volatile int stop_flag;
 
+/* Runs one thread per work item for `seconds`; each item begins with its
+ * count of durable events. Returns events per second. */
+static double run_workers(int threads, double seconds, void *(*fn)(void *), void *works,
+			  size_t size)
+{
+	pthread_t *th = xcalloc((size_t)threads, sizeof(*th));
+	stop_flag = 0;
+	double t0 = now_s();
+	for (int i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, fn, (char *)works + (size_t)i * size);
+	usleep((useconds_t)(seconds * 1e6));
+	stop_flag = 1;
+	uint64_t total = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		total += *(uint64_t *)(void *)((char *)works + (size_t)i * size);
+	}
+	double dt = now_s() - t0;
+	free(th);
+	return (double)total / dt;
+}
+
 /* --- the event every variant writes ----------------------------------- */
 
 static void fill_event(struct audit_event *ev, struct actor *who, uint64_t i)
@@ -49,12 +78,27 @@ static void fill_event(struct audit_event *ev, struct actor *who, uint64_t i)
 				   .rule = "teacher-reads-class-records"};
 }
 
+/* The event with its actor's fields, serialized as the log does: what the
+ * baselines store. */
+static void event_body(struct audit_event *ev, struct buf *body, uint64_t i)
+{
+	struct actor who;
+	fill_event(ev, &who, i);
+	ev->user_id = who.user_id;
+	ev->via = who.via;
+	ev->session_id = who.session_id;
+	ev->client = who.client;
+	ev->request_id = who.request_id;
+	extern int audit_event_body(const struct audit_event *, struct buf *, struct st_error *);
+	audit_event_body(ev, body, NULL);
+}
+
 /* --- Steward's log ---------------------------------------------------- */
 
 struct swork {
-	struct steward *st;
-	uint64_t done;
+	uint64_t done; /* first: see run_workers() */
 	int id;
+	struct steward *st;
 };
 
 static void *steward_worker(void *arg)
@@ -161,9 +205,9 @@ static void *plain_writer(void *arg)
 }
 
 struct pwork {
-	struct plain *p;
-	uint64_t done;
+	uint64_t done; /* first: see run_workers() */
 	int id;
+	struct plain *p;
 	sqlite3_stmt *each; /* plain-each: this thread's statement (serialized) */
 };
 
@@ -175,18 +219,8 @@ static void *plain_worker(void *arg)
 	uint64_t i = (uint64_t)w->id * 1000000007ULL;
 	while (!stop_flag) {
 		struct audit_event ev;
-		struct actor who;
-		fill_event(&ev, &who, i++);
-		ev.user_id = who.user_id;
-		ev.via = who.via;
-		ev.session_id = who.session_id;
-		ev.client = who.client;
-		ev.request_id = who.request_id;
 		struct buf body = BUF_INIT;
-		/* the same serialization the log uses */
-		extern int audit_event_body(const struct audit_event *, struct buf *,
-					    struct st_error *);
-		audit_event_body(&ev, &body, NULL);
+		event_body(&ev, &body, i++);
 		struct pitem it = {body.data, body.len, ev.user_id, ev.subject_id, ev.record_id,
 				   ev.outcome, false, PTHREAD_COND_INITIALIZER, NULL};
 		if (w->p->batched) {
@@ -246,24 +280,12 @@ static double run_plain(const char *path, int threads, double seconds, bool batc
 	if (batched)
 		pthread_create(&p.writer, NULL, plain_writer, &p);
 	struct pwork *w = xcalloc((size_t)threads, sizeof(*w));
-	pthread_t *th = xcalloc((size_t)threads, sizeof(*th));
 	sqlite3_stmt *each = NULL;
 	if (!batched)
 		sqlite3_prepare_v2(p.db, plain_sql, -1, &each, NULL);
-	stop_flag = 0;
-	double t0 = now_s();
-	for (int i = 0; i < threads; i++) {
-		w[i] = (struct pwork){&p, 0, i, each};
-		pthread_create(&th[i], NULL, plain_worker, &w[i]);
-	}
-	usleep((useconds_t)(seconds * 1e6));
-	stop_flag = 1;
-	uint64_t total = 0;
-	for (int i = 0; i < threads; i++) {
-		pthread_join(th[i], NULL);
-		total += w[i].done;
-	}
-	double dt = now_s() - t0;
+	for (int i = 0; i < threads; i++)
+		w[i] = (struct pwork){0, i, &p, each};
+	double rate = run_workers(threads, seconds, plain_worker, w, sizeof(*w));
 	if (batched) {
 		pthread_mutex_lock(&p.lock);
 		p.stop = true;
@@ -274,31 +296,136 @@ static double run_plain(const char *path, int threads, double seconds, bool batc
 	sqlite3_finalize(each);
 	sqlite3_close(p.db);
 	free(w);
-	free(th);
-	return (double)total / dt;
+	return rate;
+}
+
+/* --- D: a bare file with a leader/follower group commit ---------------- */
+
+struct bare {
+	pthread_mutex_t lock;
+	pthread_cond_t durable_cond;
+	int fd;
+	struct buf pending;   /* appended, not yet handed to a flush */
+	uint64_t next, durable;
+	off_t offset;
+	bool flushing;
+	uint64_t flushes;
+};
+
+struct bwork {
+	uint64_t done; /* first: see run_workers() */
+	int id;
+	struct bare *b;
+};
+
+static void *bare_worker(void *arg)
+{
+	struct bwork *w = arg;
+	struct bare *b = w->b;
+	uint64_t i = (uint64_t)w->id * 1000000007ULL;
+	while (!stop_flag) {
+		struct audit_event ev;
+		struct buf body = BUF_INIT;
+		event_body(&ev, &body, i++);
+		char ts[40];
+		time_format_us(time_now_us(), ts);
+		pthread_mutex_lock(&b->lock);
+		uint64_t seq = b->next++;
+		buf_printf(&b->pending, "{\"seq\":%llu,\"time\":\"%s\",", (unsigned long long)seq, ts);
+		buf_append(&b->pending, body.data, body.len);
+		buf_append(&b->pending, "}\n", 2);
+		while (b->durable <= seq) {
+			if (b->flushing) {
+				pthread_cond_wait(&b->durable_cond, &b->lock);
+				continue;
+			}
+			b->flushing = true;
+			struct buf out = b->pending;
+			b->pending = (struct buf)BUF_INIT;
+			uint64_t upto = b->next;
+			off_t at = b->offset;
+			b->offset += (off_t)out.len;
+			pthread_mutex_unlock(&b->lock);
+			if (pwrite(b->fd, out.data, out.len, at) != (ssize_t)out.len ||
+			    fdatasync(b->fd) != 0)
+				die("bare file: write failed");
+			buf_release(&out);
+			pthread_mutex_lock(&b->lock);
+			b->durable = upto;
+			b->flushing = false;
+			b->flushes++;
+			pthread_cond_broadcast(&b->durable_cond);
+		}
+		pthread_mutex_unlock(&b->lock);
+		buf_release(&body);
+		w->done++;
+	}
+	return NULL;
+}
+
+static double run_bare(const char *path, int threads, double seconds)
+{
+	struct bare b = {0};
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.durable_cond, NULL);
+	b.pending = (struct buf)BUF_INIT;
+	/* Preallocated with real zeros, so that a flush writes data only (no
+	 * file-size or extent change): the cheapest flush this disk has. */
+	b.fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (b.fd < 0)
+		die("open %s", path);
+	static char zeros[1 << 20];
+	size_t prealloc = 256u << 20;
+	for (size_t done = 0; done < prealloc; done += sizeof(zeros))
+		if (write(b.fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
+			die("bare file: cannot preallocate");
+	if (fsync(b.fd) != 0)
+		die("bare file: fsync");
+	struct bwork *w = xcalloc((size_t)threads, sizeof(*w));
+	for (int i = 0; i < threads; i++)
+		w[i] = (struct bwork){0, i, &b};
+	double rate = run_workers(threads, seconds, bare_worker, w, sizeof(*w));
+	if (b.offset > (off_t)prealloc)
+		fprintf(stderr, "  [bare file grew past its preallocation: its rate is pessimistic]\n");
+	close(b.fd);
+	unlink(path);
+	buf_release(&b.pending);
+	free(w);
+	return rate;
+}
+
+/* One 4 KiB overwrite and fdatasync, repeated: what one flush costs. */
+static double flush_cost_us(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	static char page[4096];
+	const int n = 500;
+	if (fd < 0)
+		die("open %s", path);
+	for (int i = 0; i < n; i++)
+		if (write(fd, page, sizeof(page)) != (ssize_t)sizeof(page))
+			die("flush probe: write");
+	if (fsync(fd) != 0)
+		die("flush probe: fsync");
+	double t0 = now_s();
+	for (int i = 0; i < n; i++)
+		if (pwrite(fd, page, sizeof(page), (off_t)i * 4096) != (ssize_t)sizeof(page) ||
+		    fdatasync(fd) != 0)
+			die("flush probe: write failed");
+	double us = (now_s() - t0) / n * 1e6;
+	close(fd);
+	unlink(path);
+	return us;
 }
 
 static double run_steward(struct steward *st, int threads, double seconds)
 {
 	struct swork *w = xcalloc((size_t)threads, sizeof(*w));
-	pthread_t *th = xcalloc((size_t)threads, sizeof(*th));
-	stop_flag = 0;
-	double t0 = now_s();
-	for (int i = 0; i < threads; i++) {
-		w[i] = (struct swork){st, 0, i};
-		pthread_create(&th[i], NULL, steward_worker, &w[i]);
-	}
-	usleep((useconds_t)(seconds * 1e6));
-	stop_flag = 1;
-	uint64_t total = 0;
-	for (int i = 0; i < threads; i++) {
-		pthread_join(th[i], NULL);
-		total += w[i].done;
-	}
-	double dt = now_s() - t0;
+	for (int i = 0; i < threads; i++)
+		w[i] = (struct swork){0, i, st};
+	double rate = run_workers(threads, seconds, steward_worker, w, sizeof(*w));
 	free(w);
-	free(th);
-	return (double)total / dt;
+	return rate;
 }
 
 static struct steward *make_steward(const char *dir)
@@ -405,6 +532,7 @@ int main(int argc, char **argv)
 	uint64_t events = 10000000;
 	const char *dir = NULL;
 	bool skip_proofs = false;
+	int only_writers = 0;
 	for (int i = 1; i < argc; i++) {
 		if (str_eq(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
@@ -414,8 +542,11 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (str_eq(argv[i], "--no-proofs"))
 			skip_proofs = true;
+		else if (str_eq(argv[i], "--writers") && i + 1 < argc)
+			only_writers = atoi(argv[++i]);
 		else
-			die("usage: bench_audit [--seconds S] [--events N] [--dir DIR] [--no-proofs]");
+			die("usage: bench_audit [--seconds S] [--events N] [--dir DIR] [--no-proofs] "
+			    "[--writers 1|8|64]");
 	}
 	char *tmp = dir ? xstrdup(dir) : xstrdup("/tmp/steward-bench-audit-XXXXXX");
 	if (!dir && !mkdtemp(tmp))
@@ -424,21 +555,31 @@ int main(int argc, char **argv)
 	struct st_error e = {0};
 	crypto_setup(&e);
 	printf("durable appends per second, %.0f s per run, in %s\n", seconds, tmp);
-	printf("| writers | A: plain SQLite, indexed, one fsync per event | B: plain SQLite, "
-	       "indexed, group commit | C: plain SQLite, unindexed, group commit | Steward log "
-	       "(tamper-evident, indexed behind) | Steward / B | Steward / C |\n");
-	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
-	fflush(stdout);
 	char *plain_path = xasprintf("%s/plain.db", tmp);
+	char *bare_path = xasprintf("%s/bare.log", tmp);
+	double flush_us = flush_cost_us(bare_path);
+	printf("one flush (4 KiB overwrite + fdatasync) costs %.0f us: at most %.0f flushes/s; "
+	       "64 writers waiting on their own event allow at most 64 events per flush, "
+	       "so at most %.0f events/s\n",
+	       flush_us, 1e6 / flush_us, 64 * 1e6 / flush_us);
+	printf("| writers | A: plain SQLite, indexed, one fsync per event | B: plain SQLite, "
+	       "indexed, group commit | C: plain SQLite, unindexed, group commit | D: bare file, "
+	       "group commit | Steward log (tamper-evident, indexed behind) | Steward / B | "
+	       "Steward / C | Steward / D |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	fflush(stdout);
 	char *sdir = xasprintf("%s/steward", tmp);
 	mkdir(sdir, 0700);
 	struct steward *st = make_steward(sdir);
 	int counts[] = {1, 8, 64};
 	for (size_t k = 0; k < 3; k++) {
 		int t = counts[k];
+		if (only_writers && t != only_writers)
+			continue;
 		double each = run_plain(plain_path, t, seconds / 2, false, true);
 		double batched = run_plain(plain_path, t, seconds, true, true);
 		double bare = run_plain(plain_path, t, seconds, true, false);
+		double file = run_bare(bare_path, t, seconds);
 		struct audit_stats s0, s1;
 		audit_stats(st->audit, &s0);
 		double stw = run_steward(st, t, seconds);
@@ -447,8 +588,8 @@ int main(int argc, char **argv)
 			(double)(s1.flush_us - s0.flush_us) / (double)(s1.flushes - s0.flushes + !(s1.flushes - s0.flushes)),
 			(double)(s1.events - s0.events) / (double)(s1.commits - s0.commits + !(s1.commits - s0.commits)),
 			(double)(s1.events - s0.events) / (double)(s1.flushes - s0.flushes + !(s1.flushes - s0.flushes)));
-		printf("| %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |\n", t, each, batched, bare,
-		       stw, stw / batched, stw / bare);
+		printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", t, each,
+		       batched, bare, file, stw, stw / batched, stw / bare, stw / file);
 		fflush(stdout);
 	}
 	struct audit_verify_report r;
@@ -462,6 +603,7 @@ int main(int argc, char **argv)
 	(void)r;
 	free(adb);
 	free(plain_path);
+	free(bare_path);
 	free(sdir);
 	free(tmp);
 	return 0;

@@ -50,6 +50,7 @@ struct steward_options {
 	bool exclusive;         /* take the data directory's lock (serve, key
 				 * rotation): fails if another process holds it */
 	const char *vfs;        /* tests only: "steward-fault" */
+	size_t journal_segment; /* tests only: access-log journal segment size */
 };
 
 /* Opens a data directory: checks permissions, unlocks the master key,

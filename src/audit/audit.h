@@ -2,8 +2,10 @@
  * audit.h - the access log: an append-only record of every act and every
  * attempt, durable before anything is served, and provably complete.
  *
- * - audit_append() returns only once the event is on disk (fsync); many
- *   concurrent appends share one fsync (group commit by a writer thread).
+ * - audit_append() returns only once the event is on disk (fsync of the
+ *   journal); many concurrent appends share one fsync (group commit, led by
+ *   one of the appenders). The log database behind it is filled from the
+ *   journal by a writer thread and flushed at every checkpoint.
  *   If the log cannot be written the append fails and the caller must serve
  *   nothing (fail closed).
  * - Events form an RFC 6962 Merkle tree (leaf = SHA-256(0x00 || entry)); the
@@ -61,6 +63,8 @@ struct audit_options {
 	const unsigned char *sign_sk; /* Ed25519 secret key (NULL: read-only) */
 	const unsigned char *sign_pk;
 	bool create;
+	size_t journal_segment; /* bytes before the journal moves to its other
+				 * segment; 0: 32 MiB (tests use small ones) */
 };
 
 struct audit_checkpoint {
@@ -163,11 +167,16 @@ struct audit_verify_report {
 	uint64_t checkpoints;
 	uint64_t last_checkpoint_size;
 	uint64_t unsigned_tail; /* events after the newest checkpoint */
+	uint64_t journal_tail;  /* of which still only in the journal */
 	int64_t bad_seq;        /* first bad entry, or -1 */
 };
 ST_MUST_CHECK int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			       const char *witness_path, struct audit_verify_report *r,
 			       struct st_error *e);
+
+/* For a log database of `from` events: the seq after the last event its
+ * journal holds durable beyond them (`from` when none). Reads only. */
+int audit_journal_end(const char *db_path, uint64_t from, uint64_t *end, struct st_error *e);
 
 /* Checkpoints serialized for the witness file, packages and the API. */
 json_t *audit_checkpoint_json(const struct audit_checkpoint *c);

@@ -31,33 +31,72 @@ void audit_checkpoint_note(const char *log_id, uint64_t size,
 			   const unsigned char root[HASH_BYTES], int64_t time_us,
 			   char out[512]);
 
-struct pending;
-struct sync_unit;
+/* journal.c: where an event becomes durable (see there). */
+struct journal;
+struct journal_entry {
+	uint64_t seq;
+	int64_t time_us;
+	int64_t user_id, subject_id, record_id;
+	const char *action, *outcome;
+	unsigned char leaf[HASH_BYTES];
+	const char *entry;
+	size_t len;
+};
+typedef void (*journal_record_fn)(void *ctx, const struct journal_entry *je);
+char *journal_segment_path(const char *db_path, int i);
+/* Appends one record's bytes to out. */
+void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user_id,
+		    int64_t subject_id, int64_t record_id, const char *action, const char *outcome,
+		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len);
+/* Calls fn for the journal's records from seq `from` on, in order, while
+ * they are whole and gapless; *end receives the seq after the last. Fails
+ * if the journal holds records after a hole. Reads only. */
+int journal_scan(const char *db_path, uint64_t from, journal_record_fn fn, void *ctx,
+		 uint64_t *end, struct st_error *e);
+int journal_open(const char *db_path, bool faults, size_t segment, struct journal **out,
+		 struct st_error *e);
+/* Everything before `next` is flushed in the database: start over. */
+void journal_start(struct journal *j, uint64_t next);
+/* Writes and flushes records [first, end); `flushed`: events flushed in
+ * the database. *sticky: the flush failed (the file cannot be trusted). */
+int journal_append(struct journal *j, const void *data, size_t len, uint64_t first,
+		   uint64_t end, uint64_t flushed, bool *sticky, struct st_error *e);
+void journal_close(struct journal *j);
+
+struct item; /* an event made durable, on its way into the database */
 
 struct audit_log {
 	struct store *db;
 	struct store *idx; /* the derived query index (audit-index.db) */
+	struct journal *journal;
 	char log_id[40];
 	unsigned char pk[SIGN_PUBLIC_BYTES];
 	unsigned char *sk; /* secure memory; NULL when read-only */
 	char *witness_path;
 
 	pthread_mutex_t lock;
-	pthread_cond_t work;    /* writer: events queued, or a request */
-	pthread_cond_t synced;  /* syncer: commits waiting for their flush */
-	pthread_cond_t indexed; /* indexer: durable events to index */
-	pthread_cond_t done;    /* checkpoint requests completed */
-	struct pending *head, *tail;
-	struct sync_unit *shead, *stail;
+	pthread_cond_t work;     /* writer: durable events to store, or a request */
+	pthread_cond_t stored;   /* readers: events stored in the database */
+	pthread_cond_t indexed;  /* indexer: stored events to index */
+	pthread_cond_t done;     /* checkpoint requests completed */
+	/* appended, waiting for the next flush (in seq order) */
+	struct buf jbuf;
+	struct item *phead, *ptail;
+	/* durable, waiting to be stored in the database */
+	struct item *ihead, *itail;
 	bool stop;
-	bool writer_done, syncer_done;
-	bool flushing;          /* a flush is under way (syncer or writer) */
-	bool failed;            /* a flush failed: refuse everything (fail closed) */
+	bool writer_done;
+	bool flushing;          /* an appender holds the flush */
+	bool failed;            /* refuse everything (fail closed) until reopened */
 	bool has_writer;
-	pthread_t writer, syncer, indexer;
-	uint64_t committed;     /* events committed, maybe not yet durable */
-	uint64_t durable;       /* events durable */
+	pthread_t writer, indexer;
+	uint64_t next_seq;      /* the next seq to hand out */
+	uint64_t epoch;         /* advances when a failed flush takes seqs back */
+	uint64_t durable;       /* events durable (in the flushed journal) */
+	uint64_t committed;     /* events stored in the database */
+	uint64_t synced;        /* events flushed in the database */
 	uint64_t index_upto;    /* events in the query index */
+	int64_t last_time_us;   /* the newest event's time */
 	uint64_t failures;
 	uint64_t commits, flushes, flush_us; /* statistics */
 	bool cp_request;
@@ -65,12 +104,14 @@ struct audit_log {
 
 	/* writer thread only */
 	struct store_conn *wconn;
-	int64_t data_version; /* of the log database, as the writer last saw it */
 	struct merkle_frontier frontier;
-	int64_t last_time_us;
 	uint64_t last_cp_size;
 	int64_t last_cp_mono_us;
+	int64_t stored_time_us; /* the newest stored event's time */
 };
+
+/* Waits until every event durable now is in the database. */
+void audit_settle(struct audit_log *log);
 
 /* index.c */
 int audit_index_open(struct audit_log *log, const char *path, bool create,

@@ -194,7 +194,7 @@ void *audit_indexer_main(void *arg)
 		ck = NULL;
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
-		if (!log->syncer_done) {
+		if (!log->writer_done) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += INDEX_INTERVAL_MS * 1000000L;
@@ -204,8 +204,8 @@ void *audit_indexer_main(void *arg)
 			}
 			pthread_cond_timedwait(&log->indexed, &log->lock, &ts);
 		}
-		uint64_t target = log->durable;
-		bool last = log->syncer_done;
+		uint64_t target = log->committed;
+		bool last = log->writer_done;
 		pthread_mutex_unlock(&log->lock);
 
 		uint64_t upto = 0;

@@ -1,13 +1,24 @@
 /*
- * log.c - appending to the access log: the queue, the writer thread that
- * commits batches with one fsync (group commit), the Merkle frontier, the
- * stored subtree hashes and the signed checkpoints.
+ * log.c - appending to the access log: the group commit to the journal,
+ * the writer thread that stores durable events in the log database behind
+ * it (the Merkle frontier, the stored subtree hashes, the signed
+ * checkpoints), and opening with recovery.
+ *
+ * An append takes the next seq and time under the log's lock and adds its
+ * record to the batch for the next flush. If no flush is under way it
+ * flushes the batch to the journal itself (no thread hand-off on the way
+ * to the disk); otherwise it sleeps on its own semaphore. A flush wakes
+ * each appender in its batch once, and hands the flush on to the first
+ * appender of the batch that gathered meanwhile, so batches grow with the
+ * load and no woken thread contends for a lock again.
  *
  * Invariants: sequence numbers are gapless from 0 and equal leaf indexes;
  * times never decrease with the sequence; a caller is told an event is
- * durable only after the transaction holding it has committed (SQLite,
- * synchronous=FULL); a failed batch is rolled back whole and every caller
- * in it is told so.
+ * durable only after the journal holding it was flushed; if writing a batch
+ * fails, every caller in it and after it is told so and their seqs are
+ * handed out again; if a flush fails the log refuses everything until it is
+ * reopened. The database holds a prefix of the durable events, flushed at
+ * every checkpoint; reading paths wait for it to catch up (audit_settle).
  */
 #include <semaphore.h>
 #include <time.h>
@@ -17,17 +28,29 @@
 #define MAX_BATCH 4096
 #define CHECKPOINT_INTERVAL_US 1000000
 
-struct pending {
-	char *body;
-	size_t len;
+struct waiter;
+
+struct item {
+	uint64_t seq;
+	int64_t time_us;
 	int64_t user_id, subject_id, record_id;
 	char action[48];
 	char outcome[8];
-	int status;
-	int64_t seq;
-	sem_t wake; /* this caller's own wake-up: no shared lock to retake */
-	struct pending *next;
+	unsigned char leaf[HASH_BYTES];
+	char *entry;
+	size_t len;
+	struct waiter *waiter; /* its appender, until told */
+	struct item *next;
 };
+
+static void free_items(struct item *it)
+{
+	for (struct item *next; it; it = next) {
+		next = it->next;
+		free(it->entry);
+		free(it);
+	}
+}
 
 static int64_t mono_us(void)
 {
@@ -145,17 +168,7 @@ int audit_db_frontier(struct store_conn *c, uint64_t size, struct merkle_frontie
 	return ST_OK;
 }
 
-/* --- writing ------------------------------------------------------------ */
-
-/* A committed batch waiting for the flush that makes it durable. */
-struct sync_unit {
-	struct pending *batch;
-	uint64_t size;
-	bool has_cp;
-	struct audit_checkpoint cp;
-	bool requested; /* completes an audit_checkpoint_now() */
-	struct sync_unit *next;
-};
+/* --- storing durable events in the database ------------------------------ */
 
 struct node_ctx {
 	struct store_conn *c;
@@ -192,7 +205,7 @@ static int insert_checkpoint(struct audit_log *log, struct audit_checkpoint *cp,
 	memset(cp, 0, sizeof(*cp));
 	cp->tree_size = log->frontier.size;
 	int64_t now = time_now_us();
-	cp->time_us = log->last_time_us > now ? log->last_time_us : now;
+	cp->time_us = log->stored_time_us > now ? log->stored_time_us : now;
 	merkle_frontier_root(&log->frontier, cp->root);
 	audit_checkpoint_note(log->log_id, cp->tree_size, cp->root, cp->time_us, cp->note);
 	sign_detached(log->sk, cp->note, strlen(cp->note), cp->signature);
@@ -210,52 +223,34 @@ static void report_failure(struct audit_log *log, const struct st_error *e, bool
 	log->failures++;
 	if (sticky)
 		log->failed = true;
+	pthread_cond_broadcast(&log->stored);
 	pthread_mutex_unlock(&log->lock);
 	fprintf(stderr,
 		"steward: ACCESS LOG WRITE FAILED (%s); access that needs the log is refused %s\n",
 		e->message,
-		sticky ? "until the server is restarted (the disk could not confirm a flush)"
+		sticky ? "until the server is restarted (what is on disk must be read again)"
 		       : "until it can be written");
 	fflush(stderr);
 }
 
-/* Commits a batch (and a checkpoint, if one is due) in one transaction.
- * The commit is atomic and ordered but not yet durable: the syncer
- * flushes it. */
-static int write_batch(struct audit_log *log, struct pending *batch, bool force_checkpoint,
+/* Stores durable events (and a checkpoint, if one is due) in one
+ * transaction; the database is flushed only with a checkpoint. */
+static int store_items(struct audit_log *log, struct item *batch, bool force_checkpoint,
 		       struct audit_checkpoint *cp, bool *wrote_cp, struct st_error *e)
 {
 	*wrote_cp = false;
 	struct merkle_frontier saved = log->frontier;
-	int64_t saved_time = log->last_time_us;
+	int64_t saved_time = log->stored_time_us;
 	int rc = store_begin(log->wconn, e);
 	if (rc != ST_OK)
 		return rc;
-	/* Another process (a local administration command) may have appended:
-	 * the database's data version tells, without reading the log. */
-	int64_t version = 0;
-	rc = store_query_int(log->wconn, &version, e, "PRAGMA data_version", "");
-	if (rc == ST_OK && version != log->data_version) {
-		uint64_t size = 0;
-		rc = audit_db_size(log->wconn, &size, e);
-		if (rc == ST_OK && size != log->frontier.size) {
-			rc = audit_db_frontier(log->wconn, size, &log->frontier, e);
-			saved = log->frontier;
-		}
-		log->data_version = version;
-	}
 	struct node_ctx nc = {log->wconn, ST_OK, e};
-	struct buf entry = BUF_INIT;
-	for (struct pending *p = batch; p && rc == ST_OK; p = p->next) {
-		uint64_t seq = log->frontier.size;
-		int64_t t = time_now_us();
-		if (t < log->last_time_us)
-			t = log->last_time_us; /* times never go backwards in the log */
-		log->last_time_us = t;
-		buf_reset(&entry);
-		audit_entry_build(seq, t, p->body, p->len, &entry);
-		unsigned char leaf[HASH_BYTES];
-		merkle_leaf_hash(entry.data, entry.len, leaf);
+	for (struct item *p = batch; p && rc == ST_OK; p = p->next) {
+		if (p->seq != log->frontier.size) {
+			rc = err_set(e, ST_EINTERNAL, NULL, "access-log event %llu out of order",
+				     (unsigned long long)p->seq);
+			break;
+		}
 		struct store_stmt *s;
 		rc = store_prepare(log->wconn,
 				   "INSERT INTO audit_event (seq, time_us, user_id, subject_id, "
@@ -264,25 +259,24 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 				   &s, e);
 		if (rc != ST_OK)
 			break;
-		store_bind_int(s, 1, (int64_t)seq);
-		store_bind_int(s, 2, t);
+		store_bind_int(s, 1, (int64_t)p->seq);
+		store_bind_int(s, 2, p->time_us);
 		if (p->user_id) store_bind_int(s, 3, p->user_id); else store_bind_null(s, 3);
 		if (p->subject_id) store_bind_int(s, 4, p->subject_id); else store_bind_null(s, 4);
 		if (p->record_id) store_bind_int(s, 5, p->record_id); else store_bind_null(s, 5);
 		store_bind_text(s, 6, p->action);
 		store_bind_text(s, 7, p->outcome);
-		store_bind_blob(s, 8, entry.data, entry.len);
-		store_bind_blob(s, 9, leaf, HASH_BYTES);
+		store_bind_blob(s, 8, p->entry, p->len);
+		store_bind_blob(s, 9, p->leaf, HASH_BYTES);
 		rc = store_step(s, e);
 		store_done(s);
 		if (rc != STORE_DONE)
 			break;
 		rc = ST_OK;
-		merkle_frontier_push(&log->frontier, 0, leaf, store_node, &nc);
+		merkle_frontier_push(&log->frontier, 0, p->leaf, store_node, &nc);
 		rc = nc.rc;
-		p->seq = (int64_t)seq;
+		log->stored_time_us = p->time_us;
 	}
-	buf_release(&entry);
 	if (rc == ST_OK && log->frontier.size > log->last_cp_size &&
 	    (force_checkpoint || mono_us() - log->last_cp_mono_us >= CHECKPOINT_INTERVAL_US)) {
 		rc = insert_checkpoint(log, cp, e);
@@ -292,9 +286,13 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 		rc = store_commit(log->wconn, e);
 	else
 		store_rollback(log->wconn);
+	/* A checkpoint is worth something only once it is on disk; so are the
+	 * events it covers, and then the journal may forget them. */
+	if (rc == ST_OK && *wrote_cp)
+		rc = store_sync(log->db, e);
 	if (rc != ST_OK) {
 		log->frontier = saved;
-		log->last_time_us = saved_time;
+		log->stored_time_us = saved_time;
 		*wrote_cp = false;
 		return rc;
 	}
@@ -305,35 +303,19 @@ static int write_batch(struct audit_log *log, struct pending *batch, bool force_
 	return ST_OK;
 }
 
-/* Tells every caller in a batch how it went; a pending record belongs to
- * its caller again the moment it is posted. Called without the lock. */
-static void finish_batch(struct pending *batch, int status)
-{
-	for (struct pending *p = batch, *next; p; p = next) {
-		next = p->next;
-		p->status = status;
-		sem_post(&p->wake);
-	}
-}
-
-static void flush_units(struct audit_log *log, struct sync_unit *units, bool failed);
-
 static void *writer_main(void *arg)
 {
 	struct audit_log *log = arg;
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
-		/* Commit when there is work and the previous commit has been
-		 * taken by the syncer: one batch is flushed while the next one
-		 * gathers, so batches grow with the load instead of the number
-		 * of commits. */
 		for (;;) {
-			bool ready = !log->shead && !(log->flushing && !log->head && !log->stop &&
-						      !log->cp_request);
-			if (ready && (log->head || log->stop || log->cp_request))
+			/* At the end, every append under way has been flushed (or
+			 * refused) before the last events are stored. */
+			bool ending = log->stop && !log->flushing && !log->phead;
+			if (log->ihead || log->cp_request || ending || (log->failed && !log->flushing))
 				break;
 			bool cp_due = log->committed > log->last_cp_size;
-			if (!ready || !cp_due) {
+			if (!cp_due) {
 				pthread_cond_wait(&log->work, &log->lock);
 				continue;
 			}
@@ -352,156 +334,186 @@ static void *writer_main(void *arg)
 			}
 			pthread_cond_timedwait(&log->work, &log->lock, &ts);
 		}
-		struct pending *batch = log->head, *last = NULL;
+		struct item *batch = log->ihead, *last = NULL;
 		int n = 0;
-		for (struct pending *p = batch; p && n < MAX_BATCH; p = p->next, n++)
+		for (struct item *p = batch; p && n < MAX_BATCH; p = p->next, n++)
 			last = p;
 		if (last) {
-			log->head = last->next;
-			if (!log->head)
-				log->tail = NULL;
+			log->ihead = last->next;
+			if (!log->ihead)
+				log->itail = NULL;
 			last->next = NULL;
-		} else {
-			batch = NULL;
 		}
-		bool stopping = log->stop && !log->head;
+		bool stopping = log->stop && !log->flushing && !log->phead && !log->ihead;
 		bool requested = log->cp_request;
-		bool force = stopping || requested;
 		log->cp_request = false;
 		bool failed = log->failed;
 		pthread_mutex_unlock(&log->lock);
 
-		struct sync_unit *u = xcalloc(1, sizeof(*u));
-		u->requested = requested;
-		int rc = failed ? ST_EAUDIT : ST_OK;
-		if (rc == ST_OK && (batch || log->frontier.size > log->last_cp_size)) {
+		struct audit_checkpoint cp;
+		bool wrote_cp = false;
+		int rc = ST_OK;
+		if (!failed && (batch || log->frontier.size > log->last_cp_size)) {
 			struct st_error e = {0};
-			rc = write_batch(log, batch, force, &u->cp, &u->has_cp, &e);
+			rc = store_items(log, batch, stopping || requested, &cp, &wrote_cp, &e);
 			if (rc != ST_OK) {
-				/* Rolled back: nothing of it reached the log. */
-				report_failure(log, &e, false);
-				log->last_cp_mono_us = mono_us(); /* back off */
+				/* The events are safe in the journal, but the log
+				 * database no longer follows it: stop until reopened,
+				 * which stores them from the journal. */
+				report_failure(log, &e, true);
+			} else if (wrote_cp) {
+				write_witness(log, &cp);
 			}
 		}
-		if (rc != ST_OK) {
-			finish_batch(batch, ST_EAUDIT);
-			batch = NULL;
-		}
+		free_items(batch);
+
 		pthread_mutex_lock(&log->lock);
-		if (rc != ST_OK) {
-			u->batch = NULL;
-		} else {
-			u->batch = batch;
+		if (rc == ST_OK && !failed) {
 			log->committed = log->frontier.size;
 			if (batch)
 				log->commits++;
+			if (wrote_cp)
+				log->synced = cp.tree_size;
 		}
-		u->size = log->committed;
-		/* Nothing else waiting and no flush under way: flush here, one
-		 * thread hop less. Otherwise hand it to the syncer (even when
-		 * empty, so that requests complete in order). */
-		if (!log->head && !log->shead && !log->flushing && !stopping) {
-			log->flushing = true;
-			bool failed_now = log->failed;
-			pthread_mutex_unlock(&log->lock);
-			flush_units(log, u, failed_now);
-			pthread_mutex_lock(&log->lock);
-			continue;
+		if (requested) {
+			log->cp_generation++;
+			pthread_cond_broadcast(&log->done);
 		}
-		if (log->stail)
-			log->stail->next = u;
-		else
-			log->shead = u;
-		log->stail = u;
-		pthread_cond_signal(&log->synced);
-		if (stopping) {
-			log->writer_done = true;
-			pthread_cond_signal(&log->synced);
+		pthread_cond_broadcast(&log->stored);
+		pthread_cond_signal(&log->indexed);
+		if (stopping || (log->failed && log->stop && !log->flushing)) {
+			free_items(log->ihead);
+			log->ihead = log->itail = NULL;
 			break;
 		}
+		if (log->failed && !log->stop) {
+			/* Nothing more can be stored: drop what waits, and wait for
+			 * the end (requests are answered at once). */
+			free_items(log->ihead);
+			log->ihead = log->itail = NULL;
+			while (!log->stop && !log->cp_request)
+				pthread_cond_wait(&log->work, &log->lock);
+		}
 	}
+	log->writer_done = true;
+	pthread_cond_broadcast(&log->done);
+	pthread_cond_broadcast(&log->stored);
+	pthread_cond_broadcast(&log->indexed);
 	pthread_mutex_unlock(&log->lock);
 	return NULL;
 }
 
-/* Flushes committed units and then tells their callers. Called without
- * the lock by the syncer, or by the writer itself when nothing else is
- * waiting (one thread hop less at low load). The caller has set
- * log->flushing; this clears it. */
-static void flush_units(struct audit_log *log, struct sync_unit *units, bool failed)
-{
-	bool any = false;
-	struct sync_unit *cp_unit = NULL;
-	uint64_t size = 0;
-	for (struct sync_unit *u = units; u; u = u->next) {
-		any |= u->batch != NULL || u->has_cp;
-		if (u->has_cp)
-			cp_unit = u;
-		size = u->size;
-	}
-	struct st_error e = {0};
-	int rc = failed ? err_set(&e, ST_EAUDIT, NULL, "the access log has failed") : ST_OK;
-	int64_t t0 = mono_us();
-	if (rc == ST_OK && any)
-		rc = store_sync(log->db, &e);
-	int64_t flush_time = mono_us() - t0;
-	if (rc != ST_OK && !failed)
-		report_failure(log, &e, true);
-	if (rc == ST_OK && cp_unit)
-		write_witness(log, &cp_unit->cp);
+/* --- appending ---------------------------------------------------------- */
 
+/* An appender waiting for its event's flush, woken on its own semaphore:
+ * told the outcome, or told to flush the next batch itself. No shared lock
+ * is retaken on the way out, so a flush wakes each waiter exactly once. */
+enum { WAIT_PENDING, WAIT_DURABLE, WAIT_FAILED, WAIT_LEAD };
+
+struct waiter {
+	sem_t wake;
+	int status;
+};
+
+struct wakeups {
+	struct waiter **w;
+	int *status;
+	size_t n, cap;
+};
+
+static void wake_later(struct wakeups *k, struct waiter *w, int status)
+{
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->w = xrealloc(k->w, k->cap * sizeof(*k->w));
+		k->status = xrealloc(k->status, k->cap * sizeof(*k->status));
+	}
+	k->w[k->n] = w;
+	k->status[k->n++] = status;
+}
+
+/* Flushes the gathered batch to the journal, then wakes everyone in it and
+ * hands the flush to the first waiter of the next batch, if any. Called
+ * by the appender that holds the flush (log->flushing), without the lock.
+ * Returns whether its own event (in the batch) is durable. */
+static bool lead_flush(struct audit_log *log, struct waiter *self)
+{
 	pthread_mutex_lock(&log->lock);
-	if (rc == ST_OK && size > log->durable)
-		log->durable = size;
-	if (any) {
-		log->flushes++;
-		log->flush_us += (uint64_t)flush_time;
+	struct buf out = log->jbuf;
+	log->jbuf = (struct buf)BUF_INIT;
+	struct item *batch = log->phead;
+	log->phead = log->ptail = NULL;
+	uint64_t first = batch->seq, end = log->next_seq;
+	uint64_t synced = log->synced;
+	bool failed = log->failed;
+	pthread_mutex_unlock(&log->lock);
+
+	struct st_error e = {0};
+	bool sticky = false;
+	int64_t t0 = mono_us();
+	int rc = failed ? err_set(&e, ST_EAUDIT, NULL, "the access log has failed")
+			: journal_append(log->journal, out.data, out.len, first, end, synced,
+					 &sticky, &e);
+	int64_t flush_time = mono_us() - t0;
+	buf_release(&out);
+	if (rc != ST_OK && !failed)
+		report_failure(log, &e, sticky);
+
+	/* Whom to wake: collected under the lock, woken after it. */
+	struct wakeups k = {0};
+	pthread_mutex_lock(&log->lock);
+	log->flushes++;
+	log->flush_us += (uint64_t)flush_time;
+	struct item *last = NULL;
+	for (struct item *p = batch; p; p = p->next) {
+		if (p->waiter && p->waiter != self)
+			wake_later(&k, p->waiter, rc == ST_OK ? WAIT_DURABLE : WAIT_FAILED);
+		p->waiter = NULL;
+		last = p;
 	}
-	bool requested = false;
-	for (struct sync_unit *u = units; u; u = u->next)
-		requested |= u->requested;
-	if (requested) {
-		log->cp_generation++;
-		pthread_cond_broadcast(&log->done);
+	if (rc == ST_OK) {
+		log->durable = end;
+		if (log->itail)
+			log->itail->next = batch;
+		else
+			log->ihead = batch;
+		log->itail = last;
+	} else {
+		/* Nothing from `first` on was written: every caller from there
+		 * is told so, and their seqs are handed out again. */
+		for (struct item *p = log->phead; p; p = p->next)
+			if (p->waiter)
+				wake_later(&k, p->waiter, WAIT_FAILED);
+		free_items(batch);
+		free_items(log->phead);
+		log->phead = log->ptail = NULL;
+		buf_release(&log->jbuf);
+		log->next_seq = first;
+		log->epoch++;
 	}
-	log->flushing = false;
-	pthread_cond_signal(&log->indexed);
+	if (log->phead) {
+		/* The next batch gathered meanwhile: its first waiter flushes it. */
+		wake_later(&k, log->phead->waiter, WAIT_LEAD);
+		log->phead->waiter = NULL;
+	} else {
+		log->flushing = false;
+	}
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->lock);
-	for (struct sync_unit *u = units, *next; u; u = next) {
-		next = u->next;
-		finish_batch(u->batch, rc == ST_OK ? ST_OK : ST_EAUDIT);
-		free(u);
+	for (size_t i = 0; i < k.n; i++) {
+		k.w[i]->status = k.status[i];
+		sem_post(&k.w[i]->wake);
 	}
+	free(k.w);
+	free(k.status);
+	return rc == ST_OK;
 }
 
-/* Flushes committed batches, many at a time, while the writer commits the
- * next ones. */
-static void *syncer_main(void *arg)
+static int unavailable(struct st_error *e)
 {
-	struct audit_log *log = arg;
-	pthread_mutex_lock(&log->lock);
-	for (;;) {
-		while ((!log->shead || log->flushing) && !(log->writer_done && !log->flushing))
-			pthread_cond_wait(&log->synced, &log->lock);
-		if (!log->shead && log->writer_done && !log->flushing)
-			break;
-		if (!log->shead)
-			continue;
-		struct sync_unit *units = log->shead;
-		log->shead = log->stail = NULL;
-		log->flushing = true;
-		bool failed = log->failed;
-		pthread_cond_signal(&log->work); /* the writer may commit the next batch */
-		pthread_mutex_unlock(&log->lock);
-		flush_units(log, units, failed);
-		pthread_mutex_lock(&log->lock);
-	}
-	log->syncer_done = true;
-	pthread_cond_broadcast(&log->indexed);
-	pthread_cond_broadcast(&log->done);
-	pthread_mutex_unlock(&log->lock);
-	return NULL;
+	return err_setc(e, ST_EAUDIT, "audit_unavailable", NULL,
+			"the access log could not be written, so nothing was served; "
+			"the failure has been reported");
 }
 
 int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *seq,
@@ -509,52 +521,89 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 {
 	if (!log->has_writer)
 		return err_set(e, ST_EAUDIT, NULL, "the access log is open read-only");
-	struct pending p = {0};
 	struct buf body = BUF_INIT;
 	int rc = audit_event_body(ev, &body, e);
 	if (rc != ST_OK) {
 		buf_release(&body);
 		return rc;
 	}
-	p.body = body.data;
-	p.len = body.len;
-	p.user_id = ev->user_id;
-	p.subject_id = ev->subject_id;
-	p.record_id = ev->record_id;
-	str_copy(p.action, sizeof(p.action), ev->action);
-	str_copy(p.outcome, sizeof(p.outcome), ev->outcome);
-	sem_init(&p.wake, 0, 0);
+	struct item *it = xcalloc(1, sizeof(*it));
+	it->user_id = ev->user_id;
+	it->subject_id = ev->subject_id;
+	it->record_id = ev->record_id;
+	str_copy(it->action, sizeof(it->action), ev->action);
+	str_copy(it->outcome, sizeof(it->outcome), ev->outcome);
+	struct buf entry = BUF_INIT;
+
 	pthread_mutex_lock(&log->lock);
 	if (log->stop || log->failed) {
 		bool stopping = log->stop;
 		pthread_mutex_unlock(&log->lock);
 		buf_release(&body);
-		sem_destroy(&p.wake);
+		free(it);
 		if (stopping)
 			return err_setc(e, ST_EUNAVAIL, "shutting_down", NULL,
 					"the access log is closing; try again");
-		return err_setc(e, ST_EAUDIT, "audit_unavailable", NULL,
-				"the access log could not be written, so nothing was served; "
-				"the failure has been reported");
+		return unavailable(e);
 	}
-	if (log->tail)
-		log->tail->next = &p;
+	uint64_t my = log->next_seq++;
+	int64_t t = time_now_us();
+	if (t < log->last_time_us)
+		t = log->last_time_us; /* times never go backwards in the log */
+	log->last_time_us = t;
+	it->seq = my;
+	it->time_us = t;
+	audit_entry_build(my, t, body.data, body.len, &entry);
+	merkle_leaf_hash(entry.data, entry.len, it->leaf);
+	journal_record(&log->jbuf, my, t, it->user_id, it->subject_id, it->record_id, it->action,
+		       it->outcome, it->leaf, entry.data, entry.len);
+	it->entry = entry.data;
+	it->len = entry.len;
+	if (log->ptail)
+		log->ptail->next = it;
 	else
-		log->head = &p;
-	log->tail = &p;
-	pthread_cond_signal(&log->work);
+		log->phead = it;
+	log->ptail = it;
+	struct waiter self;
+	sem_init(&self.wake, 0, 0);
+	self.status = WAIT_PENDING;
+	it->waiter = &self;
+	bool lead = !log->flushing;
+	if (lead) {
+		log->flushing = true;
+		it->waiter = NULL;
+	}
 	pthread_mutex_unlock(&log->lock);
-	while (sem_wait(&p.wake) != 0)
-		; /* EINTR */
-	sem_destroy(&p.wake);
 	buf_release(&body);
-	if (p.status != ST_OK)
-		return err_setc(e, ST_EAUDIT, "audit_unavailable", NULL,
-				"the access log could not be written, so nothing was served; "
-				"the failure has been reported");
+	bool ok;
+	if (lead) {
+		ok = lead_flush(log, &self);
+	} else {
+		while (sem_wait(&self.wake) != 0)
+			; /* EINTR */
+		ok = self.status == WAIT_DURABLE;
+		if (self.status == WAIT_LEAD)
+			ok = lead_flush(log, &self);
+	}
+	sem_destroy(&self.wake);
+	if (!ok)
+		return unavailable(e);
 	if (seq)
-		*seq = p.seq;
+		*seq = (int64_t)my;
 	return ST_OK;
+}
+
+void audit_settle(struct audit_log *log)
+{
+	if (!log->has_writer)
+		return;
+	pthread_mutex_lock(&log->lock);
+	uint64_t target = log->durable;
+	while (log->committed < target && !log->failed && !log->writer_done) {
+		pthread_cond_signal(&log->work);
+		pthread_cond_wait(&log->stored, &log->lock);
+	}
+	pthread_mutex_unlock(&log->lock);
 }
 
 int audit_checkpoint_now(struct audit_log *log, struct audit_checkpoint *out,
@@ -562,11 +611,12 @@ int audit_checkpoint_now(struct audit_log *log, struct audit_checkpoint *out,
 {
 	if (!log->has_writer)
 		return audit_latest_checkpoint(log, out, e);
+	audit_settle(log);
 	pthread_mutex_lock(&log->lock);
 	uint64_t gen = log->cp_generation;
 	log->cp_request = true;
 	pthread_cond_signal(&log->work);
-	while (log->cp_generation == gen && !log->syncer_done)
+	while (log->cp_generation == gen && !log->writer_done)
 		pthread_cond_wait(&log->done, &log->lock);
 	pthread_mutex_unlock(&log->lock);
 	return audit_latest_checkpoint(log, out, e);
@@ -601,6 +651,8 @@ uint64_t audit_failures(struct audit_log *log)
 	return n;
 }
 
+/* --- opening -------------------------------------------------------------- */
+
 static char *index_path_for(const char *path)
 {
 	size_t n = strlen(path);
@@ -609,12 +661,67 @@ static char *index_path_for(const char *path)
 	return xasprintf("%s-index", path);
 }
 
+struct recovered {
+	struct item *head, *tail;
+};
+
+static void recover_one(void *ctx, const struct journal_entry *je)
+{
+	struct recovered *r = ctx;
+	struct item *it = xcalloc(1, sizeof(*it));
+	it->seq = je->seq;
+	it->time_us = je->time_us;
+	it->user_id = je->user_id;
+	it->subject_id = je->subject_id;
+	it->record_id = je->record_id;
+	str_copy(it->action, sizeof(it->action), je->action);
+	str_copy(it->outcome, sizeof(it->outcome), je->outcome);
+	memcpy(it->leaf, je->leaf, HASH_BYTES);
+	it->entry = xmalloc(je->len);
+	memcpy(it->entry, je->entry, je->len);
+	it->len = je->len;
+	if (r->tail)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+}
+
+/* Stores what the journal holds beyond the database (a crash), and flushes
+ * the database, so that the journal can start over. */
+static int recover(struct audit_log *log, const char *path, uint64_t size, struct st_error *e)
+{
+	struct recovered r = {0};
+	uint64_t end = size;
+	int rc = journal_scan(path, size, recover_one, &r, &end, e);
+	struct item *p = r.head;
+	while (rc == ST_OK && p) {
+		struct item *batch = p, *last = p;
+		for (int n = 1; n < MAX_BATCH && last->next; n++)
+			last = last->next;
+		p = last->next;
+		last->next = NULL;
+		struct audit_checkpoint cp;
+		bool wrote = false;
+		rc = store_items(log, batch, false, &cp, &wrote, e);
+		free_items(batch);
+	}
+	free_items(p);
+	if (rc == ST_OK && r.head)
+		fprintf(stderr, "steward: %llu access-log events moved from the journal into the "
+				"log after an unclean stop\n",
+			(unsigned long long)(end - size));
+	if (rc == ST_OK)
+		rc = store_sync(log->db, e);
+	return rc;
+}
+
 int audit_open(const struct audit_options *opt, struct audit_log **out, struct st_error *e)
 {
 	struct audit_log *log = xcalloc(1, sizeof(*log));
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->work, NULL);
-	pthread_cond_init(&log->synced, NULL);
+	pthread_cond_init(&log->stored, NULL);
 	pthread_cond_init(&log->indexed, NULL);
 	pthread_cond_init(&log->done, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
@@ -626,10 +733,8 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	int rc = store_open(&so, &log->db, e);
 	if (rc == ST_OK)
 		rc = store_migrate(log->db, "audit", -1, e);
-	char *ipath = index_path_for(opt->path);
-	if (rc == ST_OK && (opt->sign_sk || file_exists(ipath)))
-		rc = audit_index_open(log, ipath, opt->sign_sk != NULL, e);
-	free(ipath);
+	if (rc == ST_OK && opt->sign_sk)
+		rc = journal_open(opt->path, opt->vfs != NULL, opt->journal_segment, &log->journal, e);
 	if (rc != ST_OK)
 		goto fail;
 	if (opt->sign_sk) {
@@ -658,15 +763,27 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 						     "SELECT COALESCE(MAX(tree_size), 0) FROM "
 						     "audit_checkpoint",
 						     "");
-			log->last_time_us = t;
+			log->stored_time_us = t;
 			log->last_cp_size = (uint64_t)cps;
 			log->last_cp_mono_us = mono_us();
 		}
+		if (rc == ST_OK)
+			rc = recover(log, opt->path, size, e);
 		if (rc != ST_OK)
 			goto fail;
-		log->durable = log->committed = size;
-		if (pthread_create(&log->syncer, NULL, syncer_main, log) != 0)
-			die("cannot start the access-log syncer");
+		size = log->frontier.size;
+		journal_start(log->journal, size);
+		log->last_time_us = log->stored_time_us;
+		log->next_seq = log->durable = log->committed = log->synced = size;
+	}
+	/* The index is opened once the log holds everything durable. */
+	char *ipath = index_path_for(opt->path);
+	if (opt->sign_sk || file_exists(ipath))
+		rc = audit_index_open(log, ipath, opt->sign_sk != NULL, e);
+	free(ipath);
+	if (rc != ST_OK)
+		goto fail;
+	if (opt->sign_sk) {
 		if (pthread_create(&log->writer, NULL, writer_main, log) != 0)
 			die("cannot start the access-log writer");
 		if (pthread_create(&log->indexer, NULL, audit_indexer_main, log) != 0)
@@ -690,18 +807,21 @@ void audit_close(struct audit_log *log)
 		pthread_cond_signal(&log->work);
 		pthread_mutex_unlock(&log->lock);
 		pthread_join(log->writer, NULL);
-		pthread_join(log->syncer, NULL);
 		pthread_join(log->indexer, NULL);
 	}
 	if (log->wconn)
 		store_release(log->wconn);
+	journal_close(log->journal);
 	store_close(log->idx);
 	store_close(log->db);
 	secure_free(log->sk);
 	free(log->witness_path);
+	free_items(log->phead);
+	free_items(log->ihead);
+	buf_release(&log->jbuf);
 	pthread_mutex_destroy(&log->lock);
 	pthread_cond_destroy(&log->work);
-	pthread_cond_destroy(&log->synced);
+	pthread_cond_destroy(&log->stored);
 	pthread_cond_destroy(&log->indexed);
 	pthread_cond_destroy(&log->done);
 	free(log);

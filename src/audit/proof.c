@@ -131,6 +131,7 @@ int audit_inclusion_proof(struct audit_log *log, uint64_t seq, uint64_t tree_siz
 			  struct merkle_hash *proof, int *len, unsigned char leaf[HASH_BYTES],
 			  struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	struct store_conn *c;
 	int rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK)
@@ -149,6 +150,7 @@ int audit_inclusion_proof(struct audit_log *log, uint64_t seq, uint64_t tree_siz
 int audit_consistency_proof(struct audit_log *log, uint64_t from, uint64_t to,
 			    struct merkle_hash *proof, int *len, struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	struct store_conn *c;
 	int rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK)
@@ -165,6 +167,7 @@ int audit_consistency_proof(struct audit_log *log, uint64_t from, uint64_t to,
 int audit_root_at(struct audit_log *log, uint64_t size, unsigned char root[HASH_BYTES],
 		  struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	struct store_conn *c;
 	int rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK)
@@ -258,6 +261,7 @@ static void manifest_digest(const json_t *pkg, unsigned char out[HASH_BYTES])
 int audit_export(struct audit_log *log, const struct audit_export_options *o,
 		 json_t **package, struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	if (!log->sk)
 		return err_set(e, ST_EINVAL, NULL, "exporting evidence needs the signing key");
 	if (o->to_us <= o->from_us)

@@ -9,6 +9,7 @@
 
 int audit_seq_at_time(struct audit_log *log, int64_t t_us, uint64_t *seq, struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	struct store_conn *c;
 	int rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK)
@@ -115,6 +116,7 @@ static int fetch_one(struct store_conn *c, struct collect *k, int64_t seq, struc
 int audit_query(struct audit_log *log, const struct audit_query *q, json_t **events,
 		int64_t *next, struct st_error *e)
 {
+	audit_settle(log); /* every event durable now is readable */
 	int limit = q->limit > 0 ? q->limit : 100;
 	if (limit > 1000)
 		limit = 1000;

@@ -153,6 +153,18 @@ static int load_witness(const char *path, const unsigned char *pk, struct audit_
 	return ST_OK;
 }
 
+struct journal_tail {
+	struct merkle_frontier *f;
+	uint64_t n;
+};
+
+static void tail_one(void *ctx, const struct journal_entry *je)
+{
+	struct journal_tail *t = ctx;
+	merkle_frontier_push(t->f, 0, je->leaf, NULL, NULL);
+	t->n++;
+}
+
 int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 		 const char *witness_path, struct audit_verify_report *r, struct st_error *e)
 {
@@ -452,6 +464,16 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			     (long long)stored_nodes, (unsigned long long)vs.nodes_seen);
 		goto out;
 	}
+	/* Events durable in the journal that the database does not hold yet
+	 * (the server is storing them, or stopped before it could): they
+	 * extend the tree, unsigned until the next checkpoint. */
+	struct journal_tail jt = {&f, 0};
+	rc = journal_scan(db_path, f.size, tail_one, &jt, NULL, e);
+	if (rc != ST_OK) {
+		rc = fail_at(r, f.size, e, "%s", e->message);
+		goto out;
+	}
+	r->journal_tail = jt.n;
 	r->tree_size = f.size;
 	merkle_frontier_root(&f, r->root);
 	r->unsigned_tail = f.size - r->last_checkpoint_size;

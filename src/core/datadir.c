@@ -223,13 +223,14 @@ out:
 	return rc;
 }
 
-static int open_audit(struct steward *st, const char *vfs, bool create, struct st_error *e)
+static int open_audit(struct steward *st, const char *vfs, size_t segment, bool create,
+		      struct st_error *e)
 {
 	char *path = steward_path(st, AUDIT_DB);
 	char *witness = steward_path(st, WITNESS_FILE);
 	struct audit_options ao = {.path = path, .vfs = vfs, .witness_path = witness,
 				   .sign_sk = st->sign_sk, .sign_pk = st->sign_pk,
-				   .create = create};
+				   .create = create, .journal_segment = segment};
 	int rc = audit_open(&ao, &st->audit, e);
 	free(path);
 	free(witness);
@@ -302,7 +303,7 @@ int steward_init(const struct steward_init_options *opt, struct st_error *e)
 	if (rc == ST_OK)
 		rc = write_public_key(tmp, st->sign_pk, e);
 	if (rc == ST_OK)
-		rc = open_audit(st, NULL, true, e);
+		rc = open_audit(st, NULL, 0, true, e);
 	if (rc == ST_OK) {
 		json_t *detail = json_pack("{s:s, s:s}", "administrator", opt->admin_username,
 					   "master_key", opt->passphrase ? "passphrase" : "key file");
@@ -476,7 +477,7 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 	if (rc != ST_OK)
 		goto fail;
 	/* The access log is created if missing (a directory from before it). */
-	rc = open_audit(st, opt->vfs, true, e);
+	rc = open_audit(st, opt->vfs, opt->journal_segment, true, e);
 	if (rc != ST_OK)
 		goto fail;
 	rc = access_load(st, e);

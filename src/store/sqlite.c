@@ -45,7 +45,7 @@ void store_fault_clear(void)
 	atomic_store(&fault_kind, STORE_FAULT_NONE);
 }
 
-static bool fault_hit(enum store_fault kind, const char *name)
+bool store_fault_fires(enum store_fault kind, const char *name)
 {
 	if (atomic_load(&fault_kind) != (int)kind)
 		return false;
@@ -74,7 +74,7 @@ static int ff_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 }
 static int ff_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
-	if (fault_hit(STORE_FAULT_WRITE, ((struct fault_file *)f)->name))
+	if (store_fault_fires(STORE_FAULT_WRITE, ((struct fault_file *)f)->name))
 		return SQLITE_IOERR_WRITE;
 	return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
 }
@@ -84,7 +84,7 @@ static int ff_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 static int ff_sync(sqlite3_file *f, int flags)
 {
-	if (fault_hit(STORE_FAULT_SYNC, ((struct fault_file *)f)->name))
+	if (store_fault_fires(STORE_FAULT_SYNC, ((struct fault_file *)f)->name))
 		return SQLITE_IOERR_FSYNC;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
@@ -457,7 +457,7 @@ static int sq_defer_sync(void *c, struct st_error *e)
 static int sq_sync(void *p, struct st_error *e)
 {
 	struct sqlite_db *d = p;
-	if (d->vfs && str_eq(d->vfs, "steward-fault") && fault_hit(STORE_FAULT_SYNC, d->path))
+	if (d->vfs && str_eq(d->vfs, "steward-fault") && store_fault_fires(STORE_FAULT_SYNC, d->path))
 		return err_set(e, ST_EIO, NULL, "storage error: disk I/O error (sync)");
 	char *wal = xasprintf("%s-wal", d->path);
 	pthread_mutex_lock(&d->wal_lock);

@@ -158,5 +158,8 @@ enum store_fault { STORE_FAULT_NONE = 0, STORE_FAULT_WRITE = 1, STORE_FAULT_SYNC
  * store_fault_clear(). */
 void store_fault_arm(enum store_fault kind, int after, const char *file);
 void store_fault_clear(void);
+/* For other files under test (the access-log journal): whether an armed
+ * fault fires on this operation on the file `name`. */
+bool store_fault_fires(enum store_fault kind, const char *name);
 
 #endif

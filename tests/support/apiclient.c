@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apiclient.h"
+#include "audit/audit.h"
 #include "crypto/crypto.h"
 
 char *api_dir, *api_data, api_base[64];
@@ -264,12 +265,36 @@ void api_server_stop(void)
 	curl_global_cleanup();
 }
 
+/* Events become durable in the log's journal and reach audit.db just
+ * behind: wait until audit.db holds every event durable now. */
+static void settle_log(sqlite3 *h, const char *path)
+{
+	for (int tries = 0; tries < 3000; tries++) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(h, "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_event", -1,
+				       &s, NULL) != SQLITE_OK)
+			fail_msg("audit.db: %s", sqlite3_errmsg(h));
+		uint64_t size = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+		sqlite3_finalize(s);
+		uint64_t end = size;
+		struct st_error e = {0};
+		if (audit_journal_end(path, size, &end, &e) != ST_OK)
+			fail_msg("the access-log journal: %s", e.message);
+		if (end <= size)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the access log database did not catch up with its journal");
+}
+
 int64_t api_db_count(const char *db, const char *sql)
 {
 	char *path = xasprintf("%s/%s", api_data, db);
 	sqlite3 *h;
 	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(h, 5000);
+	if (str_eq(db, "audit.db"))
+		settle_log(h, path);
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(h));

@@ -7,6 +7,7 @@
  * proofs from the database agreeing with the tree; evidence packages.
  */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -343,8 +344,8 @@ static void test_fail_closed(void **state)
 	json_decref(fields);
 	uint64_t before = audit_size(f->st->audit);
 
-	/* a failed write to the log: nothing served, nothing changed */
-	store_fault_arm(STORE_FAULT_WRITE, 0, "audit.db");
+	/* a failed write to the log's journal: nothing served, nothing changed */
+	store_fault_arm(STORE_FAULT_WRITE, 0, "audit-journal");
 	json_t *out = NULL;
 	struct st_error e = {0};
 	assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
@@ -367,7 +368,7 @@ static void test_fail_closed(void **state)
 
 	/* a failed flush: the disk cannot confirm what it holds, so the log
 	 * refuses everything until it is reopened (as databases do) */
-	store_fault_arm(STORE_FAULT_SYNC, 0, "audit.db");
+	store_fault_arm(STORE_FAULT_SYNC, 0, "audit-journal");
 	assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
 	assert_null(out);
 	assert_int_equal(record_update(f->st, &ts_system, rid, patch, &v, &e), ST_EAUDIT);
@@ -384,6 +385,43 @@ static void test_fail_closed(void **state)
 	memset(&e, 0, sizeof(e));
 	if (verify(f, NULL, &r, &e) != ST_OK)
 		fail_msg("the log does not verify after a failed flush: %s", e.message);
+
+	/* the log database behind the journal fails: the events already
+	 * durable in the journal are kept, the log refuses everything from
+	 * then on, and reopening moves them into the database */
+	uint64_t durable = audit_size(f->st->audit);
+	store_fault_arm(STORE_FAULT_WRITE, 0, "audit.db");
+	int refused = 0;
+	for (int i = 0; i < 50 && !refused; i++) {
+		out = NULL;
+		memset(&e, 0, sizeof(e));
+		if (record_read(f->st, &ts_system, rid, "care", &out, &e) == ST_OK)
+			durable++;
+		else
+			refused = 1;
+		json_decref(out);
+		if (!refused)
+			usleep(50000); /* the writer stores (and fails) behind the reads */
+	}
+	assert_true(refused);
+	assert_string_equal(e.code, "audit_unavailable");
+	assert_int_equal(audit_size(f->st->audit), durable);
+	store_fault_clear();
+	out = NULL;
+	assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
+	assert_null(out);
+	/* read-only verification already counts what only the journal holds */
+	memset(&e, 0, sizeof(e));
+	if (verify(f, NULL, &r, &e) != ST_OK)
+		fail_msg("the log with events only in the journal does not verify: %s", e.message);
+	assert_int_equal(r.tree_size, durable);
+	open_faulty(f);
+	assert_int_equal(audit_size(f->st->audit), durable);
+	memset(&e, 0, sizeof(e));
+	if (verify(f, NULL, &r, &e) != ST_OK)
+		fail_msg("the log does not verify after recovery: %s", e.message);
+	assert_int_equal(r.tree_size, durable);
+	assert_int_equal(r.journal_tail, 0);
 }
 
 static void test_library_acts_are_logged(void **state)
@@ -583,12 +621,92 @@ static void test_evidence_package(void **state)
 	json_decref(pkg);
 }
 
+static void append_n(struct steward *st, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct audit_event ev = {.action = "record.read", .outcome = "allow",
+					 .record_id = 1 + i, .subject_id = 7,
+					 .purpose = "journal test"};
+		ASSERT_OK(steward_audit(st, &ts_system, &ev, NULL, &ts_err));
+	}
+}
+
+static void reopen_with(struct fixture *f, size_t segment)
+{
+	steward_close(f->st);
+	struct steward_options o = {.dir = f->data, .check_permissions = true,
+				    .journal_segment = segment};
+	f->st = NULL;
+	ASSERT_OK(steward_open(&o, &f->st, &ts_err));
+}
+
+static void test_journal(void **state)
+{
+	struct fixture *f = *state;
+	/* small segments: the journal moves between its two files many
+	 * times, each time only once the other is flushed in the database */
+	reopen_with(f, 8 * 1024);
+	struct audit_checkpoint cp;
+	for (int k = 0; k < 20; k++) {
+		append_n(f->st, 40);
+		ASSERT_OK(audit_checkpoint_now(f->st->audit, &cp, &ts_err));
+	}
+	uint64_t size = audit_size(f->st->audit);
+	assert_int_equal(cp.tree_size, size);
+	char *j1 = xasprintf("%s/audit-journal-1", f->data);
+	struct stat st1;
+	assert_int_equal(stat(j1, &st1), 0);
+	assert_true(st1.st_size > 0); /* the second segment was used */
+	free(j1);
+	struct audit_verify_report r;
+	struct st_error e = {0};
+	if (verify(f, NULL, &r, &e) != ST_OK)
+		fail_msg("after switching segments: %s", e.message);
+	assert_int_equal(r.tree_size, size);
+	assert_int_equal(r.journal_tail, 0);
+
+	/* a journal that does not follow on from the log database (an old
+	 * database put back beside a newer journal) is refused, by name */
+	steward_close(f->st);
+	f->st = NULL;
+	char *cmd = xasprintf("cd '%s' && cp audit.db old.db && { [ ! -f audit.db-wal ] || "
+			      "cp audit.db-wal old.db-wal; }", f->data);
+	assert_int_equal(ts_run(cmd, NULL), 0);
+	free(cmd);
+	reopen_with(f, 0);
+	append_n(f->st, 5);
+	reopen_with(f, 0);
+	append_n(f->st, 5); /* the journal now starts 5 events after old.db ends */
+	steward_close(f->st);
+	f->st = NULL;
+	cmd = xasprintf("cd '%s' && rm -f audit.db-wal audit.db-shm audit-witness.json "
+			"audit-index.db && mv old.db audit.db && { [ ! -f old.db-wal ] || "
+			"mv old.db-wal audit.db-wal; }", f->data);
+	assert_int_equal(ts_run(cmd, NULL), 0);
+	free(cmd);
+	memset(&e, 0, sizeof(e));
+	assert_int_not_equal(verify(f, NULL, &r, &e), ST_OK);
+	assert_non_null(strstr(e.message, "missing"));
+	struct steward_options o = {.dir = f->data, .check_permissions = true};
+	memset(&e, 0, sizeof(e));
+	assert_int_not_equal(steward_open(&o, &f->st, &e), ST_OK);
+	assert_non_null(strstr(e.message, "missing"));
+	f->st = NULL;
+	/* without the journal, the old log stands on its own */
+	cmd = xasprintf("cd '%s' && rm -f audit-journal-0 audit-journal-1", f->data);
+	assert_int_equal(ts_run(cmd, NULL), 0);
+	free(cmd);
+	f->st = ts_open(f->data, NULL);
+	assert_int_equal(audit_size(f->st->audit), size);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_library_acts_are_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proofs_from_database, setup, teardown),

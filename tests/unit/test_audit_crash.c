@@ -3,7 +3,9 @@
  * appends from many threads and reports each sequence number the moment
  * audit_append() says it is durable; the parent kills it with SIGKILL at a
  * random moment, many times over, and checks after every kill that every
- * event reported durable is present and the whole log verifies.
+ * event reported durable is present and the whole log verifies (read-only,
+ * with what is still only in the journal), and that reopening moves it all
+ * into the log database.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -40,9 +42,10 @@ static void *child_worker(void *arg)
 	return NULL;
 }
 
-static _Noreturn void child_main(const char *data, int fd)
+static _Noreturn void child_main(const char *data, int fd, size_t segment)
 {
-	struct steward_options o = {.dir = data, .check_permissions = true};
+	struct steward_options o = {.dir = data, .check_permissions = true,
+				    .journal_segment = segment};
 	struct child c = {NULL, fd};
 	struct st_error e = {0};
 	if (steward_open(&o, &c.st, &e) != ST_OK)
@@ -76,7 +79,9 @@ static void test_sigkill_during_appends(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			close(p[0]);
-			child_main(data, p[1]);
+			/* every other round, small journal segments: the kill
+			 * also lands while segments are being switched */
+			child_main(data, p[1], round % 2 ? 16 * 1024 : 0);
 		}
 		close(p[1]);
 		/* once it is appending (ten events reported, however slow the
