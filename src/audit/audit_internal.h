@@ -44,14 +44,19 @@ struct journal_entry {
 };
 typedef void (*journal_record_fn)(void *ctx, const struct journal_entry *je);
 char *journal_segment_path(const char *db_path, int i);
-/* Appends one record's bytes to out. */
+#define JOURNAL_CHECK_BYTES 16
+#define JOURNAL_ENTRY_MAX (1024 * 1024)
+/* Appends one record's bytes to out; `chain` holds the previous record's
+ * check (zeros at a start) and receives this one's. */
 void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user_id,
 		    int64_t subject_id, int64_t record_id, const char *action, const char *outcome,
-		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len);
-/* Calls fn for the journal's records from seq `from` on, in order, while
- * they are whole and gapless; *end receives the seq after the last. Fails
- * if the journal holds records after a hole. Reads only. */
-int journal_scan(const char *db_path, uint64_t from, journal_record_fn fn, void *ctx,
+		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len,
+		    unsigned char chain[JOURNAL_CHECK_BYTES]);
+/* Calls fn for the journal's records from seq `from` on, in order; *end
+ * receives the seq after the last. Records that do not follow on (a hole)
+ * are an error, unless `live` and a writer holds the journal (it may move
+ * on while this reads): then the tail ends there. Reads only. */
+int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_fn fn, void *ctx,
 		 uint64_t *end, struct st_error *e);
 int journal_open(const char *db_path, bool faults, size_t segment, struct journal **out,
 		 struct st_error *e);
@@ -77,6 +82,7 @@ struct audit_log {
 	pthread_mutex_t lock;
 	pthread_cond_t work;     /* writer: durable events to store, or a request */
 	pthread_cond_t stored;   /* readers: events stored in the database */
+	pthread_cond_t gathered; /* a flush waiting for the round's appenders */
 	pthread_cond_t indexed;  /* indexer: stored events to index */
 	pthread_cond_t done;     /* checkpoint requests completed */
 	/* appended, waiting for the next flush (in seq order) */
@@ -91,7 +97,6 @@ struct audit_log {
 	bool has_writer;
 	pthread_t writer, indexer;
 	uint64_t next_seq;      /* the next seq to hand out */
-	uint64_t epoch;         /* advances when a failed flush takes seqs back */
 	uint64_t durable;       /* events durable (in the flushed journal) */
 	uint64_t committed;     /* events stored in the database */
 	uint64_t synced;        /* events flushed in the database */
@@ -99,6 +104,11 @@ struct audit_log {
 	int64_t last_time_us;   /* the newest event's time */
 	uint64_t failures;
 	uint64_t commits, flushes, flush_us; /* statistics */
+	uint64_t round;         /* appenders in the last round of flushes */
+	uint64_t gather_want;   /* a flush waits for this many, or 0 */
+	int64_t flush_avg_us;   /* recent flush time */
+	unsigned char chain[JOURNAL_CHECK_BYTES];   /* the newest record's check */
+	unsigned char chain_durable[JOURNAL_CHECK_BYTES]; /* the newest flushed */
 	bool cp_request;
 	uint64_t cp_generation;
 

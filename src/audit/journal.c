@@ -13,11 +13,15 @@
  * into it first, as a database replays its write-ahead log.
  *
  * A record: a fixed header (magic, entry length, seq, time, the ids and
- * words the database indexes, the leaf hash, a check over the header), the
- * entry bytes, zeros to a multiple of 8. A scan takes records while each is
- * whole (magic, length, check, leaf hash) and its seq follows the last; it
- * stops at the first that is not, which is where the last flush ended, or
- * older records of a reused segment begin.
+ * words the database indexes, the leaf hash, the previous record's check,
+ * a check over the header), the entry bytes, zeros to a multiple of 8. The
+ * records form a chain: a scan takes records while each is whole (magic,
+ * length, check, leaf hash), its seq follows the last and it names the
+ * last's check; it stops at the first that does not, which is where the
+ * last flush ended, or where older records begin: of a reused segment, or
+ * of a write that failed (its seqs are handed out again, with other times
+ * and so other checks). A failed write is retried at the same place, never
+ * in the other segment.
  *
  * Only the thread that holds the log's flush (one at a time) writes; one
  * process at a time may append (an exclusive lock on the first segment).
@@ -32,8 +36,8 @@
 
 #define JOURNAL_MAGIC 0x314a5453u /* "STJ1" */
 #define SEGMENT_TARGET (32 * 1024 * 1024)
-#define ENTRY_MAX (1024 * 1024)
-#define CHECK_BYTES 16
+#define ENTRY_MAX JOURNAL_ENTRY_MAX
+#define CHECK_BYTES JOURNAL_CHECK_BYTES
 
 struct record_header {
 	uint32_t magic;
@@ -44,6 +48,7 @@ struct record_header {
 	char action[48];
 	char outcome[8];
 	unsigned char leaf[HASH_BYTES];
+	unsigned char prev[CHECK_BYTES];  /* the previous record's check */
 	unsigned char check[CHECK_BYTES]; /* SHA-256 of everything above, cut */
 };
 
@@ -60,6 +65,7 @@ struct journal {
 	int active;
 	off_t offset; /* where the next record goes in the active segment */
 	bool faults;  /* consult the fault-injection hooks (tests) */
+	bool retry;   /* the last write failed: the next goes to the same place */
 	off_t segment; /* size at which to move to the other segment */
 };
 
@@ -77,7 +83,8 @@ static size_t padded(size_t n)
 
 void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user_id,
 		    int64_t subject_id, int64_t record_id, const char *action, const char *outcome,
-		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len)
+		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len,
+		    unsigned char chain[JOURNAL_CHECK_BYTES])
 {
 	struct record_header h;
 	memset(&h, 0, sizeof(h));
@@ -91,7 +98,9 @@ void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user
 	str_copy(h.action, sizeof(h.action), action);
 	str_copy(h.outcome, sizeof(h.outcome), outcome);
 	memcpy(h.leaf, leaf, HASH_BYTES);
+	memcpy(h.prev, chain, CHECK_BYTES);
 	header_check(&h, h.check);
+	memcpy(chain, h.check, CHECK_BYTES);
 	buf_append(out, &h, sizeof(h));
 	buf_append(out, entry, len);
 	static const char zeros[8];
@@ -130,19 +139,26 @@ static int read_all(const char *path, unsigned char **data, size_t *len, struct 
 	return ST_OK;
 }
 
-/* The records of one segment's bytes, in order, while they are whole and
- * gapless. Returns the number of bytes they span. */
-static size_t scan_segment(const unsigned char *data, size_t len, journal_record_fn fn,
-			   void *ctx, uint64_t *first, uint64_t *end)
+/* One segment's records, as far as they are whole, gapless and chained. */
+struct seg_scan {
+	uint64_t first, end; /* seqs [first, end); equal when none */
+	unsigned char first_prev[CHECK_BYTES];
+	unsigned char last_check[CHECK_BYTES];
+};
+
+static void scan_segment(const unsigned char *data, size_t len, journal_record_fn fn,
+			 void *ctx, uint64_t from, struct seg_scan *out)
 {
 	size_t at = 0;
 	bool any = false;
-	uint64_t next = 0;
+	memset(out, 0, sizeof(*out));
 	while (len - at >= sizeof(struct record_header)) {
 		struct record_header h;
 		memcpy(&h, data + at, sizeof(h));
 		if (h.magic != JOURNAL_MAGIC || h.len == 0 || h.len > ENTRY_MAX ||
-		    len - at - sizeof(h) < padded(h.len) || (any && h.seq != next))
+		    len - at - sizeof(h) < padded(h.len) ||
+		    (any && (h.seq != out->end ||
+			     memcmp(h.prev, out->last_check, CHECK_BYTES) != 0)))
 			break;
 		unsigned char check[CHECK_BYTES];
 		header_check(&h, check);
@@ -151,15 +167,18 @@ static size_t scan_segment(const unsigned char *data, size_t len, journal_record
 		const char *entry = (const char *)data + at + sizeof(h);
 		unsigned char leaf[HASH_BYTES];
 		merkle_leaf_hash(entry, h.len, leaf);
-		if (memcmp(leaf, h.leaf, HASH_BYTES) != 0 || memchr(h.action, 0, sizeof(h.action)) ==
-								     NULL ||
+		if (memcmp(leaf, h.leaf, HASH_BYTES) != 0 ||
+		    memchr(h.action, 0, sizeof(h.action)) == NULL ||
 		    memchr(h.outcome, 0, sizeof(h.outcome)) == NULL)
 			break;
-		if (!any)
-			*first = h.seq;
+		if (!any) {
+			out->first = h.seq;
+			memcpy(out->first_prev, h.prev, CHECK_BYTES);
+		}
 		any = true;
-		next = h.seq + 1;
-		if (fn) {
+		out->end = h.seq + 1;
+		memcpy(out->last_check, h.check, CHECK_BYTES);
+		if (fn && h.seq >= from) {
 			struct journal_entry je = {.seq = h.seq, .time_us = h.time_us,
 						   .user_id = h.user_id, .subject_id = h.subject_id,
 						   .record_id = h.record_id, .action = h.action,
@@ -169,10 +188,6 @@ static size_t scan_segment(const unsigned char *data, size_t len, journal_record
 		}
 		at += sizeof(h) + padded(h.len);
 	}
-	if (!any)
-		*first = 0;
-	*end = any ? next : 0;
-	return at;
 }
 
 char *journal_segment_path(const char *db_path, int i)
@@ -183,73 +198,72 @@ char *journal_segment_path(const char *db_path, int i)
 	return xasprintf("%s-journal-%d", db_path, i);
 }
 
-struct replay_ctx {
-	uint64_t from, next;
-	journal_record_fn fn;
-	void *ctx;
-	bool gap;
-};
-
-static void replay_one(void *arg, const struct journal_entry *je)
-{
-	struct replay_ctx *r = arg;
-	if (je->seq < r->from || r->gap)
-		return;
-	if (je->seq != r->next) {
-		r->gap = true;
-		return;
-	}
-	r->next++;
-	if (r->fn)
-		r->fn(r->ctx, je);
-}
-
-int journal_scan(const char *db_path, uint64_t from, journal_record_fn fn, void *ctx,
+int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_fn fn, void *ctx,
 		 uint64_t *end, struct st_error *e)
 {
 	unsigned char *data[2] = {NULL, NULL};
 	size_t len[2] = {0, 0};
-	uint64_t first[2] = {0, 0}, last[2] = {0, 0};
-	int rc = ST_OK;
+	struct seg_scan sc[2];
+	int rc = ST_OK, lockfd = -1;
+	if (live) {
+		/* A writer holds the journal: it may move on while this reads
+		 * (a segment reused, a flush under way). Then the tail is simply
+		 * what could be read; without a writer, a hole is an error. */
+		char *p0 = journal_segment_path(db_path, 0);
+		lockfd = open(p0, O_RDONLY | O_CLOEXEC);
+		free(p0);
+		if (lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) == 0)
+			live = false;
+	}
 	for (int i = 0; i < 2 && rc == ST_OK; i++) {
 		char *p = journal_segment_path(db_path, i);
 		rc = read_all(p, &data[i], &len[i], e);
 		free(p);
 		if (rc == ST_OK)
-			scan_segment(data[i], len[i], NULL, NULL, &first[i], &last[i]);
+			scan_segment(data[i], len[i], NULL, NULL, 0, &sc[i]);
 	}
-	struct replay_ctx r = {.from = from, .next = from, .fn = fn, .ctx = ctx};
+	uint64_t next = from;
 	if (rc == ST_OK) {
 		/* The older segment first; an empty one holds nothing. */
 		int order[2] = {0, 1};
-		if (last[1] > first[1] && (last[0] == first[0] || first[1] < first[0])) {
+		if (sc[1].end > sc[1].first &&
+		    (sc[0].end == sc[0].first || sc[1].first < sc[0].first)) {
 			order[0] = 1;
 			order[1] = 0;
 		}
-		for (int k = 0; k < 2; k++) {
-			int i = order[k];
-			if (last[i] > first[i]) {
-				if (first[i] > r.next && last[i] > from) {
-					/* Records the database lacks, with a hole before them. */
+		bool took = false;
+		unsigned char last[CHECK_BYTES];
+		for (int k = 0; k < 2 && rc == ST_OK; k++) {
+			const struct seg_scan *g = &sc[order[k]];
+			if (g->end <= next)
+				continue; /* nothing the database lacks */
+			if (g->first > next ||
+			    (took && (g->first != next ||
+				      memcmp(g->first_prev, last, CHECK_BYTES) != 0))) {
+				if (!live)
 					rc = err_set(e, ST_ECRYPTO, NULL,
 						     "the access-log journal holds events %llu to %llu, "
-						     "but the log ends at %llu: events %llu to %llu are "
-						     "missing",
-						     (unsigned long long)first[i],
-						     (unsigned long long)last[i] - 1,
-						     (unsigned long long)r.next,
-						     (unsigned long long)r.next,
-						     (unsigned long long)first[i] - 1);
-					break;
-				}
-				scan_segment(data[i], len[i], replay_one, &r, &first[i], &last[i]);
+						     "but the log ends at %llu: events %llu to %llu "
+						     "are missing",
+						     (unsigned long long)g->first,
+						     (unsigned long long)g->end - 1,
+						     (unsigned long long)next, (unsigned long long)next,
+						     (unsigned long long)g->first - 1);
+				break;
 			}
+			if (fn)
+				scan_segment(data[order[k]], len[order[k]], fn, ctx, next, &sc[order[k]]);
+			next = g->end;
+			memcpy(last, g->last_check, CHECK_BYTES);
+			took = true;
 		}
 	}
+	if (lockfd >= 0)
+		close(lockfd);
 	free(data[0]);
 	free(data[1]);
 	if (rc == ST_OK && end)
-		*end = r.next;
+		*end = next;
 	return rc;
 }
 
@@ -332,7 +346,7 @@ int journal_append(struct journal *j, const void *data, size_t len, uint64_t fir
 	struct segment *other = &j->seg[1 - j->active];
 	/* Move to the other segment once this one is large and everything in
 	 * the other is flushed in the database. */
-	if (j->offset >= j->segment && other->end <= flushed) {
+	if (j->offset >= j->segment && other->end <= flushed && !j->retry) {
 		j->active = 1 - j->active;
 		j->offset = 0;
 		s = other;
@@ -340,6 +354,7 @@ int journal_append(struct journal *j, const void *data, size_t len, uint64_t fir
 	}
 	if (s->first == s->end)
 		s->first = first;
+	j->retry = true; /* until this write is done */
 	int rc = zero_ahead(j, s, j->offset + (off_t)len, e);
 	if (rc != ST_OK)
 		return rc;
@@ -363,6 +378,7 @@ int journal_append(struct journal *j, const void *data, size_t len, uint64_t fir
 		*sticky = true;
 		return err_set(e, ST_EIO, NULL, "cannot flush the access-log journal %s", s->path);
 	}
+	j->retry = false;
 	j->offset += (off_t)len;
 	s->end = end;
 	return ST_OK;
@@ -370,5 +386,5 @@ int journal_append(struct journal *j, const void *data, size_t len, uint64_t fir
 
 int audit_journal_end(const char *db_path, uint64_t from, uint64_t *end, struct st_error *e)
 {
-	return journal_scan(db_path, from, NULL, NULL, end, e);
+	return journal_scan(db_path, from, true, NULL, NULL, end, e);
 }

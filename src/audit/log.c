@@ -27,6 +27,7 @@
 
 #define MAX_BATCH 4096
 #define CHECKPOINT_INTERVAL_US 1000000
+#define GATHER_MAX_US 500 /* the longest a flush waits for a round's appenders */
 
 struct waiter;
 
@@ -314,7 +315,7 @@ static void *writer_main(void *arg)
 			bool ending = log->stop && !log->flushing && !log->phead;
 			if (log->ihead || log->cp_request || ending || (log->failed && !log->flushing))
 				break;
-			bool cp_due = log->committed > log->last_cp_size;
+			bool cp_due = !log->failed && log->committed > log->last_cp_size;
 			if (!cp_due) {
 				pthread_cond_wait(&log->work, &log->lock);
 				continue;
@@ -439,6 +440,28 @@ static void wake_later(struct wakeups *k, struct waiter *w, int status)
 static bool lead_flush(struct audit_log *log, struct waiter *self)
 {
 	pthread_mutex_lock(&log->lock);
+	/* Gather: when the last round had more appenders than this batch
+	 * holds (they were woken by the last flush and are coming back), wait
+	 * a fraction of a flush for them. The flush is the cost; an event more
+	 * in it is nearly free. Alone, an appender never waits. */
+	uint64_t want = log->round;
+	if (log->next_seq - log->phead->seq < want && !log->failed) {
+		int64_t wait = log->flush_avg_us / 2;
+		if (wait > GATHER_MAX_US)
+			wait = GATHER_MAX_US;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += wait * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		log->gather_want = want;
+		while (log->next_seq - log->phead->seq < want && !log->failed)
+			if (pthread_cond_timedwait(&log->gathered, &log->lock, &ts) != 0)
+				break;
+		log->gather_want = 0;
+	}
 	struct buf out = log->jbuf;
 	log->jbuf = (struct buf)BUF_INIT;
 	struct item *batch = log->phead;
@@ -446,6 +469,8 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	uint64_t first = batch->seq, end = log->next_seq;
 	uint64_t synced = log->synced;
 	bool failed = log->failed;
+	unsigned char chain_end[JOURNAL_CHECK_BYTES];
+	memcpy(chain_end, log->chain, JOURNAL_CHECK_BYTES);
 	pthread_mutex_unlock(&log->lock);
 
 	struct st_error e = {0};
@@ -464,6 +489,9 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	pthread_mutex_lock(&log->lock);
 	log->flushes++;
 	log->flush_us += (uint64_t)flush_time;
+	log->flush_avg_us += (flush_time - log->flush_avg_us) / 8;
+	/* Everyone in this round: those flushed and those gathered meanwhile. */
+	log->round = end - first + (log->next_seq - end);
 	struct item *last = NULL;
 	for (struct item *p = batch; p; p = p->next) {
 		if (p->waiter && p->waiter != self)
@@ -473,6 +501,7 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	}
 	if (rc == ST_OK) {
 		log->durable = end;
+		memcpy(log->chain_durable, chain_end, JOURNAL_CHECK_BYTES);
 		if (log->itail)
 			log->itail->next = batch;
 		else
@@ -489,7 +518,7 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 		log->phead = log->ptail = NULL;
 		buf_release(&log->jbuf);
 		log->next_seq = first;
-		log->epoch++;
+		memcpy(log->chain, log->chain_durable, JOURNAL_CHECK_BYTES);
 	}
 	if (log->phead) {
 		/* The next batch gathered meanwhile: its first waiter flushes it. */
@@ -523,6 +552,9 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 		return err_set(e, ST_EAUDIT, NULL, "the access log is open read-only");
 	struct buf body = BUF_INIT;
 	int rc = audit_event_body(ev, &body, e);
+	if (rc == ST_OK && body.len > JOURNAL_ENTRY_MAX - 256)
+		rc = err_set(e, ST_EINTERNAL, NULL,
+			     "an access-log event of %zu bytes is larger than the log takes", body.len);
 	if (rc != ST_OK) {
 		buf_release(&body);
 		return rc;
@@ -556,7 +588,7 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	audit_entry_build(my, t, body.data, body.len, &entry);
 	merkle_leaf_hash(entry.data, entry.len, it->leaf);
 	journal_record(&log->jbuf, my, t, it->user_id, it->subject_id, it->record_id, it->action,
-		       it->outcome, it->leaf, entry.data, entry.len);
+		       it->outcome, it->leaf, entry.data, entry.len, log->chain);
 	it->entry = entry.data;
 	it->len = entry.len;
 	if (log->ptail)
@@ -564,6 +596,8 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	else
 		log->phead = it;
 	log->ptail = it;
+	if (log->gather_want && log->next_seq - log->phead->seq >= log->gather_want)
+		pthread_cond_signal(&log->gathered);
 	struct waiter self;
 	sem_init(&self.wake, 0, 0);
 	self.status = WAIT_PENDING;
@@ -693,7 +727,7 @@ static int recover(struct audit_log *log, const char *path, uint64_t size, struc
 {
 	struct recovered r = {0};
 	uint64_t end = size;
-	int rc = journal_scan(path, size, recover_one, &r, &end, e);
+	int rc = journal_scan(path, size, false, recover_one, &r, &end, e);
 	struct item *p = r.head;
 	while (rc == ST_OK && p) {
 		struct item *batch = p, *last = p;
@@ -722,6 +756,7 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_cond_init(&log->work, NULL);
 	pthread_cond_init(&log->stored, NULL);
+	pthread_cond_init(&log->gathered, NULL);
 	pthread_cond_init(&log->indexed, NULL);
 	pthread_cond_init(&log->done, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
@@ -822,6 +857,7 @@ void audit_close(struct audit_log *log)
 	pthread_mutex_destroy(&log->lock);
 	pthread_cond_destroy(&log->work);
 	pthread_cond_destroy(&log->stored);
+	pthread_cond_destroy(&log->gathered);
 	pthread_cond_destroy(&log->indexed);
 	pthread_cond_destroy(&log->done);
 	free(log);

@@ -468,7 +468,7 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 	 * (the server is storing them, or stopped before it could): they
 	 * extend the tree, unsigned until the next checkpoint. */
 	struct journal_tail jt = {&f, 0};
-	rc = journal_scan(db_path, f.size, tail_one, &jt, NULL, e);
+	rc = journal_scan(db_path, f.size, true, tail_one, &jt, NULL, e);
 	if (rc != ST_OK) {
 		rc = fail_at(r, f.size, e, "%s", e->message);
 		goto out;

@@ -7,12 +7,15 @@
  * proofs from the database agreeing with the tree; evidence packages.
  */
 #include <pthread.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
 #include "testsupport.h"
 #include "audit/audit.h"
+#include "audit/audit_internal.h"
 #include "core/context.h"
 #include "steward/records.h"
 #include "store/store.h"
@@ -700,6 +703,98 @@ static void test_journal(void **state)
 	assert_int_equal(audit_size(f->st->audit), size);
 }
 
+/* Records built by hand into the journal's two files. */
+static void put_records(struct buf *b, uint64_t from, uint64_t to, int64_t time_us,
+			unsigned char chain[JOURNAL_CHECK_BYTES])
+{
+	for (uint64_t seq = from; seq < to; seq++) {
+		struct buf entry = BUF_INIT;
+		audit_entry_build(seq, 1700000000000000, "\"action\":\"record.read\"", 22, &entry);
+		unsigned char leaf[HASH_BYTES];
+		merkle_leaf_hash(entry.data, entry.len, leaf);
+		journal_record(b, seq, time_us, 1, 2, 3, "record.read", "allow", leaf, entry.data,
+			       entry.len, chain);
+		buf_release(&entry);
+	}
+}
+
+static void write_segment(const char *db, int i, const struct buf *b)
+{
+	char *p = journal_segment_path(db, i);
+	struct st_error e = {0};
+	ASSERT_OK(file_write_atomic(p, b->data ? b->data : "", b->len, 0600, false, &e));
+	free(p);
+}
+
+static void test_journal_records(void **state)
+{
+	struct fixture *f = *state;
+	steward_close(f->st);
+	f->st = NULL;
+	char *db = xasprintf("%s/j/audit.db", f->dir);
+	char *dir = xasprintf("%s/j", f->dir);
+	mkdir(dir, 0700);
+	unsigned char chain[JOURNAL_CHECK_BYTES] = {0}, at4[JOURNAL_CHECK_BYTES];
+	uint64_t end = 0;
+	struct st_error e = {0};
+
+	/* a write that failed (5..9 on disk, never acknowledged), retried at
+	 * the same place with the same lengths (5'..7') before a crash: the
+	 * retry's records end the chain; the old 8 and 9 are not taken */
+	struct buf seg = BUF_INIT, failed = BUF_INIT;
+	put_records(&seg, 0, 5, 100, chain);
+	memcpy(at4, chain, sizeof(chain));
+	size_t retry_at = seg.len;
+	put_records(&failed, 5, 10, 200, chain);
+	memcpy(chain, at4, sizeof(chain));
+	struct buf retry = BUF_INIT;
+	put_records(&retry, 5, 8, 300, chain);
+	buf_append(&seg, failed.data, failed.len);
+	memcpy(seg.data + retry_at, retry.data, retry.len);
+	write_segment(db, 0, &seg);
+	ASSERT_OK(journal_scan(db, 0, false, NULL, NULL, &end, &e));
+	assert_int_equal(end, 8);
+	ASSERT_OK(journal_scan(db, 6, false, NULL, NULL, &end, &e));
+	assert_int_equal(end, 8);
+
+	/* the other segment goes on from 8, chained to 7': taken after it */
+	struct buf seg1 = BUF_INIT;
+	put_records(&seg1, 8, 12, 400, chain);
+	write_segment(db, 1, &seg1);
+	ASSERT_OK(journal_scan(db, 0, false, NULL, NULL, &end, &e));
+	assert_int_equal(end, 12);
+
+	/* one that starts where the old write's records would have gone on
+	 * (after 9), or chains to the old records instead, is refused */
+	unsigned char old9[JOURNAL_CHECK_BYTES] = {0};
+	struct buf tmp = BUF_INIT;
+	memcpy(old9, at4, sizeof(old9));
+	put_records(&tmp, 5, 10, 200, old9);
+	buf_release(&tmp);
+	buf_reset(&seg1);
+	put_records(&seg1, 8, 12, 400, old9); /* names old 9's check, not 7' */
+	write_segment(db, 1, &seg1);
+	assert_int_not_equal(journal_scan(db, 0, false, NULL, NULL, &end, &e), ST_OK);
+	assert_non_null(strstr(e.message, "missing"));
+	/* while a writer holds the journal, the same is where the tail ends */
+	char *p0 = journal_segment_path(db, 0);
+	int fd = open(p0, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	ASSERT_OK(journal_scan(db, 0, true, NULL, NULL, &end, &e));
+	assert_int_equal(end, 8);
+	close(fd);
+	free(p0);
+
+	buf_release(&seg);
+	buf_release(&seg1);
+	buf_release(&failed);
+	buf_release(&retry);
+	free(db);
+	free(dir);
+	f->st = ts_open(f->data, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +802,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_library_acts_are_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proofs_from_database, setup, teardown),
