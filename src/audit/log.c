@@ -520,15 +520,21 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 		log->next_seq = first;
 		memcpy(log->chain, log->chain_durable, JOURNAL_CHECK_BYTES);
 	}
+	struct waiter *next_leader = NULL;
 	if (log->phead) {
-		/* The next batch gathered meanwhile: its first waiter flushes it. */
-		wake_later(&k, log->phead->waiter, WAIT_LEAD);
+		/* The next batch gathered meanwhile: its first waiter flushes it,
+		 * woken before everyone else so that the disk is not kept idle. */
+		next_leader = log->phead->waiter;
 		log->phead->waiter = NULL;
 	} else {
 		log->flushing = false;
 	}
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->lock);
+	if (next_leader) {
+		next_leader->status = WAIT_LEAD;
+		sem_post(&next_leader->wake);
+	}
 	for (size_t i = 0; i < k.n; i++) {
 		k.w[i]->status = k.status[i];
 		sem_post(&k.w[i]->wake);
