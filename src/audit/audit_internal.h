@@ -120,6 +120,10 @@ struct audit_log {
 	int64_t stored_time_us; /* the newest stored event's time */
 };
 
+/* A deadline `after_us` from now on the monotonic clock, for the log's
+ * timed waits (its condition variables count on that clock). */
+void audit_deadline(struct timespec *ts, int64_t after_us);
+
 /* Waits until every event durable now is in the database. */
 void audit_settle(struct audit_log *log);
 

@@ -196,12 +196,7 @@ void *audit_indexer_main(void *arg)
 	for (;;) {
 		if (!log->writer_done) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += INDEX_INTERVAL_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			audit_deadline(&ts, INDEX_INTERVAL_MS * 1000);
 			pthread_cond_timedwait(&log->indexed, &log->lock, &ts);
 		}
 		uint64_t target = log->committed;

@@ -34,7 +34,7 @@
 
 #include "audit/audit_internal.h"
 
-#define JOURNAL_MAGIC 0x314a5453u /* "STJ1" */
+#define JOURNAL_MAGIC 0x324a5453u /* "STJ2" */
 #define SEGMENT_TARGET (32 * 1024 * 1024)
 #define ENTRY_MAX JOURNAL_ENTRY_MAX
 #define CHECK_BYTES JOURNAL_CHECK_BYTES
@@ -212,8 +212,7 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 		char *p0 = journal_segment_path(db_path, 0);
 		lockfd = open(p0, O_RDONLY | O_CLOEXEC);
 		free(p0);
-		if (lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) == 0)
-			live = false;
+		live = lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 	}
 	for (int i = 0; i < 2 && rc == ST_OK; i++) {
 		char *p = journal_segment_path(db_path, i);
@@ -237,9 +236,7 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 			const struct seg_scan *g = &sc[order[k]];
 			if (g->end <= next)
 				continue; /* nothing the database lacks */
-			if (g->first > next ||
-			    (took && (g->first != next ||
-				      memcmp(g->first_prev, last, CHECK_BYTES) != 0))) {
+			if (g->first > next) {
 				if (!live)
 					rc = err_set(e, ST_ECRYPTO, NULL,
 						     "the access-log journal holds events %llu to %llu, "
@@ -249,6 +246,16 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 						     (unsigned long long)g->end - 1,
 						     (unsigned long long)next, (unsigned long long)next,
 						     (unsigned long long)g->first - 1);
+				break;
+			}
+			if (took && (g->first != next ||
+				     memcmp(g->first_prev, last, CHECK_BYTES) != 0)) {
+				if (!live)
+					rc = err_set(e, ST_ECRYPTO, NULL,
+						     "the access-log journal's two segments do not follow "
+						     "on at event %llu (overlapping or altered records): "
+						     "events from %llu on cannot be trusted",
+						     (unsigned long long)next, (unsigned long long)next);
 				break;
 			}
 			if (fn)
@@ -286,9 +293,18 @@ int journal_open(const char *db_path, bool faults, size_t segment, struct journa
 		if (fstat(j->seg[i].fd, &st) == 0)
 			j->seg[i].zeroed = st.st_size;
 	}
-	if (rc == ST_OK && flock(j->seg[0].fd, LOCK_EX | LOCK_NB) != 0)
-		rc = err_setc(e, ST_ECONFLICT, "locked", NULL,
-			      "the access log is open for writing in another process");
+	/* A verification reading the journal holds it shared for a moment:
+	 * wait for that, not for another writer. */
+	for (int tries = 0; rc == ST_OK; tries++) {
+		if (flock(j->seg[0].fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK || tries == 200)
+			rc = err_setc(e, ST_ECONFLICT, "locked", NULL,
+				      "the access log is open in another process (a server, or a "
+				      "verification still reading it)");
+		else
+			usleep(50000);
+	}
 	if (rc != ST_OK) {
 		journal_close(j);
 		return rc;
@@ -311,6 +327,16 @@ void journal_close(struct journal *j)
 {
 	if (!j)
 		return;
+	if (j->retry) {
+		/* The last write failed and was never redone: whatever of it
+		 * reached the file is not an event anybody was told of. Cut the
+		 * chain where it would have begun (best effort: the disk was
+		 * failing). */
+		struct segment *s = &j->seg[j->active];
+		static const char zeros[sizeof(struct record_header)];
+		if (pwrite(s->fd, zeros, sizeof(zeros), j->offset) == (ssize_t)sizeof(zeros))
+			(void)fdatasync(s->fd);
+	}
 	for (int i = 0; i < 2; i++) {
 		if (j->seg[i].fd >= 0 && j->seg[i].path)
 			close(j->seg[i].fd);

@@ -44,6 +44,28 @@ struct item {
 	struct item *next;
 };
 
+/* Condition variables whose timed waits count on the monotonic clock, so
+ * that a step of the wall clock never stretches a wait. */
+static void cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+void audit_deadline(struct timespec *ts, int64_t after_us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += after_us / 1000000;
+	ts->tv_nsec += (after_us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 static void free_items(struct item *it)
 {
 	for (struct item *next; it; it = next) {
@@ -225,6 +247,7 @@ static void report_failure(struct audit_log *log, const struct st_error *e, bool
 	if (sticky)
 		log->failed = true;
 	pthread_cond_broadcast(&log->stored);
+	pthread_cond_signal(&log->gathered);
 	pthread_mutex_unlock(&log->lock);
 	fprintf(stderr,
 		"steward: ACCESS LOG WRITE FAILED (%s); access that needs the log is refused %s\n",
@@ -326,13 +349,7 @@ static void *writer_main(void *arg)
 			if (wait <= 0)
 				break;
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait / 1000000;
-			ts.tv_nsec += (wait % 1000000) * 1000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			audit_deadline(&ts, wait);
 			pthread_cond_timedwait(&log->work, &log->lock, &ts);
 		}
 		struct item *batch = log->ihead, *last = NULL;
@@ -450,12 +467,7 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 		if (wait > GATHER_MAX_US)
 			wait = GATHER_MAX_US;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += wait * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		audit_deadline(&ts, wait);
 		log->gather_want = want;
 		while (log->next_seq - log->phead->seq < want && !log->failed)
 			if (pthread_cond_timedwait(&log->gathered, &log->lock, &ts) != 0)
@@ -760,10 +772,10 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 {
 	struct audit_log *log = xcalloc(1, sizeof(*log));
 	pthread_mutex_init(&log->lock, NULL);
-	pthread_cond_init(&log->work, NULL);
+	cond_init_monotonic(&log->work);
 	pthread_cond_init(&log->stored, NULL);
-	pthread_cond_init(&log->gathered, NULL);
-	pthread_cond_init(&log->indexed, NULL);
+	cond_init_monotonic(&log->gathered);
+	cond_init_monotonic(&log->indexed);
 	pthread_cond_init(&log->done, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
 	audit_log_id(log->pk, log->log_id);
