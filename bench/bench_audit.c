@@ -584,10 +584,16 @@ int main(int argc, char **argv)
 		audit_stats(st->audit, &s0);
 		double stw = run_steward(st, t, seconds);
 		audit_stats(st->audit, &s1);
-		fprintf(stderr, "  [%d writers: %.0f us per flush; %.1f events per commit, %.1f per flush]\n", t,
+		fprintf(stderr,
+			"  [%d writers: %.0f us per flush; %.1f events per commit, %.1f per flush; "
+			"at the end %llu durable, %llu stored behind; %llu appends waited for the "
+			"database]\n",
+			t,
 			(double)(s1.flush_us - s0.flush_us) / (double)(s1.flushes - s0.flushes + !(s1.flushes - s0.flushes)),
 			(double)(s1.events - s0.events) / (double)(s1.commits - s0.commits + !(s1.commits - s0.commits)),
-			(double)(s1.events - s0.events) / (double)(s1.flushes - s0.flushes + !(s1.flushes - s0.flushes)));
+			(double)(s1.events - s0.events) / (double)(s1.flushes - s0.flushes + !(s1.flushes - s0.flushes)),
+			(unsigned long long)s1.events, (unsigned long long)s1.stored,
+			(unsigned long long)(s1.backlog_waits - s0.backlog_waits));
 		printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", t, each,
 		       batched, bare, file, stw, stw / batched, stw / bare, stw / file);
 		fflush(stdout);

@@ -99,6 +99,8 @@ struct audit_stats {
 	uint64_t flush_us; /* time spent flushing */
 	uint64_t failures; /* failed batches or flushes */
 	uint64_t indexed;  /* events in the query index */
+	uint64_t stored;   /* events in the log database (behind the journal) */
+	uint64_t backlog_waits; /* appends that waited for the database */
 	bool failed;       /* refusing appends until restarted */
 };
 void audit_stats(struct audit_log *log, struct audit_stats *out);

@@ -104,6 +104,7 @@ struct audit_log {
 	int64_t last_time_us;   /* the newest event's time */
 	uint64_t failures;
 	uint64_t commits, flushes, flush_us; /* statistics */
+	uint64_t backlog_waits; /* appends that waited for the database */
 	uint64_t round;         /* appenders in the last round of flushes */
 	uint64_t gather_want;   /* a flush waits for this many, or 0 */
 	int64_t flush_avg_us;   /* recent flush time */

@@ -27,6 +27,7 @@
 
 #define MAX_BATCH 4096
 #define CHECKPOINT_INTERVAL_US 1000000
+#define MAX_BACKLOG 65536 /* durable events not yet in the database, at most */
 #define GATHER_MAX_US 500 /* the longest a flush waits for a round's appenders */
 
 struct waiter;
@@ -586,6 +587,13 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	struct buf entry = BUF_INIT;
 
 	pthread_mutex_lock(&log->lock);
+	/* The database behind the journal sets the pace: durable events
+	 * waiting to be stored are held in memory, and no more than so many. */
+	while (log->next_seq - log->committed >= MAX_BACKLOG && !log->stop && !log->failed) {
+		log->backlog_waits++;
+		pthread_cond_signal(&log->work);
+		pthread_cond_wait(&log->stored, &log->lock);
+	}
 	if (log->stop || log->failed) {
 		bool stopping = log->stop;
 		pthread_mutex_unlock(&log->lock);
@@ -691,6 +699,8 @@ void audit_stats(struct audit_log *log, struct audit_stats *out)
 	out->flush_us = log->flush_us;
 	out->failures = log->failures;
 	out->indexed = log->index_upto;
+	out->stored = log->committed;
+	out->backlog_waits = log->backlog_waits;
 	out->failed = log->failed;
 	pthread_mutex_unlock(&log->lock);
 }
