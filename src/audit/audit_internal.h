@@ -90,6 +90,8 @@ struct audit_log {
 	struct item *phead, *ptail;
 	/* durable, waiting to be stored in the database */
 	struct item *ihead, *itail;
+	int64_t ihead_since_us; /* when the oldest of them became durable */
+	int settling;           /* readers waiting for them to be stored */
 	bool stop;
 	bool writer_done;
 	bool flushing;          /* an appender holds the flush */

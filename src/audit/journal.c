@@ -281,9 +281,14 @@ int journal_open(const char *db_path, bool faults, size_t segment, struct journa
 	j->faults = faults;
 	j->segment = segment ? (off_t)segment : SEGMENT_TARGET;
 	int rc = ST_OK;
+	bool created = false;
 	for (int i = 0; i < 2; i++) {
 		j->seg[i].path = journal_segment_path(db_path, i);
-		j->seg[i].fd = open(j->seg[i].path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		j->seg[i].fd = open(j->seg[i].path, O_RDWR | O_CLOEXEC);
+		if (j->seg[i].fd < 0 && errno == ENOENT) {
+			j->seg[i].fd = open(j->seg[i].path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			created = true;
+		}
 		if (j->seg[i].fd < 0) {
 			rc = err_set(e, ST_EIO, NULL, "cannot open the access-log journal %s: %s",
 				     j->seg[i].path, strerror(errno));
@@ -292,6 +297,17 @@ int journal_open(const char *db_path, bool faults, size_t segment, struct journa
 		struct stat st;
 		if (fstat(j->seg[i].fd, &st) == 0)
 			j->seg[i].zeroed = st.st_size;
+	}
+	if (rc == ST_OK && created) {
+		/* A new file's name must survive a power loss too. */
+		char *dir = xstrdup(j->seg[0].path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (fsync_dir(slash ? dir : ".") != ST_OK)
+			rc = err_set(e, ST_EIO, NULL, "cannot flush the directory of %s",
+				     j->seg[0].path);
+		free(dir);
 	}
 	/* A verification reading the journal holds it shared for a moment:
 	 * wait for that, not for another writer. */

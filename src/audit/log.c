@@ -28,6 +28,7 @@
 #define MAX_BATCH 4096
 #define CHECKPOINT_INTERVAL_US 1000000
 #define MAX_BACKLOG 65536 /* durable events not yet in the database, at most */
+#define STORE_DELAY_US 10000 /* durable events wait this long to be stored in bulk */
 #define GATHER_MAX_US 500 /* the longest a flush waits for a round's appenders */
 
 struct waiter;
@@ -337,8 +338,21 @@ static void *writer_main(void *arg)
 			/* At the end, every append under way has been flushed (or
 			 * refused) before the last events are stored. */
 			bool ending = log->stop && !log->flushing && !log->phead;
-			if (log->ihead || log->cp_request || ending || (log->failed && !log->flushing))
+			if (log->cp_request || ending || (log->failed && !log->flushing))
 				break;
+			if (log->ihead) {
+				/* Store in larger batches: the events are durable
+				 * already, and a commit writes whole pages. Unless
+				 * someone waits for them, or they pile up. */
+				int64_t age = mono_us() - log->ihead_since_us;
+				if (age >= STORE_DELAY_US || log->settling || log->stop ||
+				    log->durable - log->committed >= MAX_BATCH)
+					break;
+				struct timespec ts;
+				audit_deadline(&ts, STORE_DELAY_US - age);
+				pthread_cond_timedwait(&log->work, &log->lock, &ts);
+				continue;
+			}
 			bool cp_due = !log->failed && log->committed > log->last_cp_size;
 			if (!cp_due) {
 				pthread_cond_wait(&log->work, &log->lock);
@@ -515,10 +529,12 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	if (rc == ST_OK) {
 		log->durable = end;
 		memcpy(log->chain_durable, chain_end, JOURNAL_CHECK_BYTES);
-		if (log->itail)
+		if (log->itail) {
 			log->itail->next = batch;
-		else
+		} else {
 			log->ihead = batch;
+			log->ihead_since_us = mono_us();
+		}
 		log->itail = last;
 	} else {
 		/* Nothing from `first` on was written: every caller from there
@@ -659,10 +675,12 @@ void audit_settle(struct audit_log *log)
 		return;
 	pthread_mutex_lock(&log->lock);
 	uint64_t target = log->durable;
+	log->settling++;
 	while (log->committed < target && !log->failed && !log->writer_done) {
 		pthread_cond_signal(&log->work);
 		pthread_cond_wait(&log->stored, &log->lock);
 	}
+	log->settling--;
 	pthread_mutex_unlock(&log->lock);
 }
 
