@@ -76,6 +76,10 @@ int cmd_audit_verify(int argc, char **argv)
 	if (r.unsigned_tail)
 		printf(" (%llu newer entries await the next checkpoint)",
 		       (unsigned long long)r.unsigned_tail);
+	if (r.journal_tail)
+		printf("; %llu entries are still only in the journal (moved into the log when the "
+		       "data directory is next opened)",
+		       (unsigned long long)r.journal_tail);
 	printf("\n");
 	free(root);
 	if (witness && r.last_checkpoint_size) {
