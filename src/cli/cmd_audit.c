@@ -77,8 +77,8 @@ int cmd_audit_verify(int argc, char **argv)
 		printf(" (%llu newer entries await the next checkpoint)",
 		       (unsigned long long)r.unsigned_tail);
 	if (r.journal_tail)
-		printf("; %llu entries are still only in the journal (moved into the log when the "
-		       "data directory is next opened)",
+		printf("; %llu entries are still only in the journal (moved into the log while it is open for writing, or when it is "
+		       "log is next open for writing)",
 		       (unsigned long long)r.journal_tail);
 	printf("\n");
 	free(root);
