@@ -77,8 +77,8 @@ int cmd_audit_verify(int argc, char **argv)
 		printf(" (%llu newer entries await the next checkpoint)",
 		       (unsigned long long)r.unsigned_tail);
 	if (r.journal_tail)
-		printf("; %llu entries are still only in the journal (moved into the log while it is open for writing, or when it is "
-		       "log is next open for writing)",
+		printf("; %llu entries are still only in the journal (a running server moves "
+		       "them into the log; after a crash, the next open does)",
 		       (unsigned long long)r.journal_tail);
 	printf("\n");
 	free(root);
