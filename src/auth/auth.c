@@ -694,42 +694,48 @@ int auth_check(struct steward *st, const char *token, const char *client,
 	struct store_stmt *s;
 	const char *reason = NULL;
 	int64_t uid = 0;
-	rc = store_prepare(c,
-			   "SELECT s.id, s.user_id, s.mfa, s.restricted, s.csrf_hash, s.last_seen_at, "
-			   "s.expires_at, s.revoked_at IS NOT NULL, u.status FROM session s JOIN "
-			   "app_user u ON u.id = s.user_id WHERE s.token_hash = ?",
-			   &s, e);
-	if (rc != ST_OK) {
-		store_release(c);
-		return rc;
-	}
-	store_bind(s, "b", h, (size_t)32);
-	bool found = store_step(s, e) == STORE_ROW;
+	/* Sessions are "stw_...", API tokens "stk_...": one lookup, not two. */
+	bool maybe_session = strncmp(token, "stk_", 4) != 0;
+	bool maybe_api_token = strncmp(token, "stw_", 4) != 0;
+	bool found = false;
 	int64_t last_seen = 0;
-	if (found) {
-		str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
-		uid = out->user_id = store_col_int(s, 1);
-		out->mfa = store_col_int(s, 2);
-		const char *r = store_col_text(s, 3);
-		out->limit = str_eq(r, "enroll") ? SESSION_ENROLL_ONLY
-						 : (str_eq(r, "password") ? SESSION_PASSWORD_ONLY
-									  : SESSION_FULL);
-		size_t len = 0;
-		const void *ch = store_col_blob(s, 4, &len);
-		if (len == 32)
-			memcpy(out->csrf_hash, ch, 32);
-		last_seen = store_col_int(s, 5);
-		if (store_col_int(s, 7))
-			reason = "the session was signed out or revoked";
-		else if (now >= store_col_int(s, 6))
-			reason = "the session has expired; sign in again";
-		else if (now - last_seen >= cfg.idle_seconds)
-			reason = "the session expired after inactivity; sign in again";
-		else if (!str_eq(store_col_text(s, 8), "active"))
-			reason = "the account is not active";
+	if (maybe_session) {
+		rc = store_prepare(c,
+				   "SELECT s.id, s.user_id, s.mfa, s.restricted, s.csrf_hash, s.last_seen_at, "
+				   "s.expires_at, s.revoked_at IS NOT NULL, u.status FROM session s JOIN "
+				   "app_user u ON u.id = s.user_id WHERE s.token_hash = ?",
+				   &s, e);
+		if (rc != ST_OK) {
+			store_release(c);
+			return rc;
+		}
+		store_bind(s, "b", h, (size_t)32);
+		found = store_step(s, e) == STORE_ROW;
+		if (found) {
+			str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
+			uid = out->user_id = store_col_int(s, 1);
+			out->mfa = store_col_int(s, 2);
+			const char *r = store_col_text(s, 3);
+			out->limit = str_eq(r, "enroll") ? SESSION_ENROLL_ONLY
+							 : (str_eq(r, "password") ? SESSION_PASSWORD_ONLY
+										  : SESSION_FULL);
+			size_t len = 0;
+			const void *ch = store_col_blob(s, 4, &len);
+			if (len == 32)
+				memcpy(out->csrf_hash, ch, 32);
+			last_seen = store_col_int(s, 5);
+			if (store_col_int(s, 7))
+				reason = "the session was signed out or revoked";
+			else if (now >= store_col_int(s, 6))
+				reason = "the session has expired; sign in again";
+			else if (now - last_seen >= cfg.idle_seconds)
+				reason = "the session expired after inactivity; sign in again";
+			else if (!str_eq(store_col_text(s, 8), "active"))
+				reason = "the account is not active";
+		}
+		store_done(s);
 	}
-	store_done(s);
-	if (!found) {
+	if (!found && maybe_api_token) {
 		rc = store_prepare(c,
 				   "SELECT t.id, t.user_id, t.mfa, t.scopes, t.expires_at, "
 				   "t.revoked_at IS NOT NULL, u.status, COALESCE(t.last_used_at, 0) "
