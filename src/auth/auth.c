@@ -32,11 +32,29 @@
 #define HASH_SLOTS 4
 #define HASH_WAIT_SECONDS 10
 
+#define TOKEN_CACHE 1024
+
+/* What a token's rows say, before the time is taken into account. */
+struct token_row {
+	struct session_info info;
+	int64_t expires_at, last_seen;
+	bool revoked, active;
+};
+
+struct token_entry {
+	bool used;
+	uint64_t gen;
+	unsigned char hash[32];
+	struct token_row row;
+};
+
 struct auth_state {
 	pthread_mutex_t lock;
 	struct auth_settings s;
 	char dummy_hash[PASSWORD_HASH_MAX]; /* equalizes work for unknown users */
 	sem_t hashing;
+	pthread_mutex_t tokens_lock;
+	struct token_entry *tokens; /* TOKEN_CACHE slots, by the token's hash */
 };
 
 static const char *const known_scopes[] = {"records:read", "records:write", "subjects",
@@ -46,6 +64,8 @@ struct auth_state *auth_state_new(void)
 {
 	struct auth_state *a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->tokens_lock, NULL);
+	a->tokens = xcalloc(TOKEN_CACHE, sizeof(*a->tokens));
 	a->s = (struct auth_settings){1800, 43200, 10, 900, 30, 900};
 	sem_init(&a->hashing, 0, HASH_SLOTS);
 	if (password_hash("steward-dummy-password-for-timing", a->dummy_hash) != ST_OK)
@@ -58,7 +78,9 @@ void auth_state_free(struct auth_state *a)
 	if (!a)
 		return;
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->tokens_lock);
 	sem_destroy(&a->hashing);
+	free(a->tokens);
 	free(a);
 }
 
@@ -673,6 +695,111 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 	return rc;
 }
 
+/* Looks a token up: sessions are "stw_...", API tokens "stk_...". */
+static int token_load(struct store_conn *c, const char *token, const unsigned char h[32],
+		      struct token_row *row, bool *found, struct st_error *e)
+{
+	memset(row, 0, sizeof(*row));
+	*found = false;
+	struct store_stmt *s;
+	int rc;
+	if (strncmp(token, "stk_", 4) != 0) {
+		rc = store_prepare(c,
+				   "SELECT s.id, s.user_id, s.mfa, s.restricted, s.csrf_hash, "
+				   "s.last_seen_at, s.expires_at, s.revoked_at IS NOT NULL, u.status "
+				   "FROM session s JOIN app_user u ON u.id = s.user_id "
+				   "WHERE s.token_hash = ?",
+				   &s, e);
+		if (rc != ST_OK)
+			return rc;
+		store_bind(s, "b", h, (size_t)32);
+		*found = store_step(s, e) == STORE_ROW;
+		if (*found) {
+			struct session_info *out = &row->info;
+			str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
+			out->user_id = store_col_int(s, 1);
+			out->mfa = store_col_int(s, 2);
+			const char *r = store_col_text(s, 3);
+			out->limit = str_eq(r, "enroll") ? SESSION_ENROLL_ONLY
+							 : (str_eq(r, "password") ? SESSION_PASSWORD_ONLY
+										  : SESSION_FULL);
+			size_t len = 0;
+			const void *ch = store_col_blob(s, 4, &len);
+			if (len == 32)
+				memcpy(out->csrf_hash, ch, 32);
+			row->last_seen = store_col_int(s, 5);
+			row->expires_at = store_col_int(s, 6);
+			row->revoked = store_col_int(s, 7) != 0;
+			row->active = str_eq(store_col_text(s, 8), "active");
+		}
+		store_done(s);
+	}
+	if (*found || strncmp(token, "stw_", 4) == 0)
+		return ST_OK;
+	rc = store_prepare(c,
+			   "SELECT t.id, t.user_id, t.mfa, t.scopes, t.expires_at, "
+			   "t.revoked_at IS NOT NULL, u.status, COALESCE(t.last_used_at, 0) "
+			   "FROM api_token t JOIN app_user u ON u.id = t.user_id "
+			   "WHERE t.token_hash = ?",
+			   &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "b", h, (size_t)32);
+	if (store_step(s, e) == STORE_ROW) {
+		*found = true;
+		struct session_info *out = &row->info;
+		out->api_token = true;
+		str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
+		out->user_id = store_col_int(s, 1);
+		out->mfa = store_col_int(s, 2);
+		str_copy(out->scopes, sizeof(out->scopes), store_col_text(s, 3));
+		row->expires_at = store_col_int(s, 4);
+		row->revoked = store_col_int(s, 5) != 0;
+		row->active = str_eq(store_col_text(s, 6), "active");
+		row->last_seen = store_col_int(s, 7);
+	}
+	store_done(s);
+	return ST_OK;
+}
+
+/* Every request's token check reads two rows that change rarely: they are
+ * kept here, each with the main database's generation at the time it was
+ * read, and used only while no change at all has been committed since.
+ * A revocation, a suspension or any other change therefore takes effect on
+ * the very next request, exactly as without the cache. Tokens that are
+ * not found are never kept. */
+static int token_lookup(struct steward *st, const char *token, const unsigned char h[32],
+			struct token_row *row, bool *found, struct st_error *e)
+{
+	struct auth_state *a = st->auth;
+	uint64_t gen = store_generation(st->db); /* before reading: a change
+						  * meanwhile makes it stale */
+	struct token_entry *slot = &a->tokens[(h[0] | (unsigned)h[1] << 8) % TOKEN_CACHE];
+	pthread_mutex_lock(&a->tokens_lock);
+	if (slot->used && slot->gen == gen && secure_equal(slot->hash, h, 32)) {
+		*row = slot->row;
+		*found = true;
+		pthread_mutex_unlock(&a->tokens_lock);
+		return ST_OK;
+	}
+	pthread_mutex_unlock(&a->tokens_lock);
+	struct store_conn *c;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = token_load(c, token, h, row, found, e);
+	store_release(c);
+	if (rc == ST_OK && *found) {
+		pthread_mutex_lock(&a->tokens_lock);
+		slot->used = true;
+		slot->gen = gen;
+		memcpy(slot->hash, h, 32);
+		slot->row = *row;
+		pthread_mutex_unlock(&a->tokens_lock);
+	}
+	return rc;
+}
+
 int auth_check(struct steward *st, const char *token, const char *client,
 	       const char *request_id, struct session_info *out, struct st_error *e)
 {
@@ -687,85 +814,39 @@ int auth_check(struct steward *st, const char *token, const char *client,
 	unsigned char h[32];
 	sha256(token, strlen(token), h);
 	struct auth_settings cfg = settings(st);
-	struct store_conn *c;
-	int rc = store_acquire(st->db, &c, e);
+	struct token_row row;
+	bool found = false;
+	int rc = token_lookup(st, token, h, &row, &found, e);
 	if (rc != ST_OK)
 		return rc;
-	struct store_stmt *s;
-	const char *reason = NULL;
-	int64_t uid = 0;
-	/* Sessions are "stw_...", API tokens "stk_...": one lookup, not two. */
-	bool maybe_session = strncmp(token, "stk_", 4) != 0;
-	bool maybe_api_token = strncmp(token, "stw_", 4) != 0;
-	bool found = false;
-	int64_t last_seen = 0;
-	if (maybe_session) {
-		rc = store_prepare(c,
-				   "SELECT s.id, s.user_id, s.mfa, s.restricted, s.csrf_hash, s.last_seen_at, "
-				   "s.expires_at, s.revoked_at IS NOT NULL, u.status FROM session s JOIN "
-				   "app_user u ON u.id = s.user_id WHERE s.token_hash = ?",
-				   &s, e);
-		if (rc != ST_OK) {
-			store_release(c);
-			return rc;
-		}
-		store_bind(s, "b", h, (size_t)32);
-		found = store_step(s, e) == STORE_ROW;
-		if (found) {
-			str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
-			uid = out->user_id = store_col_int(s, 1);
-			out->mfa = store_col_int(s, 2);
-			const char *r = store_col_text(s, 3);
-			out->limit = str_eq(r, "enroll") ? SESSION_ENROLL_ONLY
-							 : (str_eq(r, "password") ? SESSION_PASSWORD_ONLY
-										  : SESSION_FULL);
-			size_t len = 0;
-			const void *ch = store_col_blob(s, 4, &len);
-			if (len == 32)
-				memcpy(out->csrf_hash, ch, 32);
-			last_seen = store_col_int(s, 5);
-			if (store_col_int(s, 7))
-				reason = "the session was signed out or revoked";
-			else if (now >= store_col_int(s, 6))
-				reason = "the session has expired; sign in again";
-			else if (now - last_seen >= cfg.idle_seconds)
-				reason = "the session expired after inactivity; sign in again";
-			else if (!str_eq(store_col_text(s, 8), "active"))
-				reason = "the account is not active";
-		}
-		store_done(s);
-	}
-	if (!found && maybe_api_token) {
-		rc = store_prepare(c,
-				   "SELECT t.id, t.user_id, t.mfa, t.scopes, t.expires_at, "
-				   "t.revoked_at IS NOT NULL, u.status, COALESCE(t.last_used_at, 0) "
-				   "FROM api_token t JOIN app_user u ON u.id = t.user_id "
-				   "WHERE t.token_hash = ?",
-				   &s, e);
-		if (rc == ST_OK) {
-			store_bind(s, "b", h, (size_t)32);
-			if (store_step(s, e) == STORE_ROW) {
-				found = true;
-				out->api_token = true;
-				str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
-				uid = out->user_id = store_col_int(s, 1);
-				out->mfa = store_col_int(s, 2);
-				str_copy(out->scopes, sizeof(out->scopes), store_col_text(s, 3));
-				last_seen = store_col_int(s, 7);
-				if (store_col_int(s, 5))
-					reason = "the API token was revoked";
-				else if (now >= store_col_int(s, 4))
-					reason = "the API token has expired";
-				else if (!str_eq(store_col_text(s, 6), "active"))
-					reason = "the account is not active";
-			}
-			store_done(s);
-		}
-	}
-	if (!found) {
-		store_release(c);
+	if (!found)
 		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
 			      "the token is not valid", NULL, true, e);
+	*out = row.info;
+	int64_t uid = out->user_id, last_seen = row.last_seen;
+	const char *reason = NULL;
+	if (out->api_token) {
+		if (row.revoked)
+			reason = "the API token was revoked";
+		else if (now >= row.expires_at)
+			reason = "the API token has expired";
+		else if (!row.active)
+			reason = "the account is not active";
+	} else {
+		if (row.revoked)
+			reason = "the session was signed out or revoked";
+		else if (now >= row.expires_at)
+			reason = "the session has expired; sign in again";
+		else if (now - last_seen >= cfg.idle_seconds)
+			reason = "the session expired after inactivity; sign in again";
+		else if (!row.active)
+			reason = "the account is not active";
+	}
+	struct store_conn *c = NULL;
+	if (reason || now - last_seen >= (cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60)) {
+		rc = store_acquire(st->db, &c, e);
+		if (rc != ST_OK)
+			return rc;
 	}
 	if (reason) {
 		if (!out->api_token && strstr(reason, "expired"))
@@ -778,8 +859,7 @@ int auth_check(struct steward *st, const char *token, const char *client,
 			      "session_ended", NULL, reason, detail, true, e);
 	}
 	/* note activity, but write at most every few seconds */
-	int64_t every = cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60;
-	if (now - last_seen >= every)
+	if (c)
 		store_run(c, NULL,
 			  out->api_token ? "UPDATE api_token SET last_used_at = ? WHERE id = ?"
 					 : "UPDATE session SET last_seen_at = ? WHERE id = ?",

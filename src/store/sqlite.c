@@ -24,6 +24,7 @@ struct sqlite_db {
 	pthread_mutex_t wal_lock;
 	int wal_fd; /* our own descriptor on the WAL, for store_sync */
 	ino_t wal_ino;
+	_Atomic uint64_t commits; /* store_generation() */
 };
 
 /* --- fault-injection VFS ------------------------------------------------ */
@@ -299,6 +300,24 @@ static void sq_close(void *p)
 	free(d);
 }
 
+/* Called after every commit, once it is visible to other connections
+ * (SQLite's WAL hook): counts it for store_generation(), and checkpoints
+ * as SQLite's own hook would (which this one replaces). */
+static int count_commit(void *p, sqlite3 *db, const char *name, int frames)
+{
+	struct sqlite_db *d = p;
+	atomic_fetch_add(&d->commits, 1);
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static uint64_t sq_generation(void *p)
+{
+	struct sqlite_db *d = p;
+	return atomic_load(&d->commits);
+}
+
 static int sq_conn_open(void *p, void **out, struct st_error *e)
 {
 	struct sqlite_db *d = p;
@@ -312,6 +331,7 @@ static int sq_conn_open(void *p, void **out, struct st_error *e)
 	}
 	sqlite3_busy_timeout(db, 10000);
 	sqlite3_extended_result_codes(db, 1);
+	sqlite3_wal_hook(db, count_commit, d);
 	char *msg = NULL;
 	rc = sqlite3_exec(db,
 			  d->relaxed ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=FULL;",
@@ -531,4 +551,5 @@ const struct store_backend store_sqlite_backend = {
 	.defer_sync = sq_defer_sync,
 	.sync = sq_sync,
 	.checkpoint = sq_checkpoint,
+	.generation = sq_generation,
 };

@@ -383,6 +383,11 @@ int store_sync(struct store *s, struct st_error *e)
 	return s->b->sync(s->db, e);
 }
 
+uint64_t store_generation(struct store *s)
+{
+	return s->b->generation(s->db);
+}
+
 int store_checkpoint(struct store_conn *c, bool restart, int64_t *log_bytes,
 		     struct st_error *e)
 {

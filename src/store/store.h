@@ -66,6 +66,9 @@ struct store_backend {
 	/* Moves committed data from the write-ahead log into the database
 	 * (durably), so the log can be reused. */
 	int (*checkpoint)(void *conn, bool restart, int64_t *log_bytes, struct st_error *e);
+	/* A number that changes whenever a connection of this process commits
+	 * a change (explicitly or by autocommit). */
+	uint64_t (*generation)(void *db);
 };
 
 extern const struct store_backend store_sqlite_backend;
@@ -127,6 +130,10 @@ int store_purge_free_space(struct store_conn *c, struct st_error *e);
  * call store_checkpoint() from a normal connection. */
 int store_defer_sync(struct store_conn *c, struct st_error *e);
 int store_sync(struct store *s, struct st_error *e);
+/* Changes whenever a connection of this process commits a change: what a
+ * cache of rows checks before it answers. (Other processes do not write a
+ * data directory a server holds: its lock keeps them out.) */
+uint64_t store_generation(struct store *s);
 /* restart: also wait for the writer so the log is reused from its start
  * (keeps the log file from growing under constant writes). *log_bytes
  * receives the size of the write-ahead log in use before the call. */
