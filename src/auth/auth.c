@@ -80,6 +80,7 @@ void auth_state_free(struct auth_state *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->tokens_lock);
 	sem_destroy(&a->hashing);
+	secure_wipe(a->tokens, TOKEN_CACHE * sizeof(*a->tokens));
 	free(a->tokens);
 	free(a);
 }

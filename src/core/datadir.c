@@ -363,22 +363,27 @@ static int check_permissions(const char *dir, const char *keydir, struct st_erro
 	return rc;
 }
 
-static int take_lock(struct steward *st, struct st_error *e)
+static int lock_dir(const char *dir, struct st_error *e)
 {
-	char *path = steward_path(st, LOCK_FILE);
+	char *path = xasprintf("%s/%s", dir, LOCK_FILE);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(path);
 	if (fd < 0)
-		return err_set(e, ST_EIO, NULL, "cannot open the lock file in %s", st->dir);
+		return err_set(e, ST_EIO, NULL, "cannot open the lock file in %s", dir);
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		close(fd);
 		return err_setc(e, ST_ECONFLICT, "locked", NULL,
 				"another Steward process (a running server?) is using %s; "
 				"stop it first",
-				st->dir);
+				dir);
 	}
-	/* Held until the process exits or steward_close. */
+	/* Held until the process exits or it is closed. */
 	return fd;
+}
+
+static int take_lock(struct steward *st, struct st_error *e)
+{
+	return lock_dir(st->dir, e);
 }
 
 static int load_inventory(struct steward *st, struct store_conn *c, struct st_error *e)
@@ -525,12 +530,19 @@ int steward_migrate(const char *dir, struct st_error *e)
 		return err_setc(e, ST_ENOTFOUND, "no_datadir", "data",
 				"%s is not a Steward data directory", dir);
 	}
+	/* Not while a server runs: it caches what it read from the database. */
+	int lock = lock_dir(dir, e);
+	if (lock < 0) {
+		free(db);
+		return lock;
+	}
 	struct store *s = NULL;
 	struct store_options so = {.backend = "sqlite", .location = db, .pool_size = 1};
 	int rc = store_open(&so, &s, e);
 	if (rc == ST_OK)
 		rc = store_migrate(s, "main", -1, e);
 	store_close(s);
+	close(lock);
 	free(db);
 	return rc;
 }

@@ -24,8 +24,10 @@ struct sqlite_db {
 	pthread_mutex_t wal_lock;
 	int wal_fd; /* our own descriptor on the WAL, for store_sync */
 	ino_t wal_ino;
-	_Atomic uint64_t commits; /* store_generation() */
 };
+
+/* store_generation(): every commit of every database of this process. */
+static _Atomic uint64_t commits;
 
 /* --- fault-injection VFS ------------------------------------------------ */
 
@@ -305,8 +307,8 @@ static void sq_close(void *p)
  * as SQLite's own hook would (which this one replaces). */
 static int count_commit(void *p, sqlite3 *db, const char *name, int frames)
 {
-	struct sqlite_db *d = p;
-	atomic_fetch_add(&d->commits, 1);
+	(void)p;
+	atomic_fetch_add(&commits, 1);
 	if (frames >= 1000)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
@@ -314,8 +316,17 @@ static int count_commit(void *p, sqlite3 *db, const char *name, int frames)
 
 static uint64_t sq_generation(void *p)
 {
-	struct sqlite_db *d = p;
-	return atomic_load(&d->commits);
+	(void)p;
+	return atomic_load(&commits);
+}
+
+/* A writing statement in autocommit mode that was not stepped to its end
+ * (INSERT ... RETURNING read for its row) commits when it is reset, where
+ * SQLite calls no hook: count it then, once it is visible. */
+static void count_autocommit(sqlite3_stmt *st)
+{
+	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(sqlite3_db_handle(st)))
+		atomic_fetch_add(&commits, 1);
 }
 
 static int sq_conn_open(void *p, void **out, struct st_error *e)
@@ -371,7 +382,11 @@ static int sq_prepare(void *c, const char *sql, void **out, struct st_error *e)
 
 static void sq_finalize(void *st)
 {
+	bool writes = !sqlite3_stmt_readonly(st);
+	sqlite3 *db = sqlite3_db_handle(st);
 	sqlite3_finalize(st);
+	if (writes && sqlite3_get_autocommit(db))
+		atomic_fetch_add(&commits, 1);
 }
 static int sq_bind_int(void *st, int i, int64_t v)
 {
@@ -405,6 +420,7 @@ static int sq_step(void *st, struct st_error *e)
 static void sq_reset(void *st)
 {
 	sqlite3_reset(st);
+	count_autocommit(st);
 	sqlite3_clear_bindings(st);
 }
 static int64_t sq_col_int(void *st, int col)

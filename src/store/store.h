@@ -67,7 +67,7 @@ struct store_backend {
 	 * (durably), so the log can be reused. */
 	int (*checkpoint)(void *conn, bool restart, int64_t *log_bytes, struct st_error *e);
 	/* A number that changes whenever a connection of this process commits
-	 * a change (explicitly or by autocommit). */
+	 * a change (explicitly or by autocommit), once it is visible. */
 	uint64_t (*generation)(void *db);
 };
 
@@ -130,9 +130,11 @@ int store_purge_free_space(struct store_conn *c, struct st_error *e);
  * call store_checkpoint() from a normal connection. */
 int store_defer_sync(struct store_conn *c, struct st_error *e);
 int store_sync(struct store *s, struct st_error *e);
-/* Changes whenever a connection of this process commits a change: what a
- * cache of rows checks before it answers. (Other processes do not write a
- * data directory a server holds: its lock keeps them out.) */
+/* Changes whenever a database of this process commits a change (counted
+ * once the change is visible): what a cache of rows checks before it
+ * answers. Other processes are not counted: every command that writes a
+ * data directory's main database takes the directory's lock, which a
+ * running server holds. */
 uint64_t store_generation(struct store *s);
 /* restart: also wait for the writer so the log is reused from its start
  * (keeps the log file from growing under constant writes). *log_bytes

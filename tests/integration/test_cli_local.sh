@@ -58,6 +58,9 @@ grep -q '"schema_version":' health || fail "health lacks schema_version"
 # a second serve on the same data directory is refused while the first runs
 if "$steward" serve --data d --listen 127.0.0.1:0 > out 2>&1; then fail "second server started"; fi
 grep -q "another Steward process" out || fail "lock message: $(cat out)"
+# and so is a migration (the server keeps what it read from the database)
+if "$steward" migrate --data d > out 2>&1; then fail "migrate ran beside a server"; fi
+grep -q "another Steward process" out || fail "migrate lock message: $(cat out)"
 kill -TERM "$server"; wait "$server" || fail "server exit status $?"
 server=""
 grep -q "stopped" server.log || fail "no clean stop: $(cat server.log)"
