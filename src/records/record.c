@@ -278,7 +278,7 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 	if (rc != ST_OK)
 		goto fail;
 	int64_t now = time_now();
-	store_bind(s, "ittiiiii", in->subject_id, in->category, series,
+	store_bind(s, "itttiiii", in->subject_id, in->category, series,
 		   in->source ? in->source : "steward", now, who->user_id, now, who->user_id);
 	rc = store_step(s, e);
 	if (rc == STORE_ROW) {

@@ -116,8 +116,19 @@ static void test_interrupted_rotation_resumes(void **state)
 	int64_t *records = xcalloc(N, sizeof(int64_t)), *subjects = xcalloc(N, sizeof(int64_t));
 	populate(st, N, records, subjects);
 
-	/* the disk fails after the first batch is committed */
-	store_fault_arm(STORE_FAULT_SYNC, 1, "steward.db");
+	/* the disk fails after the first batch is committed. The write-ahead
+	 * log is emptied first, so that the flushes are the same whatever the
+	 * timing: the new log's header, then the first batch's commit; the
+	 * second batch's commit fails. */
+	char *dbp = xasprintf("%s/steward.db", data);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(dbp, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	free(dbp);
+	store_fault_arm(STORE_FAULT_SYNC, 2, "steward.db");
 	struct rotation_report r;
 	struct st_error e = {0};
 	assert_int_not_equal(steward_keys_rotate(st, &ts_system, NULL, &r, &e), ST_OK);

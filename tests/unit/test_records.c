@@ -102,6 +102,8 @@ static void test_round_trip_and_versions(void **state)
 			    "restricted");
 	assert_int_equal(json_integer_value(json_object_get(r, "subject")), f->student);
 	assert_string_equal(json_string_value(json_object_get(r, "series")), "EX-STU-HEALTH");
+	/* where it came from: "steward" unless the caller names a source */
+	assert_string_equal(json_string_value(json_object_get(r, "source")), "steward");
 	json_t *fields = json_object_get(r, "fields");
 	assert_string_equal(json_string_value(json_object_get(fields, "conditions")), "asthma");
 	json_decref(r);
@@ -156,6 +158,22 @@ static void expect_refused(struct fixture *f, int64_t subject, const char *categ
 	assert_int_equal(count_rows(f, "record"), before);
 	assert_int_equal(count_rows(f, "record_version"), before_v);
 	assert_int_equal(count_rows(f, "data_key"), before_k);
+}
+
+static void test_source_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	json_t *fields = json_pack("{s:s}", "conditions", "asthma");
+	struct record_input in = {.subject_id = f->student, .category = "health",
+				  .fields = fields, .source = "district SIS import 2026-11"};
+	int64_t id = 0;
+	ASSERT_OK(record_create(f->st, &ts_system, &in, &id, &ts_err));
+	json_decref(fields);
+	json_t *r = NULL;
+	ASSERT_OK(record_read(f->st, &ts_system, id, "care", &r, &ts_err));
+	assert_string_equal(json_string_value(json_object_get(r, "source")),
+			    "district SIS import 2026-11");
+	json_decref(r);
 }
 
 static void test_inventory_refusals_write_nothing(void **state)
@@ -363,6 +381,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip_and_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_refusals_write_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, teardown),
