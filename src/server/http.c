@@ -76,8 +76,22 @@ static bool query_text_ok(const char *s, size_t len)
 
 struct query_check {
 	struct request *req;
+	const char *allowed; /* "a,b,c" or NULL */
+	bool any_name;       /* open routes (health, the page): names not checked */
 	int rc;
 };
+
+static bool name_listed(const char *list, const char *name, size_t len)
+{
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
 
 static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
 				       size_t key_size, const char *value, size_t value_size)
@@ -93,6 +107,18 @@ static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const
 				  HTTP_QUERY_NAME_MAX);
 		return MHD_NO;
 	}
+	if (!qc->any_name && !name_listed(qc->allowed, key, key_size)) {
+		/* a misspelled parameter is not silently ignored */
+		if (qc->allowed)
+			qc->rc = err_setc(&qc->req->err, ST_EINVAL, "unknown_parameter", key,
+					  "unknown query parameter \"%s\" (this endpoint takes: %s)",
+					  key, qc->allowed);
+		else
+			qc->rc = err_setc(&qc->req->err, ST_EINVAL, "unknown_parameter", key,
+					  "unknown query parameter \"%s\" (this endpoint takes none)",
+					  key);
+		return MHD_NO;
+	}
 	if (value && (value_size > HTTP_QUERY_VALUE_MAX || !query_text_ok(value, value_size))) {
 		qc->rc = err_setc(&qc->req->err, ST_EINVAL, "bad_value", key,
 				  "\"%s\" must be UTF-8 text without control characters, at "
@@ -103,12 +129,14 @@ static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const
 	return MHD_YES;
 }
 
-/* Refuses (400 bad_value, naming the parameter) a query parameter whose
- * name or value is not UTF-8 text free of control characters, or is too
- * long, so that no handler, decision or log event ever sees one. */
-static int request_query_check(struct request *req)
+/* Refuses (400, naming the parameter) a query parameter the route does not
+ * take (unknown_parameter), or whose name or value is not UTF-8 text free
+ * of control characters, or is too long (bad_value), so that no handler,
+ * decision or log event ever sees one. */
+static int request_query_check(struct request *req, const struct route *r)
 {
-	struct query_check qc = {.req = req, .rc = ST_OK};
+	struct query_check qc = {.req = req, .allowed = r->query, .any_name = r->auth == AUTH_NONE,
+				 .rc = ST_OK};
 	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_check, &qc);
 	return qc.rc;
 }
@@ -527,7 +555,7 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 		buf_release(&allow);
 		int rc = table[i].auth == AUTH_NONE ? ST_OK : authenticate(req, &table[i]);
 		/* after authentication, so that a bad parameter is put to its sender */
-		if (rc == ST_OK && request_query_check(req) != ST_OK)
+		if (rc == ST_OK && request_query_check(req, &table[i]) != ST_OK)
 			rc = refuse_logged(req, ST_EINVAL, req->err.code, req->err.field,
 					   req->err.message);
 		if (rc == ST_OK)

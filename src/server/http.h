@@ -72,6 +72,7 @@ struct route {
 	enum route_auth auth;
 	const char *scope;   /* the API-token scope that reaches it, or NULL */
 	const char *summary;
+	const char *query;   /* the query parameters it takes, "a,b,c"; NULL: none */
 };
 
 /* A handler returns ST_OK having filled the response, or a negative status

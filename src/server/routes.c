@@ -46,7 +46,9 @@ HANDLER(h_openapi)
 	return ST_OK;
 }
 
-#define R(m, p, h, a, s, d) {m, p, h, a, s, d}
+#define R(m, p, h, a, s, d) {m, p, h, a, s, d, NULL}
+/* A route that takes query parameters (any other is refused by name). */
+#define RQ(m, p, h, a, s, d, q) {m, p, h, a, s, d, q}
 static const struct route table[] = {
 	R("GET", "/", h_root, AUTH_NONE, NULL, "What this server is"),
 	R("GET", "/api/v1/health", h_health, AUTH_NONE, NULL, "Liveness, version, schema, log state"),
@@ -91,8 +93,8 @@ static const struct route table[] = {
 	  "Read a subject's identifying fields"),
 	R("POST", "/api/v1/records", h_record_create, AUTH_SESSION, "records:write",
 	  "Create a record"),
-	R("GET", "/api/v1/records/{id}", h_record_get, AUTH_SESSION, "records:read",
-	  "Read a record"),
+	RQ("GET", "/api/v1/records/{id}", h_record_get, AUTH_SESSION, "records:read",
+	  "Read a record", "purpose,version"),
 	R("PATCH", "/api/v1/records/{id}", h_record_patch, AUTH_SESSION, "records:write",
 	  "Update a record (a new version)"),
 	R("DELETE", "/api/v1/records/{id}", h_record_delete, AUTH_SESSION, "records:write",
@@ -100,25 +102,26 @@ static const struct route table[] = {
 
 	R("GET", "/api/v1/inventory", h_inventory_get, AUTH_SESSION, "policy",
 	  "The data inventory"),
-	R("PUT", "/api/v1/inventory", h_inventory_put, AUTH_SESSION, "policy",
-	  "Install a new inventory version"),
+	RQ("PUT", "/api/v1/inventory", h_inventory_put, AUTH_SESSION, "policy",
+	  "Install a new inventory version", "note"),
 	R("GET", "/api/v1/policy", h_policy_get, AUTH_SESSION, "policy", "The rules"),
-	R("PUT", "/api/v1/policy", h_policy_put, AUTH_SESSION, "policy",
-	  "Install a new rules version"),
-	R("GET", "/api/v1/policy/explain", h_policy_explain, AUTH_SESSION, "policy",
-	  "Explain a decision"),
-	R("GET", "/api/v1/policy/who-can", h_policy_who_can, AUTH_SESSION, "policy",
-	  "Who may act on a category or subject"),
-	R("GET", "/api/v1/policy/what-can", h_policy_what_can, AUTH_SESSION, "policy",
-	  "What a user can reach"),
+	RQ("PUT", "/api/v1/policy", h_policy_put, AUTH_SESSION, "policy",
+	  "Install a new rules version", "note"),
+	RQ("GET", "/api/v1/policy/explain", h_policy_explain, AUTH_SESSION, "policy",
+	  "Explain a decision", "user,record,action,purpose,mfa"),
+	RQ("GET", "/api/v1/policy/who-can", h_policy_who_can, AUTH_SESSION, "policy",
+	  "Who may act on a category or subject", "category,action,subject"),
+	RQ("GET", "/api/v1/policy/what-can", h_policy_what_can, AUTH_SESSION, "policy",
+	  "What a user can reach", "user"),
 
-	R("GET", "/api/v1/audit", h_audit_query, AUTH_SESSION, "audit", "Query the access log"),
+	RQ("GET", "/api/v1/audit", h_audit_query, AUTH_SESSION, "audit", "Query the access log",
+	   "user,subject,record,outcome,from,to,limit,after"),
 	R("GET", "/api/v1/audit/checkpoint", h_audit_checkpoint, AUTH_SESSION, "audit",
 	  "The newest signed checkpoint"),
-	R("GET", "/api/v1/audit/proof/{sequence}", h_audit_proof, AUTH_SESSION, "audit",
-	  "An inclusion proof"),
-	R("GET", "/api/v1/audit/consistency", h_audit_consistency, AUTH_SESSION, "audit",
-	  "A consistency proof"),
+	RQ("GET", "/api/v1/audit/proof/{sequence}", h_audit_proof, AUTH_SESSION, "audit",
+	  "An inclusion proof", "tree_size"),
+	RQ("GET", "/api/v1/audit/consistency", h_audit_consistency, AUTH_SESSION, "audit",
+	  "A consistency proof", "from,to"),
 	R("POST", "/api/v1/audit/export", h_audit_export, AUTH_SESSION, "audit",
 	  "An evidence package"),
 };

@@ -351,6 +351,15 @@ static void test_api(void **state)
 	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM app_user"), users_before);
 	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM record"), 2);
 	api_expect(404, "GET", "/api/v1/records/99999", A, NULL, NULL);
+	/* a misspelled or unknown query parameter is refused by name, before
+	 * anything is read; open endpoints (health) do not mind one */
+	r = api_request("GET", "/api/v1/records/1?purpos=care", A, NULL, 0, NULL, NULL, NULL);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "code")), "unknown_parameter");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")), "purpos");
+	json_decref(r.json);
+	api_expect(400, "GET", "/api/v1/users/1?verbose=1", A, NULL, "unknown_parameter");
+	api_expect(200, "GET", "/api/v1/health?probe=1", NULL, NULL, NULL);
 	api_expect(404, "GET", "/api/v1/records/abc", A, NULL, NULL);
 	api_expect(405, "PUT", "/api/v1/records/1", A, "{}", "method_not_allowed");
 	/* each of these attempts is on record: who, where, what was wrong (never the input) */
