@@ -1293,7 +1293,10 @@ int auth_token_create(struct steward *st, const struct actor *who, const char *n
 		p += n + (end ? 1 : 0);
 	}
 	int64_t now = time_now();
-	if (expires_at <= now || expires_at > now + 366 * 86400)
+	if (expires_at <= now)
+		return err_setc(e, ST_EINVAL, "bad_value", "expires",
+				"\"expires\" is in the past: give a time within the next year");
+	if (expires_at > now + 366 * 86400)
 		return err_setc(e, ST_EINVAL, "bad_value", "expires",
 				"an API token expires within a year");
 	unsigned char h[32];

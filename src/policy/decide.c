@@ -379,7 +379,10 @@ void decision_explain(const struct policy *p, const struct model *m,
 				 cat);
 		return;
 	case R_PURPOSE_REQUIRED:
-		snprintf(out, size, "a purpose must be stated to %s %s records", act, cat);
+		snprintf(out, size,
+			 "a purpose must be stated to %s %s records (?purpose=... over HTTP, "
+			 "--purpose on the command line)",
+			 act, cat);
 		return;
 	case R_AGREEMENT_MISSING:
 		snprintf(out, size, "the contractor account has no agreement with the district");

@@ -315,3 +315,9 @@ bool api_logged(const char *action, const char *outcome, const char *reason_part
 	return n > 0;
 }
 
+
+const char *api_day(int days_from_now, char out[16])
+{
+	time_format_date(time_now() + (int64_t)days_from_now * 86400, out);
+	return out;
+}

@@ -18,6 +18,11 @@ extern _Thread_local char api_forwarded_for[128];
 /* Sends "Expect: 100-continue" with bodies (off: bodies are sent at once). */
 extern _Thread_local bool api_expect_continue;
 
+/* A date (YYYY-MM-DD) days_from_now from today, so that no fixture expires
+ * as the calendar moves on (trainings are annual, agreements and tokens
+ * end). Returns out. */
+const char *api_day(int days_from_now, char out[16]);
+
 struct resp {
 	long status;
 	json_t *json;

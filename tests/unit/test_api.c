@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "crypto/crypto.h"
 
+
 static int setup(void **state)
 {
 	(void)state;
@@ -82,9 +83,12 @@ static void test_api(void **state)
 
 	/* the district */
 	api_create("/api/v1/organizations", A, "{\"code\":\"school-a\",\"name\":\"A School\",\"kind\":\"school\"}");
-	int64_t agreement = api_create("/api/v1/agreements", A,
-				   "{\"vendor\":\"Acme Learning\",\"categories\":[\"academic\"],"
-				   "\"organizations\":[\"school-a\"],\"start\":\"2026-01-01\",\"end\":\"2030-01-01\"}");
+	char d1[16], d2[16];
+	snprintf(body, sizeof(body),
+		 "{\"vendor\":\"Acme Learning\",\"categories\":[\"academic\"],"
+		 "\"organizations\":[\"school-a\"],\"start\":\"%s\",\"end\":\"%s\"}",
+		 api_day(-300, d1), api_day(3 * 365, d2));
+	int64_t agreement = api_create("/api/v1/agreements", A, body);
 	/* these users choose nothing: the test signs in with the password the
 	 * administrator set (by default that password is one-time) */
 	const char *pw = "\"password\":\"kestrel meadow lantern 7\",\"must_change_password\":false";
@@ -106,7 +110,7 @@ static void test_api(void **state)
 	api_create("/api/v1/users", A, body);
 	int64_t people[] = {1, teach1, teach2, nurse1, nurse2, vendor1};
 	for (size_t i = 0; i < ARRAY_LEN(people); i++) {
-		snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-09-01\"}", (long long)people[i]);
+		snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}", (long long)people[i], api_day(-60, d1));
 		api_create("/api/v1/training/completions", A, body);
 	}
 	int64_t student = api_create("/api/v1/subjects", A,
@@ -155,13 +159,16 @@ static void test_api(void **state)
 	snprintf(rel_body, sizeof(rel_body), "{\"user\":%lld,\"subject\":%lld,\"kind\":\"caseload\"}",
 		 (long long)teach1, (long long)student);
 	snprintf(train_body, sizeof(train_body),
-		 "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-10-01\"}",
-		 (long long)teach2);
+		 "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}",
+		 (long long)teach2, api_day(-30, d1));
 	const char *export_body = "{\"from\":\"2026-01-01\",\"to\":\"2030-01-01\"}";
 	const char *subject_body = "{\"kind\":\"student\",\"external_id\":\"SIS-77\",\"given_name\":\"Mo\","
 				   "\"family_name\":\"Lee\",\"organization\":\"school-a\"}";
-	const char *agreement_body = "{\"vendor\":\"Other Co\",\"categories\":[\"academic\"],"
-				     "\"organizations\":[\"school-a\"],\"start\":\"2026-01-01\",\"end\":\"2027-01-01\"}";
+	char agreement_body[256];
+	snprintf(agreement_body, sizeof(agreement_body),
+		 "{\"vendor\":\"Other Co\",\"categories\":[\"academic\"],"
+		 "\"organizations\":[\"school-a\"],\"start\":\"%s\",\"end\":\"%s\"}",
+		 api_day(-300, d1), api_day(365, d2));
 	struct {
 		const char *who_name;
 		const char *token;
@@ -411,7 +418,9 @@ static void test_api(void **state)
 	api_expect(401, "GET", "/api/v1/sessions/current", "stw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "bad_token");
 	api_expect(401, "GET", "/api/v1/sessions/current", "not a token!", NULL, "bad_token");
 	o = NULL;
-	assert_int_equal(api_call("POST", "/api/v1/tokens", A, "{\"name\":\"sis sync\",\"scopes\":[\"records:read\"],\"expires\":\"2027-06-01\"}", &o), 201);
+	char until[16], token_body[160];
+	snprintf(token_body, sizeof(token_body), "{\"name\":\"sis sync\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}", api_day(180, until));
+	assert_int_equal(api_call("POST", "/api/v1/tokens", A, token_body, &o), 201);
 	char api[128], api_id[64];
 	str_copy(api, sizeof(api), json_string_value(json_object_get(o, "token")));
 	str_copy(api_id, sizeof(api_id), json_string_value(json_object_get(o, "id")));

@@ -24,6 +24,7 @@ struct upload {
 	size_t len, sent;
 };
 
+
 static size_t on_read(char *out, size_t size, size_t n, void *ctx)
 {
 	struct upload *u = ctx;
@@ -354,7 +355,8 @@ static void test_record_versions(const char *A)
 	api_create("/api/v1/organizations", A, "{\"code\":\"school-a\",\"name\":\"A School\",\"kind\":\"school\"}");
 	snprintf(body, sizeof(body), "{\"username\":\"teach1\",\"password\":\"kestrel meadow lantern 7\",\"must_change_password\":false,\"display_name\":\"T\",\"roles\":[\"teacher\"],\"organization\":\"school-a\"}");
 	int64_t teach = api_create("/api/v1/users", A, body);
-	snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"2026-09-01\"}", (long long)teach);
+	char d1[16];
+	snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}", (long long)teach, api_day(-60, d1));
 	api_create("/api/v1/training/completions", A, body);
 	int64_t student = api_create("/api/v1/subjects", A,
 				     "{\"kind\":\"student\",\"external_id\":\"SIS-1\",\"given_name\":\"Ada\","
@@ -422,9 +424,11 @@ static void test_limits(void **state)
 	api_login(&admin, TS_ADMIN, TS_PASSWORD);
 	const char *A = admin.token;
 	/* the designee reads records only with training on file */
-	api_create("/api/v1/training/completions", A,
-		   "{\"user\":1,\"course\":\"student-records-confidentiality\","
-		   "\"completed_on\":\"2026-09-01\"}");
+	char d1[16], train[160];
+	snprintf(train, sizeof(train),
+		 "{\"user\":1,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}",
+		 api_day(-60, d1));
+	api_create("/api/v1/training/completions", A, train);
 	test_chunked_bodies(A);
 	test_refusals_logged(A);
 	test_query_values(A);

@@ -18,6 +18,7 @@
 
 static char admin_token[128];
 
+
 static int setup(void **state)
 {
 	(void)state;
@@ -322,10 +323,11 @@ static void test_password_change_ends_tokens_and_counts_failures(void **state)
 	struct who w = {0};
 	api_login(&w, "pam", "kestrel meadow lantern 7");
 	json_t *o = NULL;
-	assert_int_equal(api_call("POST", "/api/v1/tokens", w.token,
-				  "{\"name\":\"grades sync\",\"scopes\":[\"records:read\"],\"expires\":\"2027-06-01\"}",
-				  &o),
-			 201);
+	char until[16], token_body[160];
+	snprintf(token_body, sizeof(token_body),
+		 "{\"name\":\"grades sync\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}",
+		 api_day(180, until));
+	assert_int_equal(api_call("POST", "/api/v1/tokens", w.token, token_body, &o), 201);
 	char tok[128];
 	str_copy(tok, sizeof(tok), json_string_value(json_object_get(o, "token")));
 	json_decref(o);
