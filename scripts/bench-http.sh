@@ -2,6 +2,9 @@
 # The HTTP benchmark: wrk on loopback against (1) Steward serving a signed-in,
 # authorized, durably logged read of a 1 KB record and (2) nginx serving a
 # 1 KB static file, on the same machine in the same run; prints the ratio.
+# (3) is the floor under (1): libmicrohttpd answering the same bytes from
+# memory, each answer waiting for a 64-byte record flushed to disk by a group
+# commit (bench/bench_http_floor.c) -- what durable logging alone allows here.
 #   scripts/bench-http.sh BUILD_DIR [SECONDS] [CONNECTIONS]
 set -euo pipefail
 build=${1:-build}
@@ -9,9 +12,10 @@ secs=${2:-10}
 conns=${3:-64}
 STEWARD_BENCH=1 "$(dirname "$0")/bootstrap.sh"
 work=$(mktemp -d /tmp/steward-bench-http-XXXXXX)
-steward_pid=""; nginx_conf=""
+steward_pid=""; nginx_conf=""; floor_pid=""
 cleanup() {
   [ -n "$steward_pid" ] && kill "$steward_pid" 2>/dev/null && wait "$steward_pid" 2>/dev/null || true
+  [ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null && wait "$floor_pid" 2>/dev/null || true
   [ -n "$nginx_conf" ] && nginx -c "$nginx_conf" -p "$work/nginx" -s stop 2>/dev/null || true
   rm -rf "$work"
 }
@@ -19,7 +23,7 @@ trap cleanup EXIT
 
 read -r token record < <("$build/bench/bench_http_setup" "$work/data")
 "$build/steward" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" \
-  --threads 512 --per-address 1024 > "$work/steward.log" 2>&1 &
+  --per-address 4096 --connections 4096 > "$work/steward.log" 2>&1 &
 steward_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 sport=$(cat "$work/port")
@@ -53,7 +57,15 @@ run -H "Authorization: Bearer $token" "$url" | tee "$work/steward.txt"
 echo "## nginx: static file"
 run "http://127.0.0.1:$nport/record.json" | tee "$work/nginx.txt"
 s=$(awk '/Requests\/sec/ {print $2}' "$work/steward.txt")
+echo "## floor: a fixed answer from memory, after a durable 64-byte record"
+"$build/bench/bench_http_floor" --port-file "$work/fport" --bytes "$bytes" --model pool \
+  --durable "$work/floor.log" &
+floor_pid=$!
+for _ in $(seq 100); do [ -s "$work/fport" ] && break; sleep 0.1; done
+run "http://127.0.0.1:$(cat "$work/fport")/record.json" | tee "$work/floor.txt"
 n=$(awk '/Requests\/sec/ {print $2}' "$work/nginx.txt")
+f=$(awk '/Requests\/sec/ {print $2}' "$work/floor.txt")
+fp99=$(awk '/ 99%/ {print $2}' "$work/floor.txt")
 sp99=$(awk '/ 99%/ {print $2}' "$work/steward.txt")
 np99=$(awk '/ 99%/ {print $2}' "$work/nginx.txt")
 echo
@@ -61,5 +73,6 @@ echo "| server | requests/s | p99 |"
 echo "|---|---:|---:|"
 echo "| Steward (authorized, logged read) | $s | $sp99 |"
 echo "| nginx (static file) | $n | $np99 |"
-awk -v s="$s" -v n="$n" 'BEGIN { printf "Steward / nginx = %.2f\n", s / n }'
+echo "| floor (fixed answer, durable record) | $f | $fp99 |"
+awk -v s="$s" -v n="$n" -v f="$f" 'BEGIN { printf "Steward / nginx = %.2f; floor / nginx = %.2f; Steward / floor = %.2f\n", s / n, f / n, s / f }'
 curl -sf "http://127.0.0.1:$sport/api/v1/health"; echo

@@ -20,6 +20,8 @@ struct steward;
 
 /* Who is acting. Every library call that touches data takes one, so every
  * act is attributable whatever interface it came through. */
+struct audit_ticket;
+
 struct actor {
 	int64_t user_id;        /* 0 = the system itself (migrations, jobs) */
 	const char *via;        /* "api", "cli", "web", "system" */
@@ -27,6 +29,11 @@ struct actor {
 	const char *client;     /* client address, or NULL */
 	const char *request_id; /* or NULL */
 	bool mfa;               /* multi-factor authentication used in this session */
+	/* Set by a caller that must not block (the server's event loop): the
+	 * acts' events are appended without waiting for the disk, and the
+	 * caller holds back what they allow until the ticket says they are
+	 * durable (see audit_append_ticket). NULL: every append waits. */
+	struct audit_ticket *ticket;
 };
 
 struct steward_init_options {

@@ -4,7 +4,8 @@
  *
  * - audit_append() returns only once the event is on disk (fsync of the
  *   journal); many concurrent appends share one fsync (group commit, led by
- *   one of the appenders). The log database behind it is filled from the
+ *   one of the appenders, or by the log's flusher thread for appends made
+ *   on a ticket, which return at once and are told later). The log database behind it is filled from the
  *   journal by a writer thread and flushed at every checkpoint.
  *   If the log cannot be written the append fails and the caller must serve
  *   nothing (fail closed).
@@ -23,6 +24,8 @@
  */
 #ifndef STEWARD_AUDIT_H
 #define STEWARD_AUDIT_H
+
+#include <pthread.h>
 
 #include "audit/merkle.h"
 #include "store/store.h"
@@ -83,6 +86,33 @@ void audit_close(struct audit_log *log);
  * sequence number (0-based, gapless). ST_EAUDIT if it could not be written. */
 ST_MUST_CHECK int audit_append(struct audit_log *log, const struct audit_event *ev,
 			       int64_t *seq, struct st_error *e);
+
+/* A ticket lets a caller that must not block (an event-loop thread of the
+ * server) append without waiting: audit_append_ticket() returns once the
+ * event has its place in the next flush, and the ticket counts it. What
+ * the events allow is held back (not served) until audit_ticket_wait()
+ * says they are all durable, or `ready` is called from the log's flushing
+ * thread to say so; if any of them could not be made durable the ticket is
+ * failed and the caller must serve nothing. A ticket is used by one
+ * request at a time. */
+struct audit_ticket {
+	pthread_mutex_t mu;
+	unsigned pending; /* appends not yet flushed */
+	bool failed;      /* one of them could not be made durable */
+	bool armed;       /* the owner waits for `ready` */
+	void (*ready)(void *arg);
+	void *arg;
+};
+void audit_ticket_init(struct audit_ticket *t, void (*ready)(void *arg), void *arg);
+void audit_ticket_destroy(struct audit_ticket *t);
+/* Appends like audit_append, but returns without waiting for the flush. */
+ST_MUST_CHECK int audit_append_ticket(struct audit_log *log, const struct audit_event *ev,
+				      struct audit_ticket *t, int64_t *seq, struct st_error *e);
+/* True when every append on the ticket is settled now (see t->failed).
+ * Otherwise calls suspend(arg) under the ticket's lock, so that the owner
+ * is suspended before `ready` can be called, arms the ticket and returns
+ * false: `ready` will be called once, when they are all settled. */
+bool audit_ticket_wait(struct audit_ticket *t, void (*suspend)(void *arg), void *arg);
 /* Signs a checkpoint of everything durable now (if anything is unsigned). */
 int audit_checkpoint_now(struct audit_log *log, struct audit_checkpoint *out,
 			 struct st_error *e);

@@ -85,6 +85,7 @@ struct audit_log {
 	pthread_cond_t gathered; /* a flush waiting for the round's appenders */
 	pthread_cond_t indexed;  /* indexer: stored events to index */
 	pthread_cond_t done;     /* checkpoint requests completed */
+	pthread_cond_t flush_work; /* flusher: a batch to flush, or the end */
 	/* appended, waiting for the next flush (in seq order) */
 	struct buf jbuf;
 	struct item *phead, *ptail;
@@ -97,7 +98,8 @@ struct audit_log {
 	bool flushing;          /* an appender holds the flush */
 	bool failed;            /* refuse everything (fail closed) until reopened */
 	bool has_writer;
-	pthread_t writer, indexer;
+	bool flusher_leads;     /* the flusher thread holds the flush */
+	pthread_t writer, indexer, flusher;
 	uint64_t next_seq;      /* the next seq to hand out */
 	uint64_t durable;       /* events durable (in the flushed journal) */
 	uint64_t committed;     /* events stored in the database */

@@ -10,7 +10,10 @@
  * to the disk); otherwise it sleeps on its own semaphore. A flush wakes
  * each appender in its batch once, and hands the flush on to the first
  * appender of the batch that gathered meanwhile, so batches grow with the
- * load and no woken thread contends for a lock again.
+ * load and no woken thread contends for a lock again. An append on a ticket
+ * (audit_append_ticket) does not wait: its batch is flushed by the log's
+ * flusher thread (or by an appender flushing anyway), which then settles
+ * the ticket.
  *
  * Invariants: sequence numbers are gapless from 0 and equal leaf indexes;
  * times never decrease with the sequence; a caller is told an event is
@@ -43,6 +46,7 @@ struct item {
 	char *entry;
 	size_t len;
 	struct waiter *waiter; /* its appender, until told */
+	struct audit_ticket *ticket; /* or the ticket it counts on */
 	struct item *next;
 };
 
@@ -452,7 +456,63 @@ struct wakeups {
 	struct waiter **w;
 	int *status;
 	size_t n, cap;
+	struct audit_ticket **t; /* tickets to settle */
+	bool *t_ok;
+	size_t nt, tcap;
 };
+
+static void settle_later(struct wakeups *k, struct audit_ticket *t, bool ok)
+{
+	if (k->nt == k->tcap) {
+		k->tcap = k->tcap ? 2 * k->tcap : 64;
+		k->t = xrealloc(k->t, k->tcap * sizeof(*k->t));
+		k->t_ok = xrealloc(k->t_ok, k->tcap * sizeof(*k->t_ok));
+	}
+	k->t[k->nt] = t;
+	k->t_ok[k->nt++] = ok;
+}
+
+/* One append on t is settled. The ticket is not touched after `ready`
+ * (its owner may end the request and free it at once). */
+static void ticket_settle(struct audit_ticket *t, bool ok)
+{
+	pthread_mutex_lock(&t->mu);
+	if (!ok)
+		t->failed = true;
+	bool fire = --t->pending == 0 && t->armed;
+	if (fire)
+		t->armed = false;
+	void (*ready)(void *) = t->ready;
+	void *arg = t->arg;
+	pthread_mutex_unlock(&t->mu);
+	if (fire)
+		ready(arg);
+}
+
+void audit_ticket_init(struct audit_ticket *t, void (*ready)(void *arg), void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->mu, NULL);
+	t->ready = ready;
+	t->arg = arg;
+}
+
+void audit_ticket_destroy(struct audit_ticket *t)
+{
+	pthread_mutex_destroy(&t->mu);
+}
+
+bool audit_ticket_wait(struct audit_ticket *t, void (*suspend)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&t->mu);
+	bool settled = t->pending == 0;
+	if (!settled) {
+		suspend(arg);
+		t->armed = true;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return settled;
+}
 
 static void wake_later(struct wakeups *k, struct waiter *w, int status)
 {
@@ -465,10 +525,12 @@ static void wake_later(struct wakeups *k, struct waiter *w, int status)
 	k->status[k->n++] = status;
 }
 
-/* Flushes the gathered batch to the journal, then wakes everyone in it and
- * hands the flush to the first waiter of the next batch, if any. Called
- * by the appender that holds the flush (log->flushing), without the lock.
- * Returns whether its own event (in the batch) is durable. */
+/* Flushes the gathered batch to the journal, then wakes everyone in it (or
+ * settles their tickets) and hands the flush to the first waiter of the
+ * next batch, if any, or to the flusher thread when that batch begins with
+ * an append on a ticket. Called by the appender or the flusher thread that
+ * holds the flush (log->flushing), without the lock. Returns whether its
+ * own event (in the batch) is durable (self: NULL for the flusher). */
 static bool lead_flush(struct audit_log *log, struct waiter *self)
 {
 	pthread_mutex_lock(&log->lock);
@@ -523,7 +585,10 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	for (struct item *p = batch; p; p = p->next) {
 		if (p->waiter && p->waiter != self)
 			wake_later(&k, p->waiter, rc == ST_OK ? WAIT_DURABLE : WAIT_FAILED);
+		if (p->ticket)
+			settle_later(&k, p->ticket, rc == ST_OK);
 		p->waiter = NULL;
+		p->ticket = NULL;
 		last = p;
 	}
 	if (rc == ST_OK) {
@@ -539,9 +604,12 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 	} else {
 		/* Nothing from `first` on was written: every caller from there
 		 * is told so, and their seqs are handed out again. */
-		for (struct item *p = log->phead; p; p = p->next)
+		for (struct item *p = log->phead; p; p = p->next) {
 			if (p->waiter)
 				wake_later(&k, p->waiter, WAIT_FAILED);
+			if (p->ticket)
+				settle_later(&k, p->ticket, false);
+		}
 		free_items(batch);
 		free_items(log->phead);
 		log->phead = log->ptail = NULL;
@@ -550,13 +618,19 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 		memcpy(log->chain, log->chain_durable, JOURNAL_CHECK_BYTES);
 	}
 	struct waiter *next_leader = NULL;
-	if (log->phead) {
+	if (log->phead && log->phead->waiter) {
 		/* The next batch gathered meanwhile: its first waiter flushes it,
 		 * woken before everyone else so that the disk is not kept idle. */
 		next_leader = log->phead->waiter;
 		log->phead->waiter = NULL;
+	} else if (log->phead) {
+		/* it begins with an append on a ticket: nobody waits to lead */
+		log->flusher_leads = true;
+		pthread_cond_signal(&log->flush_work);
 	} else {
 		log->flushing = false;
+		if (log->stop)
+			pthread_cond_signal(&log->flush_work);
 	}
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->lock);
@@ -568,9 +642,33 @@ static bool lead_flush(struct audit_log *log, struct waiter *self)
 		k.w[i]->status = k.status[i];
 		sem_post(&k.w[i]->wake);
 	}
+	for (size_t i = 0; i < k.nt; i++)
+		ticket_settle(k.t[i], k.t_ok[i]);
 	free(k.w);
 	free(k.status);
+	free(k.t);
+	free(k.t_ok);
 	return rc == ST_OK;
+}
+
+/* Flushes the batches that begin with an append on a ticket. Ends once the
+ * log is closing and nothing is left to flush. */
+static void *flusher_main(void *arg)
+{
+	struct audit_log *log = arg;
+	pthread_mutex_lock(&log->lock);
+	for (;;) {
+		while (!log->flusher_leads && !(log->stop && !log->flushing && !log->phead))
+			pthread_cond_wait(&log->flush_work, &log->lock);
+		if (!log->flusher_leads)
+			break;
+		log->flusher_leads = false;
+		pthread_mutex_unlock(&log->lock);
+		lead_flush(log, NULL);
+		pthread_mutex_lock(&log->lock);
+	}
+	pthread_mutex_unlock(&log->lock);
+	return NULL;
 }
 
 static int unavailable(struct st_error *e)
@@ -580,8 +678,8 @@ static int unavailable(struct st_error *e)
 			"the failure has been reported");
 }
 
-int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *seq,
-		 struct st_error *e)
+static int append(struct audit_log *log, const struct audit_event *ev,
+		  struct audit_ticket *ticket, int64_t *seq, struct st_error *e)
 {
 	if (!log->has_writer)
 		return err_set(e, ST_EAUDIT, NULL, "the access log is open read-only");
@@ -640,6 +738,23 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	log->ptail = it;
 	if (log->gather_want && log->next_seq - log->phead->seq >= log->gather_want)
 		pthread_cond_signal(&log->gathered);
+	if (ticket) {
+		/* counted before any flush can take it (under the log's lock) */
+		pthread_mutex_lock(&ticket->mu);
+		ticket->pending++;
+		pthread_mutex_unlock(&ticket->mu);
+		it->ticket = ticket;
+		if (!log->flushing) {
+			log->flushing = true;
+			log->flusher_leads = true;
+			pthread_cond_signal(&log->flush_work);
+		}
+		pthread_mutex_unlock(&log->lock);
+		buf_release(&body);
+		if (seq)
+			*seq = (int64_t)my;
+		return ST_OK;
+	}
 	struct waiter self;
 	sem_init(&self.wake, 0, 0);
 	self.status = WAIT_PENDING;
@@ -667,6 +782,18 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *s
 	if (seq)
 		*seq = (int64_t)my;
 	return ST_OK;
+}
+
+int audit_append(struct audit_log *log, const struct audit_event *ev, int64_t *seq,
+		 struct st_error *e)
+{
+	return append(log, ev, NULL, seq, e);
+}
+
+int audit_append_ticket(struct audit_log *log, const struct audit_event *ev,
+			struct audit_ticket *t, int64_t *seq, struct st_error *e)
+{
+	return append(log, ev, t, seq, e);
 }
 
 void audit_settle(struct audit_log *log)
@@ -803,6 +930,7 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	cond_init_monotonic(&log->work);
 	pthread_cond_init(&log->stored, NULL);
 	cond_init_monotonic(&log->gathered);
+	pthread_cond_init(&log->flush_work, NULL);
 	cond_init_monotonic(&log->indexed);
 	pthread_cond_init(&log->done, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
@@ -869,6 +997,8 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 			die("cannot start the access-log writer");
 		if (pthread_create(&log->indexer, NULL, audit_indexer_main, log) != 0)
 			die("cannot start the access-log indexer");
+		if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
+			die("cannot start the access-log flusher");
 		log->has_writer = true;
 	}
 	*out = log;
@@ -886,7 +1016,9 @@ void audit_close(struct audit_log *log)
 		pthread_mutex_lock(&log->lock);
 		log->stop = true;
 		pthread_cond_signal(&log->work);
+		pthread_cond_signal(&log->flush_work);
 		pthread_mutex_unlock(&log->lock);
+		pthread_join(log->flusher, NULL);
 		pthread_join(log->writer, NULL);
 		pthread_join(log->indexer, NULL);
 	}
@@ -904,6 +1036,7 @@ void audit_close(struct audit_log *log)
 	pthread_cond_destroy(&log->work);
 	pthread_cond_destroy(&log->stored);
 	pthread_cond_destroy(&log->gathered);
+	pthread_cond_destroy(&log->flush_work);
 	pthread_cond_destroy(&log->indexed);
 	pthread_cond_destroy(&log->done);
 	free(log);

@@ -107,7 +107,7 @@ int cmd_serve(int argc, char **argv)
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
 		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL,
-		   *proxies = NULL;
+		   *proxies = NULL, *connections = NULL, *loops = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -115,7 +115,12 @@ int cmd_serve(int argc, char **argv)
 		 "file holding the master key passphrase (or $STEWARD_PASSPHRASE)"},
 		{"tls-cert", &cert, NULL, "PEM certificate: serve HTTPS"},
 		{"tls-key", &key, NULL, "PEM private key (mode 0600)"},
-		{"threads", &threads, NULL, "concurrent connections, one thread each (default 256)"},
+		{"threads", &threads, NULL,
+		 "worker threads for requests that may wait: sign-ins, changes, log queries "
+		 "(default 32)"},
+		{"connections", &connections, NULL, "connections open at once (default 1024)"},
+		{"loop-threads", &loops, NULL,
+		 "event-loop threads, which serve the connections and answer reads (default 2)"},
 		{"per-address", &per_address, NULL,
 		 "concurrent connections from one client address (default 64)"},
 		{"port-file", &portfile, NULL, "write the port actually bound here"},
@@ -140,9 +145,19 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "steward: serve needs --data DIR\n");
 		return 2;
 	}
-	int64_t nthreads = 0, nper = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0;
+	int64_t nthreads = 0, nper = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0, nconns = 0,
+		nloops = 0;
 	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 4096)) {
 		fprintf(stderr, "steward: --threads must be between 1 and 4096\n");
+		return 2;
+	}
+	if (connections &&
+	    (!str_to_i64(connections, &nconns) || nconns < 1 || nconns > 65536)) {
+		fprintf(stderr, "steward: --connections must be between 1 and 65536\n");
+		return 2;
+	}
+	if (loops && (!str_to_i64(loops, &nloops) || nloops < 1 || nloops > 64)) {
+		fprintf(stderr, "steward: --loop-threads must be between 1 and 64\n");
 		return 2;
 	}
 	if (per_address &&
@@ -168,6 +183,7 @@ int cmd_serve(int argc, char **argv)
 	auth_configure(st, &as);
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
 				    .threads = (int)nthreads, .per_address = (int)nper,
+				    .connections = (int)nconns, .loop_threads = (int)nloops,
 				    .port_file = portfile, .trusted_proxies = proxies};
 	int rc = server_run(st, &so, &e);
 	steward_close(st);

@@ -22,6 +22,8 @@ int steward_audit(struct steward *st, const struct actor *who, struct audit_even
 	}
 	if (!st->audit)
 		return err_set(e, ST_EAUDIT, NULL, "the access log is not open");
+	if (who && who->ticket)
+		return audit_append_ticket(st->audit, ev, who->ticket, seq, e);
 	return audit_append(st->audit, ev, seq, e);
 }
 

@@ -1,8 +1,13 @@
 /*
- * http.c - the HTTP server on libmicrohttpd: one thread per connection (a
- * handler blocks while its log event is made durable), at most --threads
- * connections in all and --per-address from any one client address, each
- * closed after 15 seconds idle. Bodies are bounded: 413 before reading one
+ * http.c - the HTTP server on libmicrohttpd: a few event-loop threads
+ * (epoll) serve every connection, at most --connections in all and
+ * --per-address from any one client address, each closed after 15 seconds
+ * idle. Reads marked on_loop in the route table are answered on the loop:
+ * their log events are appended on a ticket, the connection is suspended,
+ * and the answer is sent once the access log says the events are durable
+ * (or a 503 instead if they could not be made so). Every other request is
+ * suspended and handed to one of --threads worker threads, which may wait
+ * (Argon2id, writes, queries, the log's flush), and resumed with its answer. Bodies are bounded: 413 before reading one
  * whose declared length is over the limit, and 413 once a chunked one has
  * been read (and discarded) past it. Query parameters are checked before any
  * handler sees them. Every refusal this layer decides is in the access log.
@@ -16,10 +21,12 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "crypto/crypto.h"
 #include "server/http.h"
 #include "steward/access.h"
@@ -27,20 +34,46 @@
 
 #define MAX_PROXIES 16
 
+struct conn_state;
+
 struct server {
 	struct steward *st;
 	struct MHD_Daemon *daemon;
 	bool tls;
 	char proxies[MAX_PROXIES][INET6_ADDRSTRLEN];
 	int nproxies;
+	/* the workers' queue of suspended requests */
+	pthread_mutex_t lock;
+	pthread_cond_t work, idle;
+	struct conn_state *qhead, *qtail;
+	bool stop;
+	unsigned suspended; /* requests suspended: queued, running, or waiting for the log */
+	pthread_t *workers;
+	int nworkers;
+};
+
+enum phase {
+	PHASE_NEW,     /* headers, then the body, arriving */
+	PHASE_WORKER,  /* suspended: queued for or run by a worker */
+	PHASE_LOG,     /* suspended: waiting for its events to be durable */
+	PHASE_READY,   /* the answer is ready to be sent */
+	PHASE_SENT,
 };
 
 /* Per request (libmicrohttpd's "connection closure" is per request). */
 struct conn_state {
 	struct buf body;
 	bool too_big;     /* over HTTP_BODY_MAX: what follows is discarded */
-	bool answered;
 	size_t discarded; /* bytes of an oversized body read and dropped */
+	enum phase phase;
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const struct route *route;
+	struct request req;
+	struct response res;
+	struct audit_ticket ticket;
+	bool ticketed;    /* req.actor.ticket is set: see the ticket before answering */
+	struct conn_state *next; /* in the workers' queue */
 };
 
 /* Idle seconds after which a connection is closed (a request trickled in
@@ -306,6 +339,16 @@ static void add_common_headers(struct server *srv, struct MHD_Response *r,
 		MHD_add_response_header(r, "X-Request-Id", req->request_id);
 }
 
+static void response_free(struct response *res)
+{
+	json_decref(res->json);
+	free(res->text);
+	free(res->set_cookie);
+	free(res->set_cookie2);
+	free(res->location);
+	memset(res, 0, sizeof(*res));
+}
+
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
 				     struct request *req, struct response *res)
 {
@@ -344,10 +387,7 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 		MHD_add_response_header(r, "Location", res->location);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
 	MHD_destroy_response(r);
-	json_decref(res->json);
-	free(res->set_cookie);
-	free(res->set_cookie2);
-	free(res->location);
+	response_free(res);
 	return ret;
 }
 
@@ -536,6 +576,18 @@ static int authenticate(struct request *req, const struct route *r)
 	return ST_OK;
 }
 
+/* The route for the request's method and path, or NULL (dispatch answers
+ * 404 or 405). */
+static const struct route *route_find(struct request *req)
+{
+	size_t n = 0;
+	const struct route *table = routes_table(&n);
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(table[i].method, req->method) && path_match(table[i].path, req->path, req))
+			return &table[i];
+	return NULL;
+}
+
 static void dispatch(struct server *srv, struct request *req, struct response *res)
 {
 	size_t n = 0;
@@ -595,6 +647,55 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 	(void)srv;
 }
 
+/* Sends the prepared answer, unless the request's log events could not be
+ * made durable: then nothing it allowed is served (503). */
+static enum MHD_Result answer(struct conn_state *cs)
+{
+	if (cs->ticketed && cs->ticket.failed) {
+		struct st_error e = {0};
+		err_setc(&e, ST_EAUDIT, "audit_unavailable", NULL,
+			 "the access log could not be written, so nothing was served; the "
+			 "failure has been reported");
+		response_free(&cs->res);
+		response_error(&cs->res, &e);
+	}
+	return send_response(cs->srv, cs->conn, &cs->req, &cs->res);
+}
+
+/* Resumes a suspended request; with srv->lock held. Once resumed, the
+ * request may be answered and freed at once: cs is not touched after. */
+static void resume(struct conn_state *cs)
+{
+	struct server *srv = cs->srv;
+	MHD_resume_connection(cs->conn);
+	if (--srv->suspended == 0)
+		pthread_cond_broadcast(&srv->idle);
+}
+
+/* Called by audit_ticket_wait under the ticket's lock: the request waits
+ * for its events (suspended before the log can call ticket_ready). */
+static void ticket_suspend(void *arg)
+{
+	struct conn_state *cs = arg;
+	pthread_mutex_lock(&cs->srv->lock);
+	cs->phase = PHASE_LOG;
+	cs->srv->suspended++;
+	MHD_suspend_connection(cs->conn);
+	pthread_mutex_unlock(&cs->srv->lock);
+}
+
+/* Called by the access log's flushing thread: the request's events are
+ * durable, or failed (answer() tells). */
+static void ticket_ready(void *arg)
+{
+	struct conn_state *cs = arg;
+	struct server *srv = cs->srv; /* cs may be gone once resumed */
+	pthread_mutex_lock(&srv->lock);
+	cs->phase = PHASE_READY;
+	resume(cs);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -644,37 +745,70 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (cs->answered)
-		return MHD_YES;
-	cs->answered = true;
+	switch (cs->phase) {
+	case PHASE_NEW:
+		break;
+	case PHASE_READY:
+		cs->phase = PHASE_SENT;
+		return answer(cs);
+	default:
+		return MHD_YES; /* suspended, or answered already */
+	}
 
-	struct request req = {0};
-	struct response res = {.status = 200};
-	req.st = srv->st;
-	req.srv = srv;
-	req.method = method;
-	req.path = url;
-	req.conn = conn;
-	req.body = cs->body.data ? cs->body.data : "";
-	req.body_len = cs->body.len;
-	client_address(srv, conn, req.client, sizeof(req.client));
+	struct request *req = &cs->req;
+	cs->srv = srv;
+	cs->conn = conn;
+	cs->res.status = 200;
+	req->st = srv->st;
+	req->srv = srv;
+	req->method = method;
+	req->path = url;
+	req->conn = conn;
+	req->body = cs->body.data ? cs->body.data : "";
+	req->body_len = cs->body.len;
+	client_address(srv, conn, req->client, sizeof(req->client));
 	unsigned char rid[12];
 	random_bytes(rid, sizeof(rid));
 	char *hex = hex_encode(rid, sizeof(rid));
-	str_copy(req.request_id, sizeof(req.request_id), hex);
+	str_copy(req->request_id, sizeof(req->request_id), hex);
 	free(hex);
-	req.actor.via = "api";
-	req.actor.client = req.client;
-	req.actor.request_id = req.request_id;
+	req->actor.via = "api";
+	req->actor.client = req->client;
+	req->actor.request_id = req->request_id;
 
 	if (cs->too_big) {
-		err_setc(&req.err, ST_ETOOBIG, "too_large", "",
+		err_setc(&req->err, ST_ETOOBIG, "too_large", "",
 			 "the request body is larger than %d bytes", HTTP_BODY_MAX);
-		response_error(&res, &req.err);
-	} else {
-		dispatch(srv, &req, &res);
+		response_error(&cs->res, &req->err);
+		cs->phase = PHASE_SENT;
+		return answer(cs);
 	}
-	return send_response(srv, conn, &req, &res);
+	cs->route = route_find(req);
+	if (cs->route && !cs->route->on_loop) {
+		/* to a worker, suspended until it has the answer */
+		cs->phase = PHASE_WORKER;
+		pthread_mutex_lock(&srv->lock);
+		srv->suspended++;
+		MHD_suspend_connection(conn);
+		if (srv->qtail)
+			srv->qtail->next = cs;
+		else
+			srv->qhead = cs;
+		srv->qtail = cs;
+		pthread_cond_signal(&srv->work);
+		pthread_mutex_unlock(&srv->lock);
+		return MHD_YES;
+	}
+	/* here: a read on the loop (or an unknown route) */
+	audit_ticket_init(&cs->ticket, ticket_ready, cs);
+	cs->ticketed = true;
+	req->actor.ticket = &cs->ticket;
+	dispatch(srv, req, &cs->res);
+	if (audit_ticket_wait(&cs->ticket, ticket_suspend, cs)) {
+		cs->phase = PHASE_SENT;
+		return answer(cs);
+	}
+	return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -687,9 +821,50 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (cs->body.data)
 			secure_wipe(cs->body.data, cs->body.cap);
 		buf_release(&cs->body);
+		response_free(&cs->res);
+		if (cs->ticketed)
+			audit_ticket_destroy(&cs->ticket);
 		free(cs);
 		*con_cls = NULL;
 	}
+}
+
+/* A worker: runs suspended requests' handlers and resumes them. */
+static void *worker_main(void *arg)
+{
+	struct server *srv = arg;
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		while (!srv->qhead && !srv->stop)
+			pthread_cond_wait(&srv->work, &srv->lock);
+		struct conn_state *cs = srv->qhead;
+		if (!cs)
+			break;
+		srv->qhead = cs->next;
+		if (!srv->qhead)
+			srv->qtail = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		dispatch(srv, &cs->req, &cs->res);
+		pthread_mutex_lock(&srv->lock);
+		cs->phase = PHASE_READY;
+		resume(cs);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+/* Lets the workers finish every queued request, then ends them. */
+static void stop_workers(struct server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->stop = true;
+	pthread_cond_broadcast(&srv->work);
+	pthread_mutex_unlock(&srv->lock);
+	for (int i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
@@ -778,15 +953,24 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	struct server srv = {.st = st, .tls = opt->tls_cert != NULL};
 	memcpy(srv.proxies, proxies.proxies, sizeof(srv.proxies));
 	srv.nproxies = proxies.nproxies;
-	/* A thread per connection: a handler blocks while its event is made
-	 * durable, and concurrent requests share the log's flushes. So that one
-	 * client cannot hold every thread (slow or never-finished requests), a
-	 * client address gets at most per_address of them, and a connection
-	 * idle for HTTP_IDLE_TIMEOUT seconds is closed. */
-	unsigned limit = opt->threads > 0 ? (unsigned)opt->threads : 256;
+	/* Event-loop threads serve the connections; a request that may wait
+	 * is suspended and run by a worker. So that one client cannot hold
+	 * every connection (slow or never-finished requests), a client address
+	 * gets at most per_address of them, and a connection idle for
+	 * HTTP_IDLE_TIMEOUT seconds is closed. */
+	unsigned limit = opt->connections > 0 ? (unsigned)opt->connections : 1024;
 	unsigned per_address = opt->per_address > 0 ? (unsigned)opt->per_address : 64;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	unsigned loops = opt->loop_threads > 0 ? (unsigned)opt->loop_threads : 2;
+	pthread_mutex_init(&srv.lock, NULL);
+	pthread_cond_init(&srv.work, NULL);
+	pthread_cond_init(&srv.idle, NULL);
+	srv.nworkers = opt->threads > 0 ? opt->threads : 32;
+	srv.workers = xcalloc((size_t)srv.nworkers, sizeof(*srv.workers));
+	for (int i = 0; i < srv.nworkers; i++)
+		if (pthread_create(&srv.workers[i], NULL, worker_main, &srv) != 0)
+			die("cannot start a request worker");
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (srv.tls ? MHD_USE_TLS : 0) | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	struct MHD_OptionItem tls_opts[] = {
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
@@ -802,6 +986,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_THREAD_POOL_SIZE, loops,
 		MHD_OPTION_ARRAY, srv.tls ? tls_opts : no_tls, MHD_OPTION_END);
 	if (key) {
 		secure_wipe(key, keylen);
@@ -809,6 +994,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	}
 	free(cert);
 	if (!srv.daemon) {
+		stop_workers(&srv);
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		return err_set(e, ST_EIO, "listen",
 			       "cannot listen on %s (in use, or not allowed?)",
@@ -832,13 +1018,28 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 		;
 	fprintf(stderr, "steward: signal %d: finishing in-flight requests\n", sig);
 	MHD_socket lfd = MHD_quiesce_daemon(srv.daemon);
+	/* New connections are refused at once rather than left waiting in the
+	 * backlog until the end (the socket is closed only after the daemon
+	 * has stopped, as its threads may still hold it). */
+	if (lfd != MHD_INVALID_SOCKET)
+		shutdown(lfd, SHUT_RDWR);
 	for (int i = 0; i < 300; i++) {
 		di = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!di || di->num_connections == 0)
 			break;
 		poll(NULL, 0, 100);
 	}
+	/* No request may stay suspended when the daemon stops: the workers
+	 * finish what they hold, and the log settles every ticket. */
+	stop_workers(&srv);
+	pthread_mutex_lock(&srv.lock);
+	while (srv.suspended)
+		pthread_cond_wait(&srv.idle, &srv.lock);
+	pthread_mutex_unlock(&srv.lock);
 	MHD_stop_daemon(srv.daemon);
+	pthread_mutex_destroy(&srv.lock);
+	pthread_cond_destroy(&srv.work);
+	pthread_cond_destroy(&srv.idle);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

@@ -73,6 +73,11 @@ struct route {
 	const char *scope;   /* the API-token scope that reaches it, or NULL */
 	const char *summary;
 	const char *query;   /* the query parameters it takes, "a,b,c"; NULL: none */
+	/* Answered on the event loop: a read that changes nothing and waits on
+	 * nothing but the access log (its events are appended on a ticket and
+	 * the answer held back until they are durable). Every other route runs
+	 * on a worker thread, where it may wait (Argon2id, writes, queries). */
+	bool on_loop;
 };
 
 /* A handler returns ST_OK having filled the response, or a negative status

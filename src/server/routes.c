@@ -46,16 +46,19 @@ HANDLER(h_openapi)
 	return ST_OK;
 }
 
-#define R(m, p, h, a, s, d) {m, p, h, a, s, d, NULL}
+#define R(m, p, h, a, s, d) {m, p, h, a, s, d, NULL, false}
 /* A route that takes query parameters (any other is refused by name). */
-#define RQ(m, p, h, a, s, d, q) {m, p, h, a, s, d, q}
+#define RQ(m, p, h, a, s, d, q) {m, p, h, a, s, d, q, false}
+/* Reads answered on the event loop (see struct route). */
+#define L(m, p, h, a, s, d) {m, p, h, a, s, d, NULL, true}
+#define LQ(m, p, h, a, s, d, q) {m, p, h, a, s, d, q, true}
 static const struct route table[] = {
-	R("GET", "/", h_root, AUTH_NONE, NULL, "What this server is"),
-	R("GET", "/api/v1/health", h_health, AUTH_NONE, NULL, "Liveness, version, schema, log state"),
-	R("GET", "/api/v1/openapi.yaml", h_openapi, AUTH_NONE, NULL, "This API's description"),
+	L("GET", "/", h_root, AUTH_NONE, NULL, "What this server is"),
+	L("GET", "/api/v1/health", h_health, AUTH_NONE, NULL, "Liveness, version, schema, log state"),
+	L("GET", "/api/v1/openapi.yaml", h_openapi, AUTH_NONE, NULL, "This API's description"),
 
 	R("POST", "/api/v1/sessions", h_session_create, AUTH_NONE, NULL, "Sign in"),
-	R("GET", "/api/v1/sessions/current", h_session_current, AUTH_ANY, NULL, "Who am I"),
+	L("GET", "/api/v1/sessions/current", h_session_current, AUTH_ANY, NULL, "Who am I"),
 	R("DELETE", "/api/v1/sessions/current", h_session_delete, AUTH_ANY, NULL, "Sign out"),
 	R("POST", "/api/v1/sessions/current/password", h_password_change, AUTH_PASSWORD, NULL,
 	  "Change one's password"),
@@ -69,7 +72,7 @@ static const struct route table[] = {
 	R("POST", "/api/v1/organizations", h_org_create, AUTH_SESSION, "people",
 	  "Create a school or department"),
 	R("POST", "/api/v1/users", h_user_create, AUTH_SESSION, "people", "Create a user"),
-	R("GET", "/api/v1/users/{id}", h_user_get, AUTH_SESSION, "people", "Read a user"),
+	L("GET", "/api/v1/users/{id}", h_user_get, AUTH_SESSION, "people", "Read a user"),
 	R("PATCH", "/api/v1/users/{id}", h_user_patch, AUTH_SESSION, "people",
 	  "Change a user's roles or status"),
 	R("POST", "/api/v1/users/{id}/suspensions", h_suspension_create, AUTH_SESSION, "people",
@@ -89,22 +92,22 @@ static const struct route table[] = {
 
 	R("POST", "/api/v1/subjects", h_subject_create, AUTH_SESSION, "subjects",
 	  "Register a subject"),
-	R("GET", "/api/v1/subjects/{id}", h_subject_get, AUTH_SESSION, "subjects",
+	L("GET", "/api/v1/subjects/{id}", h_subject_get, AUTH_SESSION, "subjects",
 	  "Read a subject's identifying fields"),
 	R("POST", "/api/v1/records", h_record_create, AUTH_SESSION, "records:write",
 	  "Create a record"),
-	RQ("GET", "/api/v1/records/{id}", h_record_get, AUTH_SESSION, "records:read",
+	LQ("GET", "/api/v1/records/{id}", h_record_get, AUTH_SESSION, "records:read",
 	  "Read a record", "purpose,version"),
 	R("PATCH", "/api/v1/records/{id}", h_record_patch, AUTH_SESSION, "records:write",
 	  "Update a record (a new version)"),
 	R("DELETE", "/api/v1/records/{id}", h_record_delete, AUTH_SESSION, "records:write",
 	  "Delete a record"),
 
-	R("GET", "/api/v1/inventory", h_inventory_get, AUTH_SESSION, "policy",
+	L("GET", "/api/v1/inventory", h_inventory_get, AUTH_SESSION, "policy",
 	  "The data inventory"),
 	RQ("PUT", "/api/v1/inventory", h_inventory_put, AUTH_SESSION, "policy",
 	  "Install a new inventory version", "note"),
-	R("GET", "/api/v1/policy", h_policy_get, AUTH_SESSION, "policy", "The rules"),
+	L("GET", "/api/v1/policy", h_policy_get, AUTH_SESSION, "policy", "The rules"),
 	RQ("PUT", "/api/v1/policy", h_policy_put, AUTH_SESSION, "policy",
 	  "Install a new rules version", "note"),
 	RQ("GET", "/api/v1/policy/explain", h_policy_explain, AUTH_SESSION, "policy",

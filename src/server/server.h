@@ -10,7 +10,9 @@ struct server_options {
 	const char *listen;   /* "127.0.0.1:8080" */
 	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
 	const char *tls_key;
-	int threads;          /* concurrent connections (one thread each); 0 = 256 */
+	int threads;          /* worker threads for requests that may wait; 0 = 32 */
+	int connections;      /* connections open at once; 0 = 1024 */
+	int loop_threads;     /* event-loop threads; 0 = 2 */
 	int per_address;      /* concurrent connections from one client address; 0 = 64 */
 	const char *port_file; /* write the bound port here (for --listen ...:0) */
 	/* comma-separated addresses of reverse proxies whose X-Forwarded-For

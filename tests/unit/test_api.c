@@ -7,7 +7,10 @@
  * one-time password, and every refused attempt in the access log; then a
  * clean stop with a final signed checkpoint.
  */
+#include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +32,64 @@ static int teardown(void **state)
 	(void)state;
 	api_server_stop();
 	return 0;
+}
+
+/* A client that repeats one GET until the server is gone. */
+struct load {
+	const char *path, *token;
+	atomic_int ok;         /* answered 200 */
+	atomic_int unexpected; /* answered otherwise (but 503 shutting down) */
+};
+
+static size_t on_load_body(char *d, size_t sz, size_t n, void *ctx)
+{
+	buf_append(ctx, d, sz * n);
+	return sz * n;
+}
+
+static void *load_main(void *arg)
+{
+	struct load *l = arg;
+	char url[256], auth[200];
+	snprintf(url, sizeof(url), "%s%s", api_base, l->path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
+	for (;;) {
+		CURL *c = curl_easy_init();
+		struct curl_slist *h = curl_slist_append(NULL, auth);
+		struct buf body = BUF_INIT;
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_load_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+		CURLcode cc = curl_easy_perform(c);
+		long st = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+		curl_slist_free_all(h);
+		curl_easy_cleanup(c);
+		json_error_t je;
+		json_t *o = body.len ? json_loadb(body.data, body.len, 0, &je) : NULL;
+		buf_release(&body);
+		const char *code = json_string_value(
+			json_object_get(json_object_get(o, "error"), "code"));
+		bool stopping = st == 503 && code && str_eq(code, "shutting_down");
+		json_decref(o);
+		if (cc != CURLE_OK)
+			break; /* the server has stopped listening */
+		if (st == 200)
+			atomic_fetch_add(&l->ok, 1);
+		else if (!stopping)
+			atomic_fetch_add(&l->unexpected, 1);
+	}
+	return NULL;
+}
+
+static int load_answered(struct load *l, int n)
+{
+	int sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += atomic_load(&l[i].ok);
+	return sum;
 }
 
 static void test_api(void **state)
@@ -612,9 +673,42 @@ static void test_api(void **state)
 	(void)it1;
 	(void)nurse1;
 
-	/* a clean stop signs a final checkpoint over everything */
+	/* a clean stop, under load: reads answered on the event loop and
+	 * requests run by workers are in flight when SIGTERM comes; they are
+	 * finished, the server exits cleanly, and every read answered is in
+	 * the log. A final checkpoint is signed over everything. */
+	char rec_load[96], audit_load[64];
+	snprintf(rec_load, sizeof(rec_load), "/api/v1/records/%lld?purpose=stop+under+load",
+		 (long long)academic);
+	snprintf(audit_load, sizeof(audit_load), "/api/v1/audit?user=%lld", (long long)teach1);
+	enum { LOADERS = 6 };
+	struct load l[LOADERS];
+	pthread_t lt[LOADERS];
+	for (int i = 0; i < LOADERS; i++) {
+		l[i] = (struct load){.path = i % 3 == 2 ? audit_load : rec_load, .token = A};
+		pthread_create(&lt[i], NULL, load_main, &l[i]);
+	}
+	for (int i = 0; i < 6000 && load_answered(l, LOADERS) < 150; i++)
+		usleep(10000);
+	assert_true(load_answered(l, LOADERS) >= 150);
 	int status = api_server_terminate();
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int reads = 0;
+	for (int i = 0; i < LOADERS; i++) {
+		pthread_join(lt[i], NULL);
+		if (l[i].path == rec_load)
+			reads += atomic_load(&l[i].ok);
+		if (atomic_load(&l[i].unexpected))
+			fail_msg("%s: answered %d while the server stopped", l[i].path,
+				 atomic_load(&l[i].unexpected));
+	}
+	assert_true(reads > 0);
+	int64_t logged = api_db_count("audit.db",
+				      "SELECT COUNT(*) FROM audit_event WHERE CAST(entry AS TEXT) "
+				      "LIKE '%stop under load%' AND CAST(entry AS TEXT) LIKE "
+				      "'%\"allow\"%'");
+	if (logged < reads)
+		fail_msg("%d reads answered, %lld in the log", reads, (long long)logged);
 	out = NULL;
 	cmd = xasprintf("%s audit verify --data %s", STEWARD_BINARY, api_data);
 	assert_int_equal(ts_run(cmd, &out), 0);

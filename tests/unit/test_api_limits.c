@@ -1,7 +1,8 @@
 /*
  * test_api_limits.c - the limits of the HTTP layer, against a real server on
  * 127.0.0.1: connections per client address (held half-sent requests do not
- * exhaust the server, and it recovers once they close), chunked bodies over
+ * exhaust the server nor hold its one worker thread, and it recovers once
+ * they close), chunked bodies over
  * the limit (413 once read, nothing processed; cut off past the discard
  * limit), every refusal of the middleware in the access log and never a
  * token, query values that are not UTF-8 text refused naming the parameter,
@@ -138,7 +139,8 @@ static int hold_connection(void)
 static int setup_per_address(void **state)
 {
 	(void)state;
-	static const char *const args[] = {"--per-address", "4", NULL};
+	/* one worker thread: held connections must not take it */
+	static const char *const args[] = {"--per-address", "4", "--threads", "1", NULL};
 	api_server_start(args);
 	return 0;
 }
@@ -163,6 +165,15 @@ static void test_per_address(void **state)
 	CURLcode cc = raw_request("GET", "/api/v1/health", NULL, NULL, &status, NULL);
 	assert_int_not_equal(cc, CURLE_OK);
 	assert_int_equal(status, 0);
+	/* Half-sent requests hold connections, not threads: another client is
+	 * served, on the loop (a read) and by the one worker (a sign-in). */
+	str_copy(api_source, sizeof(api_source), "127.0.0.2");
+	api_expect(200, "GET", "/api/v1/health", NULL, NULL, NULL);
+	struct resp r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
+	assert_int_equal(r.status, 201);
+	assert_non_null(json_object_get(r.json, "token"));
+	json_decref(r.json);
+	api_source[0] = '\0';
 	for (size_t i = 0; i < ARRAY_LEN(held); i++)
 		close(held[i]);
 	/* The server counts a connection out once it has seen it close; that
@@ -183,6 +194,18 @@ static void test_per_address(void **state)
 	assert_non_null(strstr(out, "--per-address"));
 	free(out);
 	free(cmd);
+	static const char *const bad[] = {"--threads 0", "--connections 0", "--loop-threads 65",
+					  "--connections x"};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		cmd = xasprintf("%s serve --data %s %s 2>&1", STEWARD_BINARY, api_data, bad[i]);
+		assert_int_equal(ts_run(cmd, &out), 2);
+		char opt[32];
+		sscanf(bad[i], "%31s", opt);
+		if (!strstr(out, opt))
+			fail_msg("%s: the refusal does not name the option: %s", bad[i], out);
+		free(out);
+		free(cmd);
+	}
 }
 
 /* --- everything else, on a server with the default limits ------------------ */

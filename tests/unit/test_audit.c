@@ -3,10 +3,12 @@
  * from many threads with gapless sequence numbers; verification that
  * catches a changed byte, a deleted, inserted or swapped entry, a truncated
  * log, altered index columns, tree nodes or checkpoints, and an older copy
- * presented as current; fail-closed reads when the disk fails; queries;
+ * presented as current; fail-closed reads when the disk fails; appends on
+ * tickets (told once durable, or failed); queries;
  * proofs from the database agreeing with the tree; evidence packages.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -427,6 +429,140 @@ static void test_fail_closed(void **state)
 	assert_int_equal(r.journal_tail, 0);
 }
 
+/* --- appends on a ticket (the server's event loop) ------------------------ */
+
+struct ticket_wait {
+	struct audit_log *log;
+	sem_t ready;
+	int readies, suspends;
+	int64_t last_seq;
+	bool durable_when_ready; /* every event was durable when ready ran */
+};
+
+static void on_ready(void *arg)
+{
+	struct ticket_wait *w = arg;
+	w->readies++;
+	w->durable_when_ready = audit_size(w->log) > (uint64_t)w->last_seq;
+	sem_post(&w->ready);
+}
+
+static void on_suspend(void *arg)
+{
+	((struct ticket_wait *)arg)->suspends++;
+}
+
+/* Appends n events on a ticket as a request on the loop does, then waits
+ * as it does; returns whether the ticket failed. Seqs into seqs[0..n). */
+static bool ticketed_request(struct fixture *f, int n, int64_t *seqs)
+{
+	struct audit_ticket t;
+	struct ticket_wait w = {.log = f->st->audit, .last_seq = -1};
+	sem_init(&w.ready, 0, 0);
+	audit_ticket_init(&t, on_ready, &w);
+	struct actor who = {.user_id = 9, .via = "test", .ticket = &t};
+	for (int i = 0; i < n; i++) {
+		struct audit_event ev = {.action = "record.read", .outcome = "allow",
+					 .record_id = i + 1};
+		struct st_error e = {0};
+		if (steward_audit(f->st, &who, &ev, &seqs[i], &e) != ST_OK)
+			fail_msg("an append on a ticket was refused: %s", e.message);
+		w.last_seq = seqs[i] > w.last_seq ? seqs[i] : w.last_seq;
+	}
+	bool settled = audit_ticket_wait(&t, on_suspend, &w);
+	if (settled) {
+		/* nothing to wait for: every event is settled already */
+		assert_int_equal(w.suspends, 0);
+		assert_true(t.failed || audit_size(f->st->audit) > (uint64_t)w.last_seq);
+	} else {
+		assert_int_equal(w.suspends, 1);
+		while (sem_wait(&w.ready) != 0)
+			;
+		assert_int_equal(w.readies, 1);
+		assert_true(t.failed || w.durable_when_ready);
+	}
+	bool failed = t.failed;
+	audit_ticket_destroy(&t);
+	sem_destroy(&w.ready);
+	return failed;
+}
+
+struct ticket_worker {
+	struct fixture *f;
+	int n;
+	int64_t *seqs; /* 2 per request */
+};
+
+static void *ticket_worker_main(void *arg)
+{
+	struct ticket_worker *w = arg;
+	for (int i = 0; i < w->n; i++)
+		if (ticketed_request(w->f, 2, &w->seqs[2 * i]))
+			fail_msg("a ticket failed on a sound disk");
+	return NULL;
+}
+
+static void test_tickets(void **state)
+{
+	struct fixture *f = *state;
+	enum { T = 8, N = 60, S = 4 };
+	uint64_t start = audit_size(f->st->audit);
+	/* requests on tickets and ordinary appends at once: flushes pass from
+	 * the flusher thread to waiting appenders and back */
+	pthread_t th[T + S];
+	struct ticket_worker tw[T];
+	struct worker sw[S];
+	int64_t *all = xcalloc(T * N * 2 + S * N, sizeof(int64_t));
+	for (int i = 0; i < T; i++) {
+		tw[i] = (struct ticket_worker){f, N, all + i * N * 2};
+		pthread_create(&th[i], NULL, ticket_worker_main, &tw[i]);
+	}
+	for (int i = 0; i < S; i++) {
+		sw[i] = (struct worker){f, N, all + T * N * 2 + i * N};
+		pthread_create(&th[T + i], NULL, worker_main, &sw[i]);
+	}
+	for (int i = 0; i < T + S; i++)
+		pthread_join(th[i], NULL);
+	int total = T * N * 2 + S * N;
+	qsort(all, (size_t)total, sizeof(int64_t), cmp64);
+	for (int i = 0; i < total; i++)
+		assert_int_equal(all[i], (int64_t)start + i); /* gapless, no duplicates */
+	free(all);
+	assert_int_equal(audit_size(f->st->audit), start + (uint64_t)total);
+
+	/* a failed journal write: the ticket fails (its owner serves nothing),
+	 * and the seqs are handed out again */
+	open_faulty(f);
+	uint64_t before = audit_size(f->st->audit);
+	int64_t seqs[3];
+	store_fault_arm(STORE_FAULT_WRITE, 0, "audit-journal");
+	assert_true(ticketed_request(f, 3, seqs));
+	store_fault_clear();
+	assert_int_equal(audit_size(f->st->audit), before);
+	assert_false(ticketed_request(f, 1, seqs));
+	assert_int_equal(seqs[0], (int64_t)before);
+	/* a failed flush: refused from then on, a ticket included */
+	store_fault_arm(STORE_FAULT_SYNC, 0, "audit-journal");
+	assert_true(ticketed_request(f, 1, seqs));
+	store_fault_clear();
+	struct audit_ticket t;
+	audit_ticket_init(&t, on_ready, NULL);
+	struct actor who = {.user_id = 9, .via = "test", .ticket = &t};
+	struct audit_event ev = {.action = "record.read", .outcome = "allow"};
+	struct st_error e = {0};
+	assert_int_equal(steward_audit(f->st, &who, &ev, NULL, &e), ST_EAUDIT);
+	assert_int_equal(t.pending, 0);
+	audit_ticket_destroy(&t);
+	/* and closing flushes what waits on tickets: it verifies */
+	open_faulty(f);
+	struct audit_verify_report r;
+	memset(&e, 0, sizeof(e));
+	if (verify(f, NULL, &r, &e) != ST_OK)
+		fail_msg("the log does not verify after tickets: %s", e.message);
+	/* (the event whose flush failed may have reached the disk after all) */
+	assert_true(r.tree_size == before + 1 || r.tree_size == before + 2);
+}
+
 static void test_library_acts_are_logged(void **state)
 {
 	struct fixture *f = *state;
@@ -809,6 +945,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tickets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_library_acts_are_logged, setup, teardown),
