@@ -349,6 +349,10 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 {
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
+	/* the row and its data key from one snapshot, in one read transaction
+	 * (ended when the connection is released) */
+	if (rc == ST_OK && (rc = store_begin_read(c, e)) != ST_OK)
+		store_release(c);
 	if (rc != ST_OK)
 		return rc;
 	struct record_row r = {0};
@@ -395,7 +399,8 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 		rc = err_setc(e, ST_EGONE, "deleted", "id", "record %lld was deleted",
 			      (long long)id);
 	/* Decrypted into memory here, but returned only once the event that
-	 * records this read is durable. */
+	 * records this read is durable (or, appended on the actor's ticket,
+	 * held back by the caller until the ticket says so). */
 	if (rc == ST_OK)
 		rc = open_fields(st, c, &r, &fields, e);
 	store_release(c);

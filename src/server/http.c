@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,10 +45,11 @@ struct server {
 	int nproxies;
 	/* the workers' queue of suspended requests */
 	pthread_mutex_t lock;
-	pthread_cond_t work, idle;
+	pthread_cond_t work;
 	struct conn_state *qhead, *qtail;
 	bool stop;
-	unsigned suspended; /* requests suspended: queued, running, or waiting for the log */
+	/* requests suspended: queued, run by a worker, or waiting for the log */
+	atomic_uint suspended;
 	pthread_t *workers;
 	int nworkers;
 };
@@ -662,14 +664,14 @@ static enum MHD_Result answer(struct conn_state *cs)
 	return send_response(cs->srv, cs->conn, &cs->req, &cs->res);
 }
 
-/* Resumes a suspended request; with srv->lock held. Once resumed, the
+/* Resumes a suspended request whose answer is ready. Once resumed, the
  * request may be answered and freed at once: cs is not touched after. */
 static void resume(struct conn_state *cs)
 {
 	struct server *srv = cs->srv;
+	cs->phase = PHASE_READY;
 	MHD_resume_connection(cs->conn);
-	if (--srv->suspended == 0)
-		pthread_cond_broadcast(&srv->idle);
+	atomic_fetch_sub(&srv->suspended, 1);
 }
 
 /* Called by audit_ticket_wait under the ticket's lock: the request waits
@@ -677,23 +679,37 @@ static void resume(struct conn_state *cs)
 static void ticket_suspend(void *arg)
 {
 	struct conn_state *cs = arg;
-	pthread_mutex_lock(&cs->srv->lock);
 	cs->phase = PHASE_LOG;
-	cs->srv->suspended++;
+	atomic_fetch_add(&cs->srv->suspended, 1);
 	MHD_suspend_connection(cs->conn);
-	pthread_mutex_unlock(&cs->srv->lock);
 }
 
 /* Called by the access log's flushing thread: the request's events are
  * durable, or failed (answer() tells). */
 static void ticket_ready(void *arg)
 {
-	struct conn_state *cs = arg;
-	struct server *srv = cs->srv; /* cs may be gone once resumed */
-	pthread_mutex_lock(&srv->lock);
-	cs->phase = PHASE_READY;
-	resume(cs);
-	pthread_mutex_unlock(&srv->lock);
+	resume(arg);
+}
+
+/* A fresh request id: 24 hex digits of randomness (not a secret: it is in
+ * headers and log events), drawn from a per-thread pool to save a system
+ * call per request. */
+static void request_id_new(char out[40])
+{
+	static _Thread_local unsigned char pool[480];
+	static _Thread_local size_t used = sizeof(pool);
+	if (used + 12 > sizeof(pool)) {
+		random_bytes(pool, sizeof(pool));
+		used = 0;
+	}
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 12; i++) {
+		out[2 * i] = digits[pool[used + (size_t)i] >> 4];
+		out[2 * i + 1] = digits[pool[used + (size_t)i] & 15];
+	}
+	out[24] = '\0';
+	memset(pool + used, 0, 12);
+	used += 12;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -767,11 +783,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req->body = cs->body.data ? cs->body.data : "";
 	req->body_len = cs->body.len;
 	client_address(srv, conn, req->client, sizeof(req->client));
-	unsigned char rid[12];
-	random_bytes(rid, sizeof(rid));
-	char *hex = hex_encode(rid, sizeof(rid));
-	str_copy(req->request_id, sizeof(req->request_id), hex);
-	free(hex);
+	request_id_new(req->request_id);
 	req->actor.via = "api";
 	req->actor.client = req->client;
 	req->actor.request_id = req->request_id;
@@ -787,9 +799,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (cs->route && !cs->route->on_loop) {
 		/* to a worker, suspended until it has the answer */
 		cs->phase = PHASE_WORKER;
-		pthread_mutex_lock(&srv->lock);
-		srv->suspended++;
+		atomic_fetch_add(&srv->suspended, 1);
 		MHD_suspend_connection(conn);
+		pthread_mutex_lock(&srv->lock);
 		if (srv->qtail)
 			srv->qtail->next = cs;
 		else
@@ -845,9 +857,8 @@ static void *worker_main(void *arg)
 			srv->qtail = NULL;
 		pthread_mutex_unlock(&srv->lock);
 		dispatch(srv, &cs->req, &cs->res);
-		pthread_mutex_lock(&srv->lock);
-		cs->phase = PHASE_READY;
 		resume(cs);
+		pthread_mutex_lock(&srv->lock);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;
@@ -963,7 +974,6 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	unsigned loops = opt->loop_threads > 0 ? (unsigned)opt->loop_threads : 2;
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.work, NULL);
-	pthread_cond_init(&srv.idle, NULL);
 	srv.nworkers = opt->threads > 0 ? opt->threads : 32;
 	srv.workers = xcalloc((size_t)srv.nworkers, sizeof(*srv.workers));
 	for (int i = 0; i < srv.nworkers; i++)
@@ -1032,14 +1042,11 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	/* No request may stay suspended when the daemon stops: the workers
 	 * finish what they hold, and the log settles every ticket. */
 	stop_workers(&srv);
-	pthread_mutex_lock(&srv.lock);
-	while (srv.suspended)
-		pthread_cond_wait(&srv.idle, &srv.lock);
-	pthread_mutex_unlock(&srv.lock);
+	while (atomic_load(&srv.suspended))
+		poll(NULL, 0, 10);
 	MHD_stop_daemon(srv.daemon);
 	pthread_mutex_destroy(&srv.lock);
 	pthread_cond_destroy(&srv.work);
-	pthread_cond_destroy(&srv.idle);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

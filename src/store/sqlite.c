@@ -242,8 +242,17 @@ static int map_rc(sqlite3 *db, int rc, struct st_error *e)
 	}
 }
 
+/* SQLite counts its memory under one process-wide lock unless told not
+ * to; every connection of every thread would contend for it. */
+static void sq_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const struct store_options *opt, void **out, struct st_error *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sq_configure);
 	if (!opt->location)
 		return err_set(e, ST_EINVAL, NULL, "no database location given");
 	if (opt->vfs && str_eq(opt->vfs, "steward-fault"))
@@ -461,6 +470,10 @@ static int sq_begin(void *c, struct st_error *e)
 {
 	return sq_exec(c, "BEGIN IMMEDIATE", e);
 }
+static int sq_begin_read(void *c, struct st_error *e)
+{
+	return sq_exec(c, "BEGIN", e);
+}
 static int sq_commit(void *c, struct st_error *e)
 {
 	return sq_exec(c, "COMMIT", e);
@@ -560,6 +573,7 @@ const struct store_backend store_sqlite_backend = {
 	.col_null = sq_col_null,
 	.exec = sq_exec,
 	.begin = sq_begin,
+	.begin_read = sq_begin_read,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.changes = sq_changes,

@@ -339,6 +339,15 @@ int store_begin(struct store_conn *c, struct st_error *e)
 	return rc;
 }
 
+int store_begin_read(struct store_conn *c, struct st_error *e)
+{
+	ST_ASSERT(!c->in_tx);
+	int rc = c->store->b->begin_read(c->impl, e);
+	if (rc == ST_OK)
+		c->in_tx = true;
+	return rc;
+}
+
 int store_commit(struct store_conn *c, struct st_error *e)
 {
 	ST_ASSERT(c->in_tx);

@@ -53,6 +53,7 @@ struct store_backend {
 	bool (*col_null)(void *stmt, int col);
 	int (*exec)(void *conn, const char *sql, struct st_error *e);
 	int (*begin)(void *conn, struct st_error *e);
+	int (*begin_read)(void *conn, struct st_error *e);
 	int (*commit)(void *conn, struct st_error *e);
 	int (*rollback)(void *conn);
 	int64_t (*changes)(void *conn);
@@ -118,6 +119,9 @@ int64_t store_changes(struct store_conn *c);
 
 /* Write transactions (SQLite: BEGIN IMMEDIATE). Not nested. */
 int store_begin(struct store_conn *c, struct st_error *e);
+/* A read transaction (SQLite: BEGIN): the reads until store_commit() see
+ * one snapshot and share one begin and end (cheaper than one each). */
+int store_begin_read(struct store_conn *c, struct st_error *e);
 int store_commit(struct store_conn *c, struct st_error *e);
 void store_rollback(struct store_conn *c);
 bool store_in_transaction(const struct store_conn *c);
