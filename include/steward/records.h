@@ -57,6 +57,12 @@ int record_read(struct steward *st, const struct actor *who, int64_t id,
  * with the same purpose (NULL: none stated). */
 int record_read_version(struct steward *st, const struct actor *who, int64_t id,
 			int version, const char *purpose, json_t **out, struct st_error *e);
+/* record_read (version 0) or record_read_version, answered as the JSON text
+ * of the same object (ASCII, \u escapes) into *text (malloc'd, *len bytes),
+ * for servers: when no field is masked the fields are served as sealed,
+ * without being parsed. Decided and logged exactly the same way. */
+int record_read_text(struct steward *st, const struct actor *who, int64_t id, int version,
+		     const char *purpose, char **text, size_t *len, struct st_error *e);
 /* Writes a new version: fields given replace, null removes; the result is
  * checked against the inventory as a whole. Earlier versions are kept. */
 int record_update(struct steward *st, const struct actor *who, int64_t id,

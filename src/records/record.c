@@ -100,9 +100,10 @@ int record_change_check(struct steward *st, struct store_conn *c, const struct a
 	return ST_OK;
 }
 
-/* Decrypts a loaded row into a fields object. */
-static int open_fields(struct steward *st, struct store_conn *c, const struct record_row *r,
-		       json_t **fields, struct st_error *e)
+/* Decrypts a loaded row's fields: their canonical JSON text, in memory
+ * that is wiped when freed (secure_free_plain). */
+static int open_plain(struct steward *st, struct store_conn *c, const struct record_row *r,
+		      char **plain, size_t *plainlen, struct st_error *e)
 {
 	if (!r->sealed)
 		return err_setc(e, ST_EGONE, "destroyed", "id", "record %lld was destroyed",
@@ -117,9 +118,7 @@ static int open_fields(struct steward *st, struct store_conn *c, const struct re
 	}
 	struct buf ad = BUF_INIT;
 	record_ad(r->id, r->version, r->subject_id, r->category, &ad);
-	char *plain = NULL;
-	size_t plainlen = 0;
-	rc = unseal(key, ad.data, ad.len, r->sealed, r->sealed_len, &plain, &plainlen);
+	rc = unseal(key, ad.data, ad.len, r->sealed, r->sealed_len, plain, plainlen);
 	secure_wipe(key, KEY_BYTES);
 	buf_release(&ad);
 	if (rc != ST_OK)
@@ -127,12 +126,29 @@ static int open_fields(struct steward *st, struct store_conn *c, const struct re
 				"record %lld version %d failed its integrity check: it was "
 				"altered or moved",
 				(long long)r->id, r->version);
-	rc = json_parse_object(plain, plainlen, fields, e);
-	secure_free_plain(plain, plainlen);
-	if (rc != ST_OK)
+	return ST_OK;
+}
+
+static int parse_plain(const struct record_row *r, const char *plain, size_t plainlen,
+		       json_t **fields, struct st_error *e)
+{
+	if (json_parse_object(plain, plainlen, fields, e) != ST_OK)
 		return err_set(e, ST_EINTERNAL, NULL, "record %lld holds malformed data",
 			       (long long)r->id);
 	return ST_OK;
+}
+
+/* Decrypts a loaded row into a fields object. */
+static int open_fields(struct steward *st, struct store_conn *c, const struct record_row *r,
+		       json_t **fields, struct st_error *e)
+{
+	char *plain = NULL;
+	size_t plainlen = 0;
+	int rc = open_plain(st, c, r, &plain, &plainlen, e);
+	if (rc == ST_OK)
+		rc = parse_plain(r, plain, plainlen, fields, e);
+	secure_free_plain(plain, plainlen);
+	return rc;
 }
 
 /* Seals fields as version `version` of the record and stores it. */
@@ -344,8 +360,163 @@ static json_t *row_json(const struct record_row *r, const struct inventory *inv)
 	return o;
 }
 
+/* The top-level keys of a JSON object as json_canonical writes it (compact,
+ * keys sorted), comma-separated into keys, as json_key_list lists them.
+ * False if the text is not of that form or a key holds an escape: the
+ * caller parses it instead. */
+static bool canonical_keys(const char *s, size_t len, struct buf *keys)
+{
+	size_t i = 0;
+	if (len < 2 || s[0] != '{' || s[len - 1] != '}')
+		return false;
+	i = 1;
+	if (len == 2)
+		return true;
+	for (;;) {
+		if (i >= len || s[i] != '"')
+			return false;
+		size_t k = ++i;
+		while (i < len && s[i] != '"') {
+			if (s[i] == '\\')
+				return false;
+			i++;
+		}
+		if (i + 1 >= len || s[i + 1] != ':')
+			return false;
+		if (keys->len)
+			buf_putc(keys, ',');
+		buf_append(keys, s + k, i - k);
+		i += 2;
+		/* the value: nested objects and arrays, strings with escapes */
+		int depth = 0;
+		bool in_str = false;
+		for (; i < len; i++) {
+			char ch = s[i];
+			if (in_str) {
+				if (ch == '\\')
+					i++;
+				else if (ch == '"')
+					in_str = false;
+				continue;
+			}
+			if (ch == '"')
+				in_str = true;
+			else if (ch == '{' || ch == '[')
+				depth++;
+			else if ((ch == '}' || ch == ']') && depth > 0)
+				depth--;
+			else if (depth == 0 && (ch == ',' || ch == '}'))
+				break;
+		}
+		if (i >= len || in_str || depth != 0)
+			return false;
+		if (s[i] == '}')
+			return i == len - 1;
+		i++; /* ',' */
+	}
+}
+
+/* JSON text into b with every character outside ASCII written as a \u
+ * escape (as the server's answers are), from valid UTF-8 JSON. */
+static void buf_json_ascii(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && *p < 0x80)
+			p++;
+		buf_append(b, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		uint32_t cp;
+		int n;
+		if (*p >= 0xf0)
+			cp = *p & 0x07, n = 3;
+		else if (*p >= 0xe0)
+			cp = *p & 0x0f, n = 2;
+		else
+			cp = *p & 0x1f, n = 1;
+		p++;
+		for (int k = 0; k < n && p < end; k++, p++)
+			cp = (cp << 6) | (*p & 0x3f);
+		uint32_t units[2] = {cp, 0};
+		int nu = 1;
+		if (cp > 0xffff) {
+			cp -= 0x10000;
+			units[0] = 0xd800 | (cp >> 10);
+			units[1] = 0xdc00 | (cp & 0x3ff);
+			nu = 2;
+		}
+		for (int k = 0; k < nu; k++) {
+			char u[6] = {'\\', 'u', hex[(units[k] >> 12) & 15], hex[(units[k] >> 8) & 15],
+				     hex[(units[k] >> 4) & 15], hex[units[k] & 15]};
+			buf_append(b, u, sizeof(u));
+		}
+	}
+}
+
+static void text_string(struct buf *b, const char *key, const char *v)
+{
+	buf_printf(b, ",\"%s\":", key);
+	struct buf t = BUF_INIT;
+	buf_json_string(&t, v);
+	buf_json_ascii(b, t.data, t.len);
+	buf_release(&t);
+}
+
+/* The answer to a read as JSON text: the same object, in the same order,
+ * as the tree read_impl builds otherwise. */
+static void record_text(struct buf *b, const struct record_row *r, const struct inventory *inv,
+			const char *fields, size_t fields_len, const struct buf *masked,
+			const struct rule *rule, int64_t seq)
+{
+	char ts[32];
+	buf_printf(b, "{\"id\":%lld,\"subject\":%lld", (long long)r->id,
+		   (long long)r->subject_id);
+	text_string(b, "category", r->category);
+	const struct inv_category *cat = inventory_category(inv, r->category);
+	if (cat)
+		text_string(b, "classification", classification_name(cat->classification));
+	buf_printf(b, ",\"version\":%d,\"current_version\":%d", r->version, r->current_version);
+	if (r->series[0])
+		text_string(b, "series", r->series);
+	else
+		buf_puts(b, ",\"series\":null");
+	text_string(b, "source", r->source);
+	time_format(r->created_at, ts);
+	text_string(b, "created_at", ts);
+	buf_printf(b, ",\"created_by\":%lld", (long long)r->created_by);
+	time_format(r->updated_at, ts);
+	text_string(b, "updated_at", ts);
+	buf_printf(b, ",\"updated_by\":%lld,\"fields\":", (long long)r->updated_by);
+	buf_json_ascii(b, fields, fields_len);
+	buf_puts(b, ",\"masked\":[");
+	const char *mp = masked->data;
+	bool first = true;
+	while (mp && *mp) {
+		const char *mend = strchr(mp, ',');
+		size_t n = mend ? (size_t)(mend - mp) : strlen(mp);
+		char *name = xstrndup(mp, n);
+		if (!first)
+			buf_putc(b, ',');
+		struct buf t = BUF_INIT;
+		buf_json_string(&t, name);
+		buf_json_ascii(b, t.data, t.len);
+		buf_release(&t);
+		free(name);
+		first = false;
+		mp += n + (mend ? 1 : 0);
+	}
+	buf_putc(b, ']');
+	if (rule && rule->disclosure)
+		buf_puts(b, ",\"disclosure_recorded\":true");
+	buf_printf(b, ",\"audit_seq\":%lld}", (long long)seq);
+}
+
 static int read_impl(struct steward *st, const struct actor *who, int64_t id, int version,
-		     const char *purpose, json_t **out, struct st_error *e)
+		     const char *purpose, json_t **out, char **text, size_t *text_len,
+		     struct st_error *e)
 {
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
@@ -356,7 +527,7 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	if (rc != ST_OK)
 		return rc;
 	struct record_row r = {0};
-	json_t *o = NULL, *fields = NULL;
+	json_t *fields = NULL;
 	struct policy *pol = NULL;
 	struct decision dec;
 	rc = record_row_load(c, id, version, &r, e);
@@ -401,31 +572,36 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	/* Decrypted into memory here, but returned only once the event that
 	 * records this read is durable (or, appended on the actor's ticket,
 	 * held back by the caller until the ticket says so). */
+	char *plain = NULL;
+	size_t plainlen = 0;
 	if (rc == ST_OK)
-		rc = open_fields(st, c, &r, &fields, e);
+		rc = open_plain(st, c, &r, &plain, &plainlen, e);
 	store_release(c);
 	char *returned = NULL;
 	struct buf masked = BUF_INIT;
+	const struct rule *rule = NULL;
+	/* As text, when the rule masks nothing the fields are served as they
+	 * were sealed (canonical JSON) and never parsed; otherwise they are
+	 * parsed and masked. */
+	bool verbatim = false;
 	if (rc == ST_OK) {
-		const struct rule *rule = dec.rule >= 0 ? &pol->rules[dec.rule] : NULL;
-		mask_fields(rule, fields, st->blind_key, &masked);
-		returned = json_key_list(fields);
-		o = row_json(&r, pol->inv);
-		json_object_set_new(o, "fields", fields);
-		json_t *ml = json_array();
-		const char *mp = masked.data;
-		while (mp && *mp) {
-			const char *end = strchr(mp, ',');
-			size_t n = end ? (size_t)(end - mp) : strlen(mp);
-			json_array_append_new(ml, json_stringn(mp, n));
-			mp += n + (end ? 1 : 0);
-		}
-		json_object_set_new(o, "masked", ml);
-		if (rule && rule->disclosure) {
-			ev.detail = json_pack("{s:b}", "disclosure", 1);
-			json_object_set_new(o, "disclosure_recorded", json_true());
+		rule = dec.rule >= 0 ? &pol->rules[dec.rule] : NULL;
+		struct buf keys = BUF_INIT;
+		verbatim = text && (!rule || rule->nmasks == 0) &&
+			   canonical_keys(plain, plainlen, &keys);
+		if (verbatim) {
+			returned = buf_detach(&keys, NULL);
+		} else {
+			buf_release(&keys);
+			rc = parse_plain(&r, plain, plainlen, &fields, e);
+			if (rc == ST_OK) {
+				mask_fields(rule, fields, st->blind_key, &masked);
+				returned = json_key_list(fields);
+			}
 		}
 	}
+	if (rc == ST_OK && rule && rule->disclosure)
+		ev.detail = json_pack("{s:b}", "disclosure", 1);
 	ev.outcome = rc == ST_OK ? "allow" : "error";
 	ev.returned = returned;
 	ev.masked = masked.len ? masked.data : NULL;
@@ -436,26 +612,61 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	int arc = steward_audit(st, who, &ev, &seq, &ae);
 	json_decref((json_t *)ev.detail);
 	free(returned);
-	buf_release(&masked);
-	record_row_release(&r);
-	policy_unref(pol);
 	if (arc != ST_OK) {
-		json_decref(o);
+		rc = arc;
 		if (e)
 			*e = ae;
-		return arc;
 	}
-	if (rc == ST_OK) {
+	if (rc == ST_OK && text) {
+		struct buf b = BUF_INIT;
+		if (verbatim) {
+			record_text(&b, &r, pol->inv, plain, plainlen, &masked, rule, seq);
+		} else {
+			char *canon = json_canonical(fields);
+			record_text(&b, &r, pol->inv, canon, strlen(canon), &masked, rule, seq);
+			secure_free_plain(canon, strlen(canon));
+		}
+		*text = buf_detach(&b, text_len);
+	} else if (rc == ST_OK) {
+		json_t *o = row_json(&r, pol->inv);
+		json_object_set_new(o, "fields", fields);
+		fields = NULL;
+		json_t *ml = json_array();
+		const char *mp = masked.data;
+		while (mp && *mp) {
+			const char *mend = strchr(mp, ',');
+			size_t n = mend ? (size_t)(mend - mp) : strlen(mp);
+			json_array_append_new(ml, json_stringn(mp, n));
+			mp += n + (mend ? 1 : 0);
+		}
+		json_object_set_new(o, "masked", ml);
+		if (rule && rule->disclosure)
+			json_object_set_new(o, "disclosure_recorded", json_true());
 		json_object_set_new(o, "audit_seq", json_integer(seq));
 		*out = o;
 	}
+	json_decref(fields);
+	if (plain)
+		secure_free_plain(plain, plainlen);
+	buf_release(&masked);
+	record_row_release(&r);
+	policy_unref(pol);
 	return rc;
 }
 
 int record_read(struct steward *st, const struct actor *who, int64_t id,
 		const char *purpose, json_t **out, struct st_error *e)
 {
-	return read_impl(st, who, id, 0, purpose, out, e);
+	return read_impl(st, who, id, 0, purpose, out, NULL, NULL, e);
+}
+
+int record_read_text(struct steward *st, const struct actor *who, int64_t id, int version,
+		     const char *purpose, char **text, size_t *len, struct st_error *e)
+{
+	if (version < 0)
+		return err_setc(e, ST_EINVAL, "bad_value", "version",
+				"a version number starts at 1");
+	return read_impl(st, who, id, version, purpose, NULL, text, len, e);
 }
 
 int record_read_version(struct steward *st, const struct actor *who, int64_t id,
@@ -464,7 +675,7 @@ int record_read_version(struct steward *st, const struct actor *who, int64_t id,
 	if (version < 1)
 		return err_setc(e, ST_EINVAL, "bad_value", "version",
 				"a version number starts at 1");
-	return read_impl(st, who, id, version, purpose, out, e);
+	return read_impl(st, who, id, version, purpose, out, NULL, NULL, e);
 }
 
 int record_update(struct steward *st, const struct actor *who, int64_t id,

@@ -78,7 +78,6 @@ HANDLER(h_record_create)
 HANDLER(h_record_get)
 {
 	int64_t id = 0, version = 0;
-	json_t *o = NULL;
 	int rc = request_id_param(req, 0, &id);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "version", &version);
@@ -90,12 +89,16 @@ HANDLER(h_record_get)
 				       !str_is_clean_utf8(purpose, strlen(purpose))))
 		rc = err_setc(&req->err, ST_EINVAL, "bad_value", "purpose",
 			      "\"purpose\" must be at most 500 printable characters");
+	char *text = NULL;
+	size_t len = 0;
 	if (rc == ST_OK)
-		rc = version ? record_read_version(req->st, &req->actor, id, (int)version, purpose,
-						   &o, &req->err)
-			     : record_read(req->st, &req->actor, id, purpose, &o, &req->err);
-	if (rc == ST_OK)
-		response_json(res, 200, o);
+		rc = record_read_text(req->st, &req->actor, id, (int)version, purpose, &text, &len,
+				      &req->err);
+	if (rc == ST_OK) {
+		res->status = 200;
+		res->text = text;
+		res->content_type = "application/json";
+	}
 	return rc;
 }
 

@@ -3,7 +3,8 @@
  * synthetic district: who-can agrees with decide on every user x subject
  * pair; a suspension, a removed relationship or new rules change the very
  * next decision; refusals are logged with the same detail as allowances;
- * masking and disclosures apply to what is returned; administrative acts
+ * masking and disclosures apply to what is returned (the JSON text a server
+ * sends and the library's tree alike); administrative acts
  * need the permission, multi-factor, and never serve self-promotion.
  */
 #include <pthread.h>
@@ -274,6 +275,117 @@ static void test_masking_and_disclosure(void **state)
 	assert_non_null(strstr(e.message, "ended on"));
 }
 
+/* Reads one record both ways: the JSON text a server sends and the tree
+ * the library returns describe the same object (but for their own log
+ * sequence numbers), the text is ASCII, and both reads are logged alike. */
+static void expect_same_answer(const struct actor *a, int64_t record, int version,
+			       const char *purpose)
+{
+	json_t *tree = NULL;
+	if (version)
+		ASSERT_OK(record_read_version(st, a, record, version, purpose, &tree, &ts_err));
+	else
+		ASSERT_OK(record_read(st, a, record, purpose, &tree, &ts_err));
+	json_t *ev_tree = last_event(record);
+	char *text = NULL;
+	size_t len = 0;
+	ASSERT_OK(record_read_text(st, a, record, version, purpose, &text, &len, &ts_err));
+	json_t *ev_text = last_event(record);
+	assert_int_equal(len, strlen(text));
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] >= 0x80)
+			fail_msg("record %lld: byte %zu of the answer is not ASCII", (long long)record, i);
+	json_error_t je;
+	json_t *parsed = json_loads(text, 0, &je);
+	if (!parsed)
+		fail_msg("record %lld: the answer is not JSON (%s): %s", (long long)record, je.text,
+			 text);
+	assert_true(json_integer_value(json_object_get(parsed, "audit_seq")) >
+		    json_integer_value(json_object_get(tree, "audit_seq")));
+	json_object_del(parsed, "audit_seq");
+	json_object_del(tree, "audit_seq");
+	if (!json_equal(parsed, tree)) {
+		char *a1 = json_dumps(tree, JSON_SORT_KEYS), *a2 = json_dumps(parsed, JSON_SORT_KEYS);
+		fail_msg("record %lld: the answers differ\ntree: %s\ntext: %s", (long long)record, a1,
+			 a2);
+	}
+	static const char *const same[] = {"outcome", "returned", "masked", "detail", "purpose",
+					   "category"};
+	for (size_t i = 0; i < ARRAY_LEN(same); i++)
+		if (!json_equal(json_object_get(ev_tree, same[i]), json_object_get(ev_text, same[i])) &&
+		    !(json_object_get(ev_tree, same[i]) == NULL &&
+		      json_object_get(ev_text, same[i]) == NULL))
+			fail_msg("record %lld: the reads were logged differently (%s)",
+				 (long long)record, same[i]);
+	assert_true(json_integer_value(json_object_get(ev_text, "seq")) >
+		    json_integer_value(json_object_get(ev_tree, "seq")));
+	json_decref(parsed);
+	json_decref(tree);
+	json_decref(ev_tree);
+	json_decref(ev_text);
+	free(text);
+}
+
+static void test_text_answers(void **state)
+{
+	(void)state;
+	/* unmasked: the fields are served as sealed */
+	int64_t teacher, record, rel;
+	teacher_and_record(&teacher, &record, &rel);
+	struct actor t = as_user(teacher);
+	expect_same_answer(&t, record, 0, "grading");
+	/* text outside ASCII, escapes and control characters in a value; an
+	 * earlier version */
+	int64_t subject = query1("SELECT subject_id FROM record WHERE id = ?", "i", record);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "course", "Fran\u00e7ais \u2014 na\u00efve",
+			      "grade", "A\u2212", "comments",
+			      "\U0001F600 emoji, \"quoted\" back\\slash /, tab\t, line\n, "
+			      "\u00e9\u00e8 \u4e2d\u6587");
+	struct record_input in = {.subject_id = subject, .category = "academic", .fields = f};
+	int64_t rich = 0;
+	ASSERT_OK(record_create(st, &ts_system, &in, &rich, &ts_err));
+	json_decref(f);
+	expect_same_answer(&t, rich, 0, "grading");
+	json_t *patch = json_pack("{s:s}", "grade", "B+");
+	int v = 0;
+	ASSERT_OK(record_update(st, &ts_system, rich, patch, &v, &ts_err));
+	json_decref(patch);
+	expect_same_answer(&t, rich, 1, "grading");
+	expect_same_answer(&t, rich, 0, "grading");
+	/* masked fields (parsed, masked, then served) */
+	int64_t hr = query1("SELECT r.user_id FROM user_role r WHERE r.role = 'hr' AND r.user_id IN "
+			    "(SELECT user_id FROM training_completion WHERE expires_at > ?) AND "
+			    "r.user_id NOT IN (SELECT user_id FROM suspension) LIMIT 1",
+			    "i", time_now());
+	struct actor h = as_user(hr);
+	expect_same_answer(&h, query1("SELECT id FROM record WHERE category = 'payroll' LIMIT 1", ""),
+			   0, "payroll run");
+	expect_same_answer(&h,
+			   query1("SELECT id FROM record WHERE category = 'background_check' LIMIT 1",
+				  ""),
+			   0, "rehire");
+	/* a disclosure to a contractor */
+	int64_t lms = query1("SELECT id FROM app_user WHERE username = 'vendor1.support'", "");
+	int64_t acad = query1("SELECT c.id FROM record c JOIN subject s ON s.id = c.subject_id JOIN "
+			      "organization o ON o.id = s.organization_id WHERE c.category = "
+			      "'academic' AND o.code = 'school-001' LIMIT 1",
+			      "");
+	struct actor l = as_user(lms);
+	expect_same_answer(&l, acad, 0, "course delivery");
+	/* a refusal is the same refusal */
+	struct st_error e1 = {0}, e2 = {0};
+	json_t *out = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int64_t health = query1("SELECT id FROM record WHERE category = 'health' LIMIT 1", "");
+	assert_int_equal(record_read(st, &t, health, "grading", &out, &e1), ST_EDENIED);
+	assert_int_equal(record_read_text(st, &t, health, 0, "grading", &text, &len, &e2),
+			 ST_EDENIED);
+	assert_null(out);
+	assert_null(text);
+	assert_string_equal(e1.message, e2.message);
+}
+
 /* Two administrators acting on each other at the same moment. */
 static pthread_barrier_t duel_go;
 struct duel {
@@ -497,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_who_can_agrees_with_decide),
 		cmocka_unit_test(test_changes_apply_to_the_next_decision),
 		cmocka_unit_test(test_masking_and_disclosure),
+		cmocka_unit_test(test_text_answers),
 		cmocka_unit_test(test_administration),
 		cmocka_unit_test(test_client_keys),
 		cmocka_unit_test(test_rules_are_data),
