@@ -705,6 +705,15 @@ static int append(struct audit_log *log, const struct audit_event *ev,
 	 * waiting to be stored are held in memory, and no more than so many. */
 	while (log->next_seq - log->committed >= MAX_BACKLOG && !log->stop && !log->failed) {
 		log->backlog_waits++;
+		if (ticket) {
+			/* a caller on a ticket must not block: it is told to retry */
+			pthread_cond_signal(&log->work);
+			pthread_mutex_unlock(&log->lock);
+			buf_release(&body);
+			free(it);
+			return err_setc(e, ST_EUNAVAIL, "busy", NULL,
+					"the access log is catching up; try again shortly");
+		}
 		pthread_cond_signal(&log->work);
 		pthread_cond_wait(&log->stored, &log->lock);
 	}

@@ -801,14 +801,19 @@ static int token_lookup(struct steward *st, const char *token, const unsigned ch
 	return rc;
 }
 
-int auth_check(struct steward *st, const char *token, const char *client,
-	       const char *request_id, struct session_info *out, struct st_error *e)
+/* auth_check, or with `quick` only whether it would write or log (*wait):
+ * then nothing is written or logged. */
+static int check(struct steward *st, const char *token, const char *client,
+		 const char *request_id, struct session_info *out, bool quick, bool *wait,
+		 struct st_error *e)
 {
 	memset(out, 0, sizeof(*out));
 	int64_t now = time_now();
 	if (!token || !*token)
 		return err_setc(e, ST_EAUTH, "unauthenticated", NULL,
 				"sign in first: send Authorization: Bearer <token>");
+	if (quick && !token_shape_ok(token))
+		return *wait = true, ST_OK;
 	if (!token_shape_ok(token))
 		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
 			      "the token is malformed", NULL, true, e);
@@ -820,6 +825,8 @@ int auth_check(struct steward *st, const char *token, const char *client,
 	int rc = token_lookup(st, token, h, &row, &found, e);
 	if (rc != ST_OK)
 		return rc;
+	if (quick && !found)
+		return *wait = true, ST_OK;
 	if (!found)
 		return refuse(st, 0, client, request_id, "session.refused", ST_EAUTH, "bad_token", NULL,
 			      "the token is not valid", NULL, true, e);
@@ -844,7 +851,12 @@ int auth_check(struct steward *st, const char *token, const char *client,
 			reason = "the account is not active";
 	}
 	struct store_conn *c = NULL;
-	if (reason || now - last_seen >= (cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60)) {
+	bool write = reason || now - last_seen >= (cfg.idle_seconds / 4 < 60 ? cfg.idle_seconds / 4 : 60);
+	if (quick) {
+		*wait = write;
+		return ST_OK;
+	}
+	if (write) {
 		rc = store_acquire(st->db, &c, e);
 		if (rc != ST_OK)
 			return rc;
@@ -867,6 +879,21 @@ int auth_check(struct steward *st, const char *token, const char *client,
 			  "it", now, out->id);
 	store_release(c);
 	return ST_OK;
+}
+
+int auth_check(struct steward *st, const char *token, const char *client,
+	       const char *request_id, struct session_info *out, struct st_error *e)
+{
+	return check(st, token, client, request_id, out, false, NULL, e);
+}
+
+int auth_check_quick(struct steward *st, const char *token, bool *wait, struct st_error *e)
+{
+	struct session_info info;
+	*wait = false;
+	int rc = check(st, token, NULL, NULL, &info, true, wait, e);
+	secure_wipe(&info, sizeof(info));
+	return rc;
 }
 
 bool auth_csrf_ok(const struct session_info *s, const char *csrf)

@@ -48,8 +48,9 @@ struct server {
 	pthread_cond_t work;
 	struct conn_state *qhead, *qtail;
 	bool stop;
-	/* requests suspended: queued, run by a worker, or waiting for the log */
-	atomic_uint suspended;
+	/* requests admitted and not yet answered (some of them suspended) */
+	atomic_uint active;
+	atomic_bool closing; /* stopping: a new request is answered 503 at once */
 	pthread_t *workers;
 	int nworkers;
 };
@@ -75,6 +76,7 @@ struct conn_state {
 	struct response res;
 	struct audit_ticket ticket;
 	bool ticketed;    /* req.actor.ticket is set: see the ticket before answering */
+	bool admitted;    /* counted in srv->active until answered */
 	struct conn_state *next; /* in the workers' queue */
 };
 
@@ -387,6 +389,8 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 		MHD_add_response_header(r, "Set-Cookie", res->set_cookie2);
 	if (res->location)
 		MHD_add_response_header(r, "Location", res->location);
+	if (atomic_load(&srv->closing))
+		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
 	MHD_destroy_response(r);
 	response_free(res);
@@ -661,17 +665,37 @@ static enum MHD_Result answer(struct conn_state *cs)
 		response_free(&cs->res);
 		response_error(&cs->res, &e);
 	}
-	return send_response(cs->srv, cs->conn, &cs->req, &cs->res);
+	enum MHD_Result r = send_response(cs->srv, cs->conn, &cs->req, &cs->res);
+	if (cs->admitted) {
+		cs->admitted = false;
+		atomic_fetch_sub(&cs->srv->active, 1);
+	}
+	return r;
+}
+
+/* Hands a request to the workers, suspended until one has its answer. */
+static enum MHD_Result to_worker(struct conn_state *cs)
+{
+	struct server *srv = cs->srv;
+	cs->phase = PHASE_WORKER;
+	MHD_suspend_connection(cs->conn);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->qtail)
+		srv->qtail->next = cs;
+	else
+		srv->qhead = cs;
+	srv->qtail = cs;
+	pthread_cond_signal(&srv->work);
+	pthread_mutex_unlock(&srv->lock);
+	return MHD_YES;
 }
 
 /* Resumes a suspended request whose answer is ready. Once resumed, the
  * request may be answered and freed at once: cs is not touched after. */
 static void resume(struct conn_state *cs)
 {
-	struct server *srv = cs->srv;
 	cs->phase = PHASE_READY;
 	MHD_resume_connection(cs->conn);
-	atomic_fetch_sub(&srv->suspended, 1);
 }
 
 /* Called by audit_ticket_wait under the ticket's lock: the request waits
@@ -680,7 +704,6 @@ static void ticket_suspend(void *arg)
 {
 	struct conn_state *cs = arg;
 	cs->phase = PHASE_LOG;
-	atomic_fetch_add(&cs->srv->suspended, 1);
 	MHD_suspend_connection(cs->conn);
 }
 
@@ -689,6 +712,28 @@ static void ticket_suspend(void *arg)
 static void ticket_ready(void *arg)
 {
 	resume(arg);
+}
+
+/* Whether a read may be answered on the loop: not if signing it in would
+ * write (note activity, end an expired session) or log a refusal of its
+ * token with a blocking append; a worker does that. */
+static bool loop_may_answer(struct request *req, const struct route *r)
+{
+	if (r->auth == AUTH_NONE)
+		return true;
+	char token[AUTH_TOKEN_MAX + 8] = "";
+	const char *h = request_header(req, "Authorization");
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7) != 0 || str_copy(token, sizeof(token), h + 7) != ST_OK)
+			return true; /* refused by the loop, on its ticket */
+	} else if (!cookie_value(req, "steward_session", token, sizeof(token))) {
+		return true; /* likewise */
+	}
+	bool wait = false;
+	struct st_error e = {0};
+	int rc = auth_check_quick(req->st, token, &wait, &e);
+	secure_wipe(token, sizeof(token));
+	return rc != ST_OK || !wait;
 }
 
 /* A fresh request id: 24 hex digits of randomness (not a secret: it is in
@@ -788,29 +833,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req->actor.client = req->client;
 	req->actor.request_id = req->request_id;
 
+	/* Admitted, unless the server is stopping: then answered at once, and
+	 * never suspended (the stop waits for every admitted request, and
+	 * seeing `closing` after counting itself in, or being seen counted,
+	 * is one or the other for each request). */
+	atomic_fetch_add(&srv->active, 1);
+	cs->admitted = true;
+	cs->phase = PHASE_SENT;
+	if (atomic_load(&srv->closing)) {
+		err_setc(&req->err, ST_EUNAVAIL, "shutting_down", "",
+			 "the server is stopping; try again shortly");
+		response_error(&cs->res, &req->err);
+		return answer(cs);
+	}
 	if (cs->too_big) {
 		err_setc(&req->err, ST_ETOOBIG, "too_large", "",
 			 "the request body is larger than %d bytes", HTTP_BODY_MAX);
 		response_error(&cs->res, &req->err);
-		cs->phase = PHASE_SENT;
 		return answer(cs);
 	}
 	cs->route = route_find(req);
-	if (cs->route && !cs->route->on_loop) {
-		/* to a worker, suspended until it has the answer */
-		cs->phase = PHASE_WORKER;
-		atomic_fetch_add(&srv->suspended, 1);
-		MHD_suspend_connection(conn);
-		pthread_mutex_lock(&srv->lock);
-		if (srv->qtail)
-			srv->qtail->next = cs;
-		else
-			srv->qhead = cs;
-		srv->qtail = cs;
-		pthread_cond_signal(&srv->work);
-		pthread_mutex_unlock(&srv->lock);
-		return MHD_YES;
-	}
+	if (cs->route && (!cs->route->on_loop || !loop_may_answer(req, cs->route)))
+		return to_worker(cs);
 	/* here: a read on the loop (or an unknown route) */
 	audit_ticket_init(&cs->ticket, ticket_ready, cs);
 	cs->ticketed = true;
@@ -829,6 +873,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls, (void)conn, (void)toe;
 	struct conn_state *cs = *con_cls;
 	if (cs) {
+		/* a request that ends unanswered (its client left) is no
+		 * longer waited for */
+		if (cs->admitted)
+			atomic_fetch_sub(&cs->srv->active, 1);
 		/* Bodies may hold passwords or record contents. */
 		if (cs->body.data)
 			secure_wipe(cs->body.data, cs->body.cap);
@@ -1033,17 +1081,21 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	 * has stopped, as its threads may still hold it). */
 	if (lfd != MHD_INVALID_SOCKET)
 		shutdown(lfd, SHUT_RDWR);
-	for (int i = 0; i < 300; i++) {
+	/* Every request admitted is answered; any later one is answered 503
+	 * at once, with the connection closed after it. No request may stay
+	 * suspended when the daemon stops. */
+	atomic_store(&srv.closing, true);
+	while (atomic_load(&srv.active))
+		poll(NULL, 0, 10);
+	/* then the answers go out and the clients leave (an idle connection
+	 * is closed after HTTP_IDLE_TIMEOUT) */
+	for (int i = 0; i < (HTTP_IDLE_TIMEOUT + 1) * 10; i++) {
 		di = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!di || di->num_connections == 0)
 			break;
 		poll(NULL, 0, 100);
 	}
-	/* No request may stay suspended when the daemon stops: the workers
-	 * finish what they hold, and the log settles every ticket. */
 	stop_workers(&srv);
-	while (atomic_load(&srv.suspended))
-		poll(NULL, 0, 10);
 	MHD_stop_daemon(srv.daemon);
 	pthread_mutex_destroy(&srv.lock);
 	pthread_cond_destroy(&srv.work);

@@ -20,6 +20,7 @@ _Thread_local char api_source[48];
 _Thread_local char api_forwarded_for[128];
 _Thread_local bool api_expect_continue;
 static pid_t server;
+const char *const *api_server_env;
 
 pid_t api_server_pid(void)
 {
@@ -233,7 +234,13 @@ void api_server_start(const char *const *extra)
 	api_data = ts_make_datadir(api_dir, NULL);
 	struct steward *st = ts_open(api_data, NULL);
 	steward_close(st);
+	api_server_restart(extra);
+}
+
+void api_server_restart(const char *const *extra)
+{
 	char *portfile = xasprintf("%s/port", api_dir);
+	unlink(portfile);
 	server = fork();
 	if (server == 0) {
 		const char *argv[32] = {STEWARD_BINARY, "serve", "--data", api_data, "--listen",
@@ -242,6 +249,8 @@ void api_server_start(const char *const *extra)
 		for (int i = 0; extra && extra[i] && n < 31; i++)
 			argv[n++] = extra[i];
 		argv[n] = NULL;
+		for (int i = 0; api_server_env && api_server_env[i]; i++)
+			putenv((char *)api_server_env[i]);
 		execv(STEWARD_BINARY, (char *const *)argv);
 		_exit(127);
 	}

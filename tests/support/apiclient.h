@@ -37,9 +37,14 @@ struct who {
 	uint64_t step;
 };
 
+/* Further environment of the next server started ("NAME=value", NULL-
+ * terminated; NULL: none), set in the server process only. */
+extern const char *const *api_server_env;
 /* Makes a data directory with the test administrator and serves it; extra
  * is a NULL-terminated list of further `steward serve` arguments. */
 void api_server_start(const char *const *extra);
+/* Serves the same data directory again (after api_server_terminate). */
+void api_server_restart(const char *const *extra);
 /* SIGTERM, wait, remove the directory. */
 void api_server_stop(void);
 pid_t api_server_pid(void);

@@ -37,6 +37,7 @@ static int teardown(void **state)
 /* A client that repeats one GET until the server is gone. */
 struct load {
 	const char *path, *token;
+	bool keep_alive;       /* one connection for every request */
 	atomic_int ok;         /* answered 200 */
 	atomic_int unexpected; /* answered otherwise (but 503 shutting down) */
 };
@@ -53,9 +54,11 @@ static void *load_main(void *arg)
 	char url[256], auth[200];
 	snprintf(url, sizeof(url), "%s%s", api_base, l->path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
+	CURL *c = NULL;
+	struct curl_slist *h = curl_slist_append(NULL, auth);
 	for (;;) {
-		CURL *c = curl_easy_init();
-		struct curl_slist *h = curl_slist_append(NULL, auth);
+		if (!c)
+			c = curl_easy_init();
 		struct buf body = BUF_INIT;
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -65,8 +68,10 @@ static void *load_main(void *arg)
 		CURLcode cc = curl_easy_perform(c);
 		long st = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
+		if (!l->keep_alive || cc != CURLE_OK) {
+			curl_easy_cleanup(c);
+			c = NULL;
+		}
 		json_error_t je;
 		json_t *o = body.len ? json_loadb(body.data, body.len, 0, &je) : NULL;
 		buf_release(&body);
@@ -81,6 +86,9 @@ static void *load_main(void *arg)
 		else if (!stopping)
 			atomic_fetch_add(&l->unexpected, 1);
 	}
+	if (c)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(h);
 	return NULL;
 }
 
@@ -674,18 +682,24 @@ static void test_api(void **state)
 	(void)nurse1;
 
 	/* a clean stop, under load: reads answered on the event loop and
-	 * requests run by workers are in flight when SIGTERM comes; they are
-	 * finished, the server exits cleanly, and every read answered is in
-	 * the log. A final checkpoint is signed over everything. */
+	 * requests run by workers are in flight when SIGTERM comes, and
+	 * keep-alive clients go on sending; what was admitted is finished,
+	 * what comes after is answered 503 shutting_down, the server exits
+	 * cleanly (in bounded time: no request is left suspended), and every
+	 * read answered is in the log. A final checkpoint is signed over
+	 * everything. */
 	char rec_load[96], audit_load[64];
 	snprintf(rec_load, sizeof(rec_load), "/api/v1/records/%lld?purpose=stop+under+load",
 		 (long long)academic);
 	snprintf(audit_load, sizeof(audit_load), "/api/v1/audit?user=%lld", (long long)teach1);
-	enum { LOADERS = 6 };
+	enum { LOADERS = 8 };
 	struct load l[LOADERS];
 	pthread_t lt[LOADERS];
 	for (int i = 0; i < LOADERS; i++) {
-		l[i] = (struct load){.path = i % 3 == 2 ? audit_load : rec_load, .token = A};
+		/* reads on the loop and queries by workers, some on keep-alive
+		 * connections that go on sending after the signal */
+		l[i] = (struct load){.path = i % 4 >= 2 ? audit_load : rec_load, .token = A,
+				     .keep_alive = i % 2 == 1};
 		pthread_create(&lt[i], NULL, load_main, &l[i]);
 	}
 	for (int i = 0; i < 6000 && load_answered(l, LOADERS) < 150; i++)
