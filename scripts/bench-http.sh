@@ -51,28 +51,47 @@ nginx -c "$nginx_conf" -p "$work/nginx"
 sleep 0.5
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores; wrk -t2 -c$conns -d${secs}s --latency; responses of $bytes bytes"
-run() { wrk -t2 -c"$conns" -d"${secs}s" --latency "$@"; }
+hz=$(getconf CLK_TCK)
+# CPU time (clock ticks) used so far by processes and all their threads
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# run NAME "PIDS" WRK-ARGS...: wrk's report into $work/NAME.txt; the server's
+# and wrk's CPU per request (microseconds) into $work/NAME.cpu
+run() {
+  local name=$1 pids=$2; shift 2
+  local a b
+  a=$(ticks $pids)
+  { TIMEFORMAT='%U %S'; time wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" > "$work/$name.txt"; } 2> "$work/$name.time"
+  b=$(ticks $pids)
+  cat "$work/$name.txt"
+  awk -v a="$a" -v b="$b" -v hz="$hz" -v secs="$secs" '
+    FNR == NR && /Requests\/sec/ { rate = $2 } FNR != NR { w = $1 + $2 }
+    END { n = rate * secs; printf "%.0f %.0f\n", (b - a) * 1e6 / hz / n, w * 1e6 / n }' \
+    "$work/$name.txt" "$work/$name.time" > "$work/$name.cpu"
+}
 echo "## Steward: signed-in, authorized, durably logged read"
-run -H "Authorization: Bearer $token" "$url" | tee "$work/steward.txt"
+run steward "$steward_pid" -H "Authorization: Bearer $token" "$url"
 echo "## nginx: static file"
-run "http://127.0.0.1:$nport/record.json" | tee "$work/nginx.txt"
+nmaster=$(cat "$work/nginx/nginx.pid")
+run nginx "$nmaster $(pgrep -P "$nmaster" | tr '\n' ' ')" "http://127.0.0.1:$nport/record.json"
 s=$(awk '/Requests\/sec/ {print $2}' "$work/steward.txt")
 echo "## floor: a fixed answer from memory, after a durable 64-byte record"
 "$build/bench/bench_http_floor" --port-file "$work/fport" --bytes "$bytes" --model pool \
   --durable "$work/floor.log" &
 floor_pid=$!
 for _ in $(seq 100); do [ -s "$work/fport" ] && break; sleep 0.1; done
-run "http://127.0.0.1:$(cat "$work/fport")/record.json" | tee "$work/floor.txt"
+run floor "$floor_pid" "http://127.0.0.1:$(cat "$work/fport")/record.json"
 n=$(awk '/Requests\/sec/ {print $2}' "$work/nginx.txt")
 f=$(awk '/Requests\/sec/ {print $2}' "$work/floor.txt")
 fp99=$(awk '/ 99%/ {print $2}' "$work/floor.txt")
 sp99=$(awk '/ 99%/ {print $2}' "$work/steward.txt")
 np99=$(awk '/ 99%/ {print $2}' "$work/nginx.txt")
 echo
-echo "| server | requests/s | p99 |"
-echo "|---|---:|---:|"
-echo "| Steward (authorized, logged read) | $s | $sp99 |"
-echo "| nginx (static file) | $n | $np99 |"
-echo "| floor (fixed answer, durable record) | $f | $fp99 |"
+read -r scpu swrk < "$work/steward.cpu"; read -r ncpu nwrk < "$work/nginx.cpu"
+read -r fcpu fwrk < "$work/floor.cpu"
+echo "| server | requests/s | p99 | server CPU µs/request | wrk CPU µs/request |"
+echo "|---|---:|---:|---:|---:|"
+echo "| Steward (authorized, logged read) | $s | $sp99 | $scpu | $swrk |"
+echo "| nginx (static file) | $n | $np99 | $ncpu | $nwrk |"
+echo "| floor (fixed answer, durable record) | $f | $fp99 | $fcpu | $fwrk |"
 awk -v s="$s" -v n="$n" -v f="$f" 'BEGIN { printf "Steward / nginx = %.2f; floor / nginx = %.2f; Steward / floor = %.2f\n", s / n, f / n, s / f }'
 curl -sf "http://127.0.0.1:$sport/api/v1/health"; echo

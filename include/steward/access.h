@@ -146,9 +146,11 @@ void access_client_key(const char *client, char out[64]);
 void access_refusal_budget_flush(struct steward *st);
 /* Logs a signed-in person's request that was refused as invalid (bad
  * input, no such object, a conflict) with its error code, field and
- * message — never the input itself — so that attempts are on record too. */
+ * message — never the input itself — so that attempts are on record too.
+ * If that cannot be logged, *e (optional) says why: the caller answers
+ * that instead of the refusal. */
 int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
-			  const struct st_error *err);
+			  const struct st_error *err, struct st_error *e);
 
 /* --- the synthetic district ------------------------------------------------- */
 struct synth_options {

@@ -66,12 +66,14 @@ struct session_info {
  * revoked, account not active) are logged with the client and reason. */
 int auth_check(struct steward *st, const char *token, const char *client,
 	       const char *request_id, struct session_info *out, struct st_error *e);
-/* Whether auth_check would have to write (note activity, end an expired
- * session) or log a refusal for this token (*wait), without doing either:
- * a caller that must not block (the server's event loop) hands such a
- * request to a thread that may. Errors only for a missing token or a
- * failed lookup. */
-int auth_check_quick(struct steward *st, const char *token, bool *wait, struct st_error *e);
+/* auth_check for a caller that must not block (the server's event loop):
+ * when the check would have to write (note activity, end an expired
+ * session) or log a refusal, *wait is set and nothing is done (the caller
+ * hands the request to a thread that may, which calls auth_check);
+ * otherwise *out is filled as auth_check fills it. Errors only for a
+ * missing token or a failed lookup. */
+int auth_check_quick(struct steward *st, const char *token, struct session_info *out,
+		     bool *wait, struct st_error *e);
 /* Constant-time check of a CSRF token against the session's. */
 ST_MUST_CHECK bool auth_csrf_ok(const struct session_info *s, const char *csrf);
 int auth_sign_out(struct steward *st, const struct actor *who, struct st_error *e);

@@ -459,7 +459,8 @@ static pthread_mutex_t budgets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Logs what a budget held back: how many, from where, for which account,
  * in which minute; or, with n 0, that holding back has begun. */
-static void log_held_back(struct steward *st, const struct budget *b, int64_t n)
+static void log_held_back(struct steward *st, const struct budget *b, int64_t n,
+			  struct audit_ticket *ticket)
 {
 	char reason[200], when[32];
 	time_format(b->minute * 60, when);
@@ -473,7 +474,8 @@ static void log_held_back(struct steward *st, const struct budget *b, int64_t n)
 			 "more than %d refusals from this address in the minute from %s: the rest "
 			 "are counted",
 			 BUDGET_PER_MINUTE, when);
-	struct actor who = {.user_id = b->user, .via = "api", .client = b->client};
+	struct actor who = {.user_id = b->user, .via = "api", .client = b->client,
+			    .ticket = ticket};
 	struct audit_event ev = {.action = "request.refused_many", .outcome = "deny",
 				 .reason = reason};
 	struct st_error le = {0};
@@ -481,7 +483,10 @@ static void log_held_back(struct steward *st, const struct budget *b, int64_t n)
 		fprintf(stderr, "steward: cannot log refused requests: %s\n", le.message);
 }
 
-bool access_refusal_budget(struct steward *st, const char *client, int64_t user)
+/* access_refusal_budget; what it logs is appended on the ticket if any
+ * (a caller on the server's event loop must not block). */
+static bool budget(struct steward *st, const char *client, int64_t user,
+		   struct audit_ticket *ticket)
 {
 	char key[64];
 	access_client_key(client, key);
@@ -520,10 +525,15 @@ bool access_refusal_budget(struct steward *st, const char *client, int64_t user)
 	}
 	pthread_mutex_unlock(&budgets_lock);
 	if (done.held)
-		log_held_back(st, &done, done.held);
+		log_held_back(st, &done, done.held, ticket);
 	if (first.client[0])
-		log_held_back(st, &first, 0);
+		log_held_back(st, &first, 0, ticket);
 	return ok;
+}
+
+bool access_refusal_budget(struct steward *st, const char *client, int64_t user)
+{
+	return budget(st, client, user, NULL);
 }
 
 void access_refusal_budget_flush(struct steward *st)
@@ -534,12 +544,12 @@ void access_refusal_budget_flush(struct steward *st)
 		memset(&budgets[i], 0, sizeof(budgets[i]));
 		pthread_mutex_unlock(&budgets_lock);
 		if (b.client[0] && b.held)
-			log_held_back(st, &b, b.held);
+			log_held_back(st, &b, b.held, NULL);
 	}
 }
 
 int access_record_invalid(struct steward *st, const struct actor *who, const char *endpoint,
-			  const struct st_error *err)
+			  const struct st_error *err, struct st_error *e)
 {
 	/* Only what the server chose to say: the code, and the field unless the
 	 * field is itself input (an unknown key could be anything). Never the
@@ -554,8 +564,8 @@ int access_record_invalid(struct steward *st, const struct actor *who, const cha
 	struct st_error le = {0};
 	int rc = steward_audit(st, who, &ev, NULL, &le);
 	json_decref(detail);
-	if (rc != ST_OK)
-		fprintf(stderr, "steward: cannot log an invalid request: %s\n", le.message);
+	if (rc != ST_OK && e)
+		*e = le;
 	return rc;
 }
 
@@ -565,7 +575,7 @@ int access_refuse(struct steward *st, const struct actor *who, const char *actio
 	struct audit_event ev = {.action = action, .outcome = "deny", .reason = reason};
 	/* a stranger's refusals are logged one by one up to a budget per
 	 * address and minute, then counted (request.refused_many) */
-	if (who->user_id == 0 && !access_refusal_budget(st, who->client, 0))
+	if (who->user_id == 0 && !budget(st, who->client, 0, who->ticket))
 		return err_setc(e, ST_EDENIED, code, NULL, "%s", reason);
 	struct st_error le = {0};
 	int lrc = steward_audit(st, who, &ev, NULL, &le);

@@ -887,12 +887,13 @@ int auth_check(struct steward *st, const char *token, const char *client,
 	return check(st, token, client, request_id, out, false, NULL, e);
 }
 
-int auth_check_quick(struct steward *st, const char *token, bool *wait, struct st_error *e)
+int auth_check_quick(struct steward *st, const char *token, struct session_info *out,
+		     bool *wait, struct st_error *e)
 {
-	struct session_info info;
 	*wait = false;
-	int rc = check(st, token, NULL, NULL, &info, true, wait, e);
-	secure_wipe(&info, sizeof(info));
+	int rc = check(st, token, NULL, NULL, out, true, wait, e);
+	if (rc != ST_OK || *wait)
+		secure_wipe(out, sizeof(*out));
 	return rc;
 }
 

@@ -372,7 +372,7 @@ static bool canonical_keys(const char *s, size_t len, struct buf *keys)
 	i = 1;
 	if (len == 2)
 		return true;
-	for (;;) {
+	for (bool first = true;; first = false) {
 		if (i >= len || s[i] != '"')
 			return false;
 		size_t k = ++i;
@@ -383,7 +383,9 @@ static bool canonical_keys(const char *s, size_t len, struct buf *keys)
 		}
 		if (i + 1 >= len || s[i + 1] != ':')
 			return false;
-		if (keys->len)
+		if (i == k)
+			return false; /* an empty name: not one a record holds */
+		if (!first)
 			buf_putc(keys, ',');
 		buf_append(keys, s + k, i - k);
 		i += 2;
@@ -429,17 +431,34 @@ static void buf_json_ascii(struct buf *b, const char *s, size_t len)
 		buf_append(b, (const char *)run, (size_t)(p - run));
 		if (p == end)
 			break;
+		/* a sequence that is not well-formed UTF-8 (a stray or truncated
+		 * one, an overlong form, a surrogate) becomes U+FFFD and only its
+		 * first byte is consumed: nothing after it is ever swallowed */
 		uint32_t cp;
 		int n;
-		if (*p >= 0xf0)
+		if (*p >= 0xf0 && *p <= 0xf4)
 			cp = *p & 0x07, n = 3;
-		else if (*p >= 0xe0)
+		else if (*p >= 0xe0 && *p <= 0xef)
 			cp = *p & 0x0f, n = 2;
-		else
+		else if (*p >= 0xc2 && *p <= 0xdf)
 			cp = *p & 0x1f, n = 1;
-		p++;
-		for (int k = 0; k < n && p < end; k++, p++)
-			cp = (cp << 6) | (*p & 0x3f);
+		else
+			n = -1, cp = 0;
+		bool ok = n > 0 && end - p > n;
+		for (int k = 1; ok && k <= n; k++)
+			ok = (p[k] & 0xc0) == 0x80;
+		if (ok) {
+			for (int k = 1; k <= n; k++)
+				cp = (cp << 6) | (p[k] & 0x3f);
+			static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+			ok = cp >= least[n] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+		}
+		if (ok) {
+			p += n + 1;
+		} else {
+			cp = 0xfffd;
+			p++;
+		}
 		uint32_t units[2] = {cp, 0};
 		int nu = 1;
 		if (cp > 0xffff) {
@@ -619,10 +638,14 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	}
 	if (rc == ST_OK && text) {
 		struct buf b = BUF_INIT;
+		/* room for the whole answer at once: no copy of the fields is
+		 * left behind by growing (non-ASCII text grows up to 6-fold) */
 		if (verbatim) {
+			buf_grow(&b, 6 * plainlen + 1024);
 			record_text(&b, &r, pol->inv, plain, plainlen, &masked, rule, seq);
 		} else {
 			char *canon = json_canonical(fields);
+			buf_grow(&b, 6 * strlen(canon) + 1024);
 			record_text(&b, &r, pol->inv, canon, strlen(canon), &masked, rule, seq);
 			secure_free_plain(canon, strlen(canon));
 		}

@@ -353,6 +353,12 @@ static void response_free(struct response *res)
 	memset(res, 0, sizeof(*res));
 }
 
+static void free_wiped(void *body)
+{
+	secure_wipe(body, strlen(body));
+	free(body);
+}
+
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *conn,
 				     struct request *req, struct response *res)
 {
@@ -378,8 +384,9 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 		len = strlen(body);
 		ct = "application/json";
 	}
+	/* bodies may hold record contents: wiped when freed */
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		MHD_create_response_from_buffer_with_free_callback(len, body, free_wiped);
 	if (ct)
 		MHD_add_response_header(r, "Content-Type", ct);
 	add_common_headers(srv, r, req);
@@ -548,9 +555,19 @@ static int authenticate(struct request *req, const struct route *r)
 	if (rc == ST_OK && !token[0])
 		rc = refuse_logged(req, ST_EAUTH, "unauthenticated", NULL,
 				   "sign in first: send Authorization: Bearer <token>");
-	if (rc == ST_OK)
+	if (rc == ST_OK && req->on_loop) {
+		/* one decision: either it signs in without writing or logging,
+		 * or the request goes to a worker, which checks it afresh */
+		bool wait = false;
+		rc = auth_check_quick(req->st, token, &req->session, &wait, &req->err);
+		if (rc == ST_OK && wait) {
+			req->reroute = true;
+			rc = ST_EUNAVAIL;
+		}
+	} else if (rc == ST_OK) {
 		rc = auth_check(req->st, token, req->client, req->request_id, &req->session,
 				&req->err);
+	}
 	secure_wipe(token, sizeof(token));
 	if (rc != ST_OK)
 		return rc;
@@ -612,6 +629,8 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 		}
 		buf_release(&allow);
 		int rc = table[i].auth == AUTH_NONE ? ST_OK : authenticate(req, &table[i]);
+		if (req->reroute)
+			return; /* nothing done, nothing logged: a worker answers */
 		/* after authentication, so that a bad parameter is put to its sender */
 		if (rc == ST_OK && request_query_check(req, &table[i]) != ST_OK)
 			rc = refuse_logged(req, ST_EINVAL, req->err.code, req->err.field,
@@ -632,7 +651,12 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 				char endpoint[160];
 				snprintf(endpoint, sizeof(endpoint), "%s %s", table[i].method,
 					 table[i].path);
-				access_record_invalid(req->st, &req->actor, endpoint, &req->err);
+				/* unlogged, it is not answered as it would be: the
+				 * log's refusal is (503) */
+				struct st_error le = {0};
+				if (access_record_invalid(req->st, &req->actor, endpoint, &req->err,
+							  &le) != ST_OK)
+					req->err = le;
 			}
 			response_error(res, &req->err);
 		}
@@ -712,28 +736,6 @@ static void ticket_suspend(void *arg)
 static void ticket_ready(void *arg)
 {
 	resume(arg);
-}
-
-/* Whether a read may be answered on the loop: not if signing it in would
- * write (note activity, end an expired session) or log a refusal of its
- * token with a blocking append; a worker does that. */
-static bool loop_may_answer(struct request *req, const struct route *r)
-{
-	if (r->auth == AUTH_NONE)
-		return true;
-	char token[AUTH_TOKEN_MAX + 8] = "";
-	const char *h = request_header(req, "Authorization");
-	if (h) {
-		if (strncasecmp(h, "Bearer ", 7) != 0 || str_copy(token, sizeof(token), h + 7) != ST_OK)
-			return true; /* refused by the loop, on its ticket */
-	} else if (!cookie_value(req, "steward_session", token, sizeof(token))) {
-		return true; /* likewise */
-	}
-	bool wait = false;
-	struct st_error e = {0};
-	int rc = auth_check_quick(req->st, token, &wait, &e);
-	secure_wipe(token, sizeof(token));
-	return rc != ST_OK || !wait;
 }
 
 /* A fresh request id: 24 hex digits of randomness (not a secret: it is in
@@ -853,13 +855,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return answer(cs);
 	}
 	cs->route = route_find(req);
-	if (cs->route && (!cs->route->on_loop || !loop_may_answer(req, cs->route)))
+	if (cs->route && !cs->route->on_loop)
 		return to_worker(cs);
 	/* here: a read on the loop (or an unknown route) */
 	audit_ticket_init(&cs->ticket, ticket_ready, cs);
 	cs->ticketed = true;
 	req->actor.ticket = &cs->ticket;
+	req->on_loop = true;
 	dispatch(srv, req, &cs->res);
+	if (req->reroute) {
+		/* signing in would write or log: a worker does it all afresh
+		 * (nothing was appended on the ticket: sign-in comes first) */
+		ST_ASSERT(cs->ticket.pending == 0);
+		audit_ticket_destroy(&cs->ticket);
+		cs->ticketed = false;
+		response_free(&cs->res);
+		cs->res.status = 200;
+		memset(&req->session, 0, sizeof(req->session));
+		memset(&req->err, 0, sizeof(req->err));
+		req->actor = (struct actor){.via = "api", .client = req->client,
+					    .request_id = req->request_id};
+		req->cookie_auth = req->on_loop = req->reroute = false;
+		return to_worker(cs);
+	}
 	if (audit_ticket_wait(&cs->ticket, ticket_suspend, cs)) {
 		cs->phase = PHASE_SENT;
 		return answer(cs);

@@ -43,6 +43,8 @@ struct request {
 	struct actor actor;       /* filled by authentication */
 	struct session_info session;
 	bool cookie_auth;         /* authenticated by cookie (CSRF applies) */
+	bool on_loop;             /* run on the event loop: nothing may block */
+	bool reroute;             /* on the loop, it would block: to a worker */
 	struct st_error err;      /* a handler returning < 0 fills this */
 };
 
