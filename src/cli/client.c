@@ -463,6 +463,28 @@ static int request(const char *method, const char *path, const char *body)
 	return rc != ST_OK ? cli_fail(&e) : report(status, out);
 }
 
+/* A request whose success is said in words rather than by the answer. */
+static int request_quiet(const char *method, const char *path, const char *body,
+			 const char *said)
+{
+	struct conn c;
+	struct st_error e = {0};
+	if (load_conn(&c, &e) != ST_OK)
+		return cli_fail(&e);
+	long status = 0;
+	json_t *out = NULL;
+	int rc = call(&c, method, path, body, &status, &out, &e);
+	conn_release(&c);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	if (status >= 200 && status < 300) {
+		json_decref(out);
+		printf("%s\n", said);
+		return 0;
+	}
+	return report(status, out);
+}
+
 static void query_add(struct buf *q, const char *name, const char *value)
 {
 	if (!value)
@@ -644,11 +666,58 @@ int cmd_whoami(int argc, char **argv)
 	return request("GET", "/api/v1/sessions/current", NULL);
 }
 
+/* A line of the server's text, printed defanged. */
+static void print_field(const char *label, const char *v)
+{
+	char *shown = cli_printable_dup(v ? v : "", strlen(v ? v : ""), CLI_TEXT_LINE);
+	printf("%s%s\n", label, shown);
+	free(shown);
+}
+
 int cmd_mfa_enroll(int argc, char **argv)
 {
-	if (!no_arguments(argc, argv, "mfa enroll"))
+	const char *qr = NULL;
+	const struct cli_opt opts[] = {
+		{"qr-svg", &qr, NULL, "write the QR code (SVG) for an authenticator app to scan here"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
-	return request("POST", "/api/v1/mfa/totp", NULL);
+	struct conn c;
+	struct st_error e = {0};
+	if (load_conn(&c, &e) != ST_OK)
+		return cli_fail(&e);
+	long status = 0;
+	json_t *out = NULL;
+	int rc = call(&c, "POST", "/api/v1/mfa/totp", NULL, &status, &out, &e);
+	conn_release(&c);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	if (status != 201)
+		return report(status, out);
+	const char *svg = json_string_value(json_object_get(out, "qr_svg"));
+	if (qr && svg && file_write_atomic(qr, svg, strlen(svg), 0600, false, &e) != ST_OK) {
+		json_decref(out);
+		return cli_fail(&e);
+	}
+	print_field("secret:      ", json_string_value(json_object_get(out, "secret")));
+	print_field("otpauth URI: ", json_string_value(json_object_get(out, "otpauth_uri")));
+	printf("recovery codes (each works once, in place of a code; keep them safe, apart "
+	       "from the device):\n");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(out, "recovery_codes"), i, v)
+		print_field("  ", json_string_value(v));
+	if (qr)
+		printf("QR code written to %s\n", qr);
+	else
+		printf("(add --qr-svg FILE to save a QR code for the app to scan)\n");
+	printf("next: add the secret to an authenticator app, then run 'steward mfa confirm "
+	       "CODE' with the code it shows\n");
+	json_decref(out);
+	return 0;
 }
 
 int cmd_mfa_confirm(int argc, char **argv)
@@ -662,7 +731,9 @@ int cmd_mfa_confirm(int argc, char **argv)
 	}
 	json_t *b = json_pack("{s:s}", "code", pos[0]);
 	char *t = json_dumps(b, JSON_COMPACT);
-	int rc = request("POST", "/api/v1/mfa/totp/confirm", t);
+	int rc = request_quiet("POST", "/api/v1/mfa/totp/confirm", t,
+			       "multi-factor authentication is on: from now on signing in asks for "
+			       "a code from the app (or a recovery code)");
 	free(t);
 	json_decref(b);
 	return rc;
@@ -691,7 +762,8 @@ int cmd_password(int argc, char **argv)
 	json_t *b = json_pack("{s:s, s:s}", "current_password", cur, "new_password", next);
 	char *t = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	int rc = request("POST", "/api/v1/sessions/current/password", t);
+	int rc = request_quiet("POST", "/api/v1/sessions/current/password", t,
+			       "password changed");
 	secure_free_plain(t, strlen(t));
 	secure_free_plain(cur, strlen(cur));
 	secure_free_plain(next, strlen(next));

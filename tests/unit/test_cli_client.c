@@ -20,6 +20,7 @@
 
 #include "apiclient.h"
 #include "cli/cli.h"
+#include "crypto/crypto.h"
 
 /* --- a scripted listener on 127.0.0.1 --------------------------------------- */
 
@@ -416,6 +417,43 @@ static void test_saved_token_stays_home(void **state)
 	assert_int_equal(run(cli, "whoami", &out), 0);
 	assert_non_null(strstr(out, TS_ADMIN));
 	free(out);
+
+	/* setting up multi-factor says what to do, not the whole answer */
+	char *qr = xasprintf("%s/qr.svg", api_dir);
+	char *enroll = xasprintf("mfa enroll --qr-svg %s", qr);
+	assert_int_equal(run(cli, enroll, &out), 0);
+	assert_null(strstr(out, "<svg"));
+	assert_non_null(strstr(out, "otpauth://totp/"));
+	assert_non_null(strstr(out, "steward mfa confirm CODE"));
+	char *svg = NULL;
+	assert_int_equal(file_read_all(qr, 1 << 20, &svg, &len, NULL), ST_OK);
+	assert_true(str_has_prefix(svg, "<svg"));
+	free(svg);
+	char b32[64] = "";
+	const char *sp = strstr(out, "secret:");
+	assert_non_null(sp);
+	assert_int_equal(sscanf(sp, "secret: %63s", b32), 1);
+	free(out);
+	struct who w = {0};
+	size_t n = 0;
+	assert_int_equal(base32_decode(b32, w.secret, sizeof(w.secret), &n), ST_OK);
+	char code[16], confirm[64];
+	api_code_for(&w, (uint64_t)time_now() / 30, code);
+	snprintf(confirm, sizeof(confirm), "mfa confirm %s", code);
+	assert_int_equal(run(cli, confirm, &out), 0);
+	assert_non_null(strstr(out, "multi-factor authentication is on"));
+	free(out);
+	free(enroll);
+	free(qr);
+	/* a password change says so */
+	char *pw2 = write_file(api_dir, "pw2", "another harbor quartz 77\n");
+	char *change = xasprintf("password --current-password-file %s --new-password-file %s", pw,
+				 pw2);
+	assert_int_equal(run(cli, change, &out), 0);
+	assert_non_null(strstr(out, "password changed"));
+	free(out);
+	free(change);
+	free(pw2);
 	assert_int_equal(run(cli, "logout", &out), 0);
 	free(out);
 	assert_false(file_exists(session));
