@@ -117,7 +117,7 @@ int cmd_serve(int argc, char **argv)
 		{"tls-key", &key, NULL, "PEM private key (mode 0600)"},
 		{"threads", &threads, NULL,
 		 "worker threads for requests that may wait: sign-ins, changes, log queries "
-		 "(default 32)"},
+		 "(default 12)"},
 		{"connections", &connections, NULL, "connections open at once (default 1024)"},
 		{"loop-threads", &loops, NULL,
 		 "event-loop threads, which serve the connections and answer reads (default 2)"},

@@ -1040,7 +1040,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	unsigned loops = opt->loop_threads > 0 ? (unsigned)opt->loop_threads : 2;
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.work, NULL);
-	srv.nworkers = opt->threads > 0 ? opt->threads : 32;
+	srv.nworkers = opt->threads > 0 ? opt->threads : 12;
 	srv.workers = xcalloc((size_t)srv.nworkers, sizeof(*srv.workers));
 	for (int i = 0; i < srv.nworkers; i++)
 		if (pthread_create(&srv.workers[i], NULL, worker_main, &srv) != 0)

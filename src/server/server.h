@@ -10,7 +10,7 @@ struct server_options {
 	const char *listen;   /* "127.0.0.1:8080" */
 	const char *tls_cert; /* PEM file, or NULL for plain HTTP */
 	const char *tls_key;
-	int threads;          /* worker threads for requests that may wait; 0 = 32 */
+	int threads;          /* worker threads for requests that may wait; 0 = 12 */
 	int connections;      /* connections open at once; 0 = 1024 */
 	int loop_threads;     /* event-loop threads; 0 = 2 */
 	int per_address;      /* concurrent connections from one client address; 0 = 64 */
