@@ -32,7 +32,16 @@ int api_server_terminate(void)
 	int status = -1;
 	if (server > 0) {
 		kill(server, SIGTERM);
-		waitpid(server, &status, 0);
+		/* a stop ends within seconds (idle connections go after 16 s);
+		 * one that hangs is killed, and its status says so */
+		pid_t r = 0;
+		for (int i = 0; i < 600 && (r = waitpid(server, &status, WNOHANG)) == 0; i++)
+			usleep(100000);
+		if (r == 0) {
+			fprintf(stderr, "the server did not stop within 60 s: killed\n");
+			kill(server, SIGKILL);
+			waitpid(server, &status, 0);
+		}
 		server = 0;
 	}
 	return status;

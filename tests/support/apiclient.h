@@ -48,7 +48,8 @@ void api_server_restart(const char *const *extra);
 /* SIGTERM, wait, remove the directory. */
 void api_server_stop(void);
 pid_t api_server_pid(void);
-/* SIGTERM and wait, keeping the directory; returns the wait status. */
+/* SIGTERM and wait (60 s at most, then SIGKILL), keeping the directory;
+ * returns the wait status. */
 int api_server_terminate(void);
 
 struct resp api_request(const char *method, const char *path, const char *token,

@@ -7,7 +7,10 @@
  * one-time password, and every refused attempt in the access log; then a
  * clean stop with a final signed checkpoint.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,6 +35,24 @@ static int teardown(void **state)
 	(void)state;
 	api_server_stop();
 	return 0;
+}
+
+/* Sends a GET and closes the connection without reading the answer. */
+static void send_and_leave(const char *path, const char *token)
+{
+	int port = 0;
+	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	char req[512];
+	int n = snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",
+			 path, token);
+	assert_int_equal(write(fd, req, (size_t)n), n);
+	close(fd);
 }
 
 /* A client that repeats one GET until the server is gone. */
@@ -688,6 +709,10 @@ static void test_api(void **state)
 	 * cleanly (in bounded time: no request is left suspended), and every
 	 * read answered is in the log. A final checkpoint is signed over
 	 * everything. */
+	/* clients that leave before their answer (the read is suspended
+	 * for the log meanwhile): nothing is left waiting for them */
+	for (int i = 0; i < 20; i++)
+		send_and_leave(i % 2 ? rec_ap : audit_other, A);
 	char rec_load[96], audit_load[64];
 	snprintf(rec_load, sizeof(rec_load), "/api/v1/records/%lld?purpose=stop+under+load",
 		 (long long)academic);
