@@ -83,6 +83,8 @@ struct conn_state {
 /* Idle seconds after which a connection is closed (a request trickled in
  * byte by byte keeps it busy, not idle; the per-address limit bounds those). */
 #define HTTP_IDLE_TIMEOUT 15
+/* How long a stop waits for answers already queued to go out. */
+#define STOP_GRACE_MS 3000
 
 const char *request_query(struct request *req, const char *name)
 {
@@ -396,7 +398,7 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 		MHD_add_response_header(r, "Set-Cookie", res->set_cookie2);
 	if (res->location)
 		MHD_add_response_header(r, "Location", res->location);
-	if (atomic_load(&srv->closing))
+	if (res->close || atomic_load(&srv->closing))
 		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
 	MHD_destroy_response(r);
@@ -475,8 +477,8 @@ static void client_address(const struct server *srv, struct MHD_Connection *conn
  * req->err with it; returns status. If the event cannot be written, that
  * failure is returned instead (503): nothing is refused unrecorded. The
  * code, reason and field may point into req->err. */
-static int refuse_logged(struct request *req, int status, const char *code, const char *field,
-			 const char *reason)
+static int refuse_logged_as(struct request *req, int status, const char *code, const char *field,
+			    const char *reason, const char *logged_reason)
 {
 	char kind[sizeof(req->err.code)], why[sizeof(req->err.message)],
 		what[sizeof(req->err.field)];
@@ -484,12 +486,20 @@ static int refuse_logged(struct request *req, int status, const char *code, cons
 	str_copy(why, sizeof(why), reason);
 	str_copy(what, sizeof(what), field ? field : "");
 	struct st_error le = {0};
-	int rc = access_refuse(req->st, &req->actor, "request.refused", kind, why, &le);
+	int rc = access_refuse(req->st, &req->actor, "request.refused", kind,
+			       logged_reason ? logged_reason : why, &le);
+	req->logged = true;
 	if (rc != ST_EDENIED) {
 		req->err = le;
 		return rc;
 	}
 	return err_setc(&req->err, status, kind, what, "%s", why);
+}
+
+static int refuse_logged(struct request *req, int status, const char *code, const char *field,
+			 const char *reason)
+{
+	return refuse_logged_as(req, status, code, field, reason, NULL);
 }
 
 static int access_refusal(struct request *req, const char *code, const char *reason)
@@ -632,9 +642,19 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 		if (req->reroute)
 			return; /* nothing done, nothing logged: a worker answers */
 		/* after authentication, so that a bad parameter is put to its sender */
+		/* the log says what was wrong, never the parameter sent (input) */
 		if (rc == ST_OK && request_query_check(req, &table[i]) != ST_OK)
-			rc = refuse_logged(req, ST_EINVAL, req->err.code, req->err.field,
-					   req->err.message);
+			rc = refuse_logged_as(req, ST_EINVAL, req->err.code, req->err.field,
+					      req->err.message,
+					      str_eq(req->err.code, "unknown_parameter")
+						      ? "a query parameter this endpoint does not take"
+						      : "a query parameter that is not clean text or "
+							"is too long");
+		/* an oversized body is refused after sign-in, so that a signed-in
+		 * sender's attempt is logged like any invalid request */
+		if (rc == ST_OK && req->too_big)
+			rc = err_setc(&req->err, ST_ETOOBIG, "too_large", "",
+				      "the request body is larger than %d bytes", HTTP_BODY_MAX);
 		if (rc == ST_OK)
 			rc = table[i].handler(req, res);
 		if (rc != ST_OK) {
@@ -645,7 +665,7 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 			 * they are made; bad input, unknown objects and conflicts
 			 * here (the route's pattern, not the path with its ids) */
 			int http = st_status_http(req->err.status);
-			if (req->actor.user_id > 0 &&
+			if (req->actor.user_id > 0 && !req->logged &&
 			    (http == 400 || http == 404 || http == 409 || http == 410 || http == 413 ||
 			     http == 415)) {
 				char endpoint[160];
@@ -759,6 +779,23 @@ static void request_id_new(char out[40])
 	used += 12;
 }
 
+struct framing {
+	int lengths;
+	bool chunked;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	(void)kind, (void)value;
+	if (key && strcasecmp(key, "Content-Length") == 0)
+		f->lengths++;
+	else if (key && strcasecmp(key, "Transfer-Encoding") == 0)
+		f->chunked = true;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -769,6 +806,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!cs) {
 		cs = xcalloc(1, sizeof(*cs));
 		*con_cls = cs;
+		/* Where a body ends must be beyond doubt: two lengths, or a length
+		 * and chunked coding, could let bytes of this body be read as a
+		 * request of its own (smuggling). Refused, and the connection
+		 * closed, before any of the body is read. */
+		struct framing f = {0};
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+		if (f.lengths > 1 || (f.lengths && f.chunked)) {
+			cs->phase = PHASE_SENT;
+			cs->srv = srv;
+			cs->conn = conn;
+			struct st_error e = {0};
+			err_setc(&e, ST_EINVAL, "bad_framing", "",
+				 "a request may carry one Content-Length, or be chunked, not both");
+			response_error(&cs->res, &e);
+			cs->res.close = true;
+			return send_response(srv, conn, NULL, &cs->res);
+		}
 		/* A declared length over the limit is refused. A client that
 		 * waits for "100 Continue" is answered now and never sends the
 		 * body. One that sends it anyway has it read and dropped (up to
@@ -848,12 +902,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		response_error(&cs->res, &req->err);
 		return answer(cs);
 	}
-	if (cs->too_big) {
-		err_setc(&req->err, ST_ETOOBIG, "too_large", "",
-			 "the request body is larger than %d bytes", HTTP_BODY_MAX);
-		response_error(&cs->res, &req->err);
-		return answer(cs);
-	}
+	req->too_big = cs->too_big;
 	cs->route = route_find(req);
 	if (cs->route && !cs->route->on_loop)
 		return to_worker(cs);
@@ -875,7 +924,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memset(&req->err, 0, sizeof(req->err));
 		req->actor = (struct actor){.via = "api", .client = req->client,
 					    .request_id = req->request_id};
-		req->cookie_auth = req->on_loop = req->reroute = false;
+		req->cookie_auth = req->on_loop = req->reroute = req->logged = false;
 		return to_worker(cs);
 	}
 	if (audit_ticket_wait(&cs->ticket, ticket_suspend, cs)) {
@@ -1105,9 +1154,9 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	atomic_store(&srv.closing, true);
 	while (atomic_load(&srv.active))
 		poll(NULL, 0, 10);
-	/* then the answers go out and the clients leave (an idle connection
-	 * is closed after HTTP_IDLE_TIMEOUT) */
-	for (int i = 0; i < (HTTP_IDLE_TIMEOUT + 1) * 10; i++) {
+	/* then the answers go out: a few seconds for them, not for clients
+	 * that keep idle connections open (those are closed by the stop) */
+	for (int i = 0; i < STOP_GRACE_MS / 100; i++) {
 		di = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!di || di->num_connections == 0)
 			break;

@@ -44,6 +44,8 @@ struct request {
 	struct session_info session;
 	bool cookie_auth;         /* authenticated by cookie (CSRF applies) */
 	bool on_loop;             /* run on the event loop: nothing may block */
+	bool too_big;             /* the body was over HTTP_BODY_MAX (dropped) */
+	bool logged;              /* its refusal is in the log already */
 	bool reroute;             /* on the loop, it would block: to a worker */
 	struct st_error err;      /* a handler returning < 0 fills this */
 };
@@ -56,6 +58,7 @@ struct response {
 	char *set_cookie;   /* owned */
 	char *set_cookie2;  /* owned: a second cookie (the CSRF token) */
 	char *location;     /* owned */
+	bool close;         /* close the connection after this answer */
 };
 
 enum route_auth {

@@ -555,6 +555,7 @@ static int sq_checkpoint(void *c, bool restart, int64_t *log_bytes, struct st_er
 
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
+	.one_writer = true,
 	.open = sq_open,
 	.close = sq_close,
 	.conn_open = sq_conn_open,

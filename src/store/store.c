@@ -4,6 +4,7 @@
  * helpers and transactions. Backends implement struct store_backend.
  */
 #include <pthread.h>
+#include <time.h>
 
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ struct store_conn {
 	struct store *store;
 	void *impl;
 	bool in_tx;
+	bool writing; /* holds the store's write lock */
 	struct store_stmt **cache; /* open addressing, power-of-two size */
 	size_t cache_cap, cache_n;
 	struct store_conn *next_free;
@@ -30,6 +32,7 @@ struct store {
 	void *db;
 	pthread_mutex_t lock;
 	pthread_cond_t available;
+	pthread_mutex_t write_lock; /* backends with one writer at a time */
 	struct store_conn *free_list;
 	int open_conns, max_conns;
 	struct store_conn **all;
@@ -52,6 +55,7 @@ int store_open(const struct store_options *opt, struct store **out, struct st_er
 	s->all = xcalloc((size_t)s->max_conns, sizeof(*s->all));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->available, NULL);
+	pthread_mutex_init(&s->write_lock, NULL);
 	int rc = b->open(opt, &s->db, e);
 	if (rc != ST_OK) {
 		free(s->all);
@@ -86,6 +90,7 @@ void store_close(struct store *s)
 	s->b->close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->available);
+	pthread_mutex_destroy(&s->write_lock);
 	free(s->all);
 	free(s);
 }
@@ -330,12 +335,33 @@ int64_t store_changes(struct store_conn *c)
 	return c->store->b->changes(c->impl);
 }
 
+#define WRITE_WAIT_S 10
+
+static void write_unlock(struct store_conn *c)
+{
+	if (c->writing) {
+		c->writing = false;
+		pthread_mutex_unlock(&c->store->write_lock);
+	}
+}
+
 int store_begin(struct store_conn *c, struct st_error *e)
 {
 	ST_ASSERT(!c->in_tx);
+	if (c->store->b->one_writer) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += WRITE_WAIT_S;
+		if (pthread_mutex_clocklock(&c->store->write_lock, CLOCK_MONOTONIC, &until) != 0)
+			return err_setc(e, ST_EUNAVAIL, "busy", NULL,
+					"the database is busy with other changes; try again");
+		c->writing = true;
+	}
 	int rc = c->store->b->begin(c->impl, e);
 	if (rc == ST_OK)
 		c->in_tx = true;
+	else
+		write_unlock(c);
 	return rc;
 }
 
@@ -356,6 +382,7 @@ int store_commit(struct store_conn *c, struct st_error *e)
 		c->store->b->rollback(c->impl);
 	}
 	c->in_tx = false;
+	write_unlock(c);
 	return rc;
 }
 
@@ -370,6 +397,7 @@ void store_rollback(struct store_conn *c)
 			c->store->b->reset(c->cache[i]->impl);
 	c->store->b->rollback(c->impl);
 	c->in_tx = false;
+	write_unlock(c);
 }
 
 bool store_in_transaction(const struct store_conn *c)

@@ -35,6 +35,10 @@ struct store_options {
 
 struct store_backend {
 	const char *name;
+	/* One writer at a time (SQLite): write transactions of this process
+	 * queue on a lock of their own rather than on the database's busy
+	 * wait, which sleeps up to 100 ms between tries. */
+	bool one_writer;
 	int (*open)(const struct store_options *opt, void **db, struct st_error *e);
 	void (*close)(void *db);
 	int (*conn_open)(void *db, void **conn, struct st_error *e);
@@ -117,7 +121,8 @@ void store_bindv(struct store_stmt *st, const char *fmt, va_list ap);
 void store_bind(struct store_stmt *st, const char *fmt, ...);
 int64_t store_changes(struct store_conn *c);
 
-/* Write transactions (SQLite: BEGIN IMMEDIATE). Not nested. */
+/* Write transactions (SQLite: BEGIN IMMEDIATE). Not nested. A writer that
+ * cannot start within 10 s gets ST_EUNAVAIL ("busy"). */
 int store_begin(struct store_conn *c, struct st_error *e);
 /* A read transaction (SQLite: BEGIN): the reads until store_commit() see
  * one snapshot and share one begin and end (cheaper than one each). */

@@ -7,7 +7,9 @@
  * limit), every refusal of the middleware in the access log and never a
  * token, query values that are not UTF-8 text refused naming the parameter,
  * record versions range-checked (and a past version's read logged with its
- * purpose), and 409 bodies that say nothing of tables or columns.
+ * purpose), 409 bodies that say nothing of tables or columns, requests whose
+ * body's end is in doubt (two lengths, a length and chunked) refused with
+ * the connection closed, and a refusal logged once.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -353,7 +355,7 @@ static void test_query_values(const char *A)
 	/* a parameter's name that is not text cannot be named back */
 	expect_field(400, "/api/v1/audit?%FF=1", A, "");
 	/* the refusal is logged (without the value) */
-	assert_true(api_logged("request.refused", "deny", "without control characters"));
+	assert_true(api_logged("request.refused", "deny", "not clean text"));
 	/* text passes: accents, spaces, other scripts */
 	api_expect(404, "GET", "/api/v1/records/99999?purpose=caf%C3%A9+r%C3%A9sum%C3%A9", A,
 		   NULL, "not_found");
@@ -440,6 +442,97 @@ static void test_conflicts(const char *A)
 			      "\"family_name\":\"B\",\"organization\":\"school-a\"}");
 }
 
+/* Sends raw bytes on a new connection and reads everything until the
+ * server closes it. */
+static char *raw_exchange(const char *bytes)
+{
+	int port = 0;
+	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = {.tv_sec = 30};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+	struct buf got = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&got, chunk, (size_t)n);
+	close(fd);
+	return buf_detach(&got, NULL);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Where a body ends is beyond doubt, or the request is refused and the
+ * connection closed: no bytes of a body are ever read as a request. */
+static void test_framing(const char *A)
+{
+	static const char *const smuggled[] = {
+		"Content-Length: 2\r\nContent-Length: 75\r\n",
+		"Content-Length: 75\r\nContent-Length: 2\r\n",
+		"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(smuggled); i++) {
+		char req[1024];
+		snprintf(req, sizeof(req),
+			 "POST /api/v1/subjects HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+			 "Bearer %s\r\nContent-Type: application/json\r\n%s\r\n{}GET "
+			 "/api/v1/users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+			 "%s\r\n\r\n",
+			 A, smuggled[i], A);
+		char *got = raw_exchange(req);
+		if (count_of(got, "HTTP/1.1 ") != 1 || !str_has_prefix(got, "HTTP/1.1 400") ||
+		    !strstr(got, "bad_framing"))
+			fail_msg("framing %zu: answered\n%s", i, got);
+		free(got);
+	}
+}
+
+/* A signed-in person's bad query parameter is one event, which does not
+ * quote it; an oversized body from one is logged like any invalid input. */
+static void test_logged_once(const char *A)
+{
+	int64_t before = api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE "
+						  "action = 'request.refused' AND CAST(entry AS "
+						  "TEXT) LIKE '%does not take%'");
+	api_expect(400, "GET", "/api/v1/users/1?purposLEAK=1", A, NULL, "unknown_parameter");
+	assert_int_equal(api_db_count("audit.db",
+				      "SELECT COUNT(*) FROM audit_event WHERE action = "
+				      "'request.refused' AND CAST(entry AS TEXT) LIKE '%does not take%'"),
+			 before + 1);
+	assert_int_equal(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE "
+						  "action = 'request.invalid' AND CAST(entry AS "
+						  "TEXT) LIKE '%unknown_parameter%'"),
+			 0);
+	assert_int_equal(log_holds("purposLEAK"), 0);
+
+	const char *too_large = "SELECT COUNT(*) FROM audit_event WHERE action = 'request.invalid' "
+				"AND user_id = 1 AND CAST(entry AS TEXT) LIKE '%too_large%'";
+	int64_t large_before = api_db_count("audit.db", too_large);
+	size_t big = 2u << 20;
+	char *body = xmalloc(big + 1);
+	memset(body, ' ', big);
+	body[0] = '{';
+	body[big - 1] = '}';
+	body[big] = '\0';
+	struct resp r = api_request("POST", "/api/v1/subjects", A, body, big, "application/json",
+				    NULL, NULL);
+	free(body);
+	assert_int_equal(r.status, 413);
+	json_decref(r.json);
+	assert_int_equal(api_db_count("audit.db", too_large), large_before + 1);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -457,6 +550,8 @@ static void test_limits(void **state)
 	test_query_values(A);
 	test_record_versions(A);
 	test_conflicts(A);
+	test_framing(A);
+	test_logged_once(A);
 }
 
 int main(void)
