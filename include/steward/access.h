@@ -19,6 +19,10 @@
 #include "steward/steward.h"
 
 /* --- organizations and users ------------------------------------------- */
+/* {"organizations": [{"id", "code", "name", "kind"}, ...]}, by code; for
+ * those who manage accounts or subjects (logged). */
+int organization_list(struct steward *st, const struct actor *who, json_t **out,
+		      struct st_error *e);
 int organization_create(struct steward *st, const struct actor *who, const char *code,
 			const char *name, const char *kind, int64_t *id, struct st_error *e);
 

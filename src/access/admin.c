@@ -319,6 +319,51 @@ int organization_create(struct steward *st, const struct actor *who, const char 
 	return rc;
 }
 
+int organization_list(struct steward *st, const struct actor *who, json_t **out,
+		      struct st_error *e)
+{
+	/* those who create accounts and subjects need the codes */
+	struct audit_event ev = {.action = "organization.list"};
+	static const enum admin_perm perms[] = {ADM_USERS, ADM_SUBJECTS};
+	int rc = access_admin_any(st, who, perms, 2, &ev, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_conn *c;
+	rc = store_acquire(st->db, &c, e);
+	if (rc != ST_OK)
+		return rc;
+	struct store_stmt *s = NULL;
+	rc = store_prepare(c, "SELECT id, code, name, kind FROM organization ORDER BY code", &s, e);
+	json_t *list = json_array();
+	while (rc == ST_OK) {
+		int step = store_step(s, e);
+		if (step == STORE_DONE)
+			break;
+		if (step != STORE_ROW) {
+			rc = step;
+			break;
+		}
+		json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "id",
+						      (json_int_t)store_col_int(s, 0), "code",
+						      store_col_text(s, 1), "name",
+						      store_col_text(s, 2), "kind",
+						      store_col_text(s, 3)));
+	}
+	store_done(s);
+	store_release(c);
+	if (rc == ST_OK) {
+		/* served only once logged */
+		ev.outcome = "allow";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	if (rc != ST_OK) {
+		json_decref(list);
+		return rc;
+	}
+	*out = json_pack("{s:o}", "organizations", list);
+	return ST_OK;
+}
+
 /* --- users ---------------------------------------------------------------- */
 
 struct user_ctx {

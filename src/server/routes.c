@@ -71,6 +71,8 @@ static const struct route table[] = {
 
 	R("POST", "/api/v1/organizations", h_org_create, AUTH_SESSION, "people",
 	  "Create a school or department"),
+	R("GET", "/api/v1/organizations", h_org_list, AUTH_SESSION, "people",
+	  "List the organizations (their codes name them elsewhere)"),
 	R("POST", "/api/v1/users", h_user_create, AUTH_SESSION, "people", "Create a user"),
 	L("GET", "/api/v1/users/{id}", h_user_get, AUTH_SESSION, "people", "Read a user"),
 	R("PATCH", "/api/v1/users/{id}", h_user_patch, AUTH_SESSION, "people",

@@ -25,6 +25,7 @@ HANDLER(h_token_list);
 HANDLER(h_token_delete);
 /* routes_people.c */
 HANDLER(h_org_create);
+HANDLER(h_org_list);
 HANDLER(h_user_create);
 HANDLER(h_user_get);
 HANDLER(h_user_patch);

@@ -29,6 +29,15 @@ HANDLER(h_org_create)
 	return rc;
 }
 
+HANDLER(h_org_list)
+{
+	json_t *o = NULL;
+	int rc = organization_list(req->st, &req->actor, &o, &req->err);
+	if (rc == ST_OK)
+		response_json(res, 200, o);
+	return rc;
+}
+
 HANDLER(h_user_create)
 {
 	static const char *const keys[] = {"username", "password", "display_name", "roles",

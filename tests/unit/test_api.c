@@ -279,6 +279,8 @@ static void test_api(void **state)
 		{"it_admin", it.token, "GET", rec_a, NULL, 403},
 		{"it_admin", it.token, "POST", "/api/v1/users", new_teacher, 201},
 		{"it_admin", it.token, "GET", "/api/v1/audit", NULL, 403},
+		{"it_admin", it.token, "GET", "/api/v1/organizations", NULL, 200},
+		{"teacher", t1.token, "GET", "/api/v1/organizations", NULL, 403},
 		{"contractor", v1.token, "GET", rec_a, NULL, 200},
 		{"contractor", v1.token, "GET", rec_h, NULL, 403},
 		{"contractor", v1.token, "POST", "/api/v1/users", new_teacher, 403},
@@ -691,6 +693,20 @@ static void test_api(void **state)
 	assert_true(api_logged("mfa.confirm", "deny", ""));
 	assert_true(api_logged("record.read", "allow", "disclosure"));
 	assert_true(api_logged("inventory.read", "allow", ""));
+	/* the codes that name organizations elsewhere can be looked up */
+	json_t *orgs = NULL;
+	assert_int_equal(api_call("GET", "/api/v1/organizations", A, NULL, &orgs), 200);
+	bool listed = false;
+	size_t oi;
+	json_t *org;
+	json_array_foreach(json_object_get(orgs, "organizations"), oi, org)
+		listed |= str_eq(json_string_value(json_object_get(org, "code")), "school-a") &&
+			  str_eq(json_string_value(json_object_get(org, "kind")), "school") &&
+			  str_eq(json_string_value(json_object_get(org, "name")), "A School");
+	assert_true(listed);
+	json_decref(orgs);
+	assert_true(api_logged("organization.list", "allow", ""));
+	assert_true(api_logged("organization.list", "deny", ""));
 	assert_true(api_logged("audit.checkpoint", "allow", ""));
 	assert_true(api_logged("audit.checkpoint", "deny", ""));
 	/* the health answer, given to anyone, says whether it works, not how busy it is */
