@@ -94,6 +94,7 @@ int cmd_password(int argc, char **argv);
 int cmd_records_get(int argc, char **argv);
 int cmd_records_create(int argc, char **argv);
 int cmd_audit_query(int argc, char **argv);
+int cmd_audit_export_remote(int argc, char **argv);
 int cmd_policy_who_can(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv);
 int cmd_api(int argc, char **argv);

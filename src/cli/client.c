@@ -846,6 +846,67 @@ int cmd_audit_query(int argc, char **argv)
 	return get_with_options("/api/v1/audit", opts);
 }
 
+/* The evidence package of a time window, from the server (decided and
+ * logged as the signed-in person), into a file of one's own (0600). */
+int cmd_audit_export_remote(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL, *user = NULL, *subject = NULL, *outpath = NULL;
+	const struct cli_opt opts[] = {
+		{"from", &from, NULL, "start of the window (date or UTC time, inclusive)"},
+		{"to", &to, NULL, "end of the window (exclusive)"},
+		{"user", &user, NULL, "only events of this user id"},
+		{"subject", &subject, NULL, "only events about this subject id"},
+		{"out", &outpath, NULL, "the package file to write"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	if (!from || !to || !outpath) {
+		fprintf(stderr, "steward: audit export needs --from, --to and --out\n");
+		return 2;
+	}
+	int64_t uid = 0, sid = 0;
+	if ((user && (!str_to_i64(user, &uid) || uid <= 0)) ||
+	    (subject && (!str_to_i64(subject, &sid) || sid <= 0))) {
+		fprintf(stderr, "steward: --user and --subject take numeric ids\n");
+		return 2;
+	}
+	json_t *b = json_pack("{s:s, s:s}", "from", from, "to", to);
+	if (uid)
+		json_object_set_new(b, "user", json_integer(uid));
+	if (sid)
+		json_object_set_new(b, "subject", json_integer(sid));
+	char *body = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	struct conn c;
+	struct st_error e = {0};
+	if (load_conn(&c, &e) != ST_OK) {
+		free(body);
+		return cli_fail(&e);
+	}
+	long status = 0;
+	json_t *pkg = NULL;
+	int rc = call(&c, "POST", "/api/v1/audit/export", body, &status, &pkg, &e);
+	conn_release(&c);
+	free(body);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	if (status != 200)
+		return report(status, pkg);
+	char *text = json_dumps(pkg, JSON_INDENT(1) | JSON_SORT_KEYS);
+	rc = file_write_atomic(outpath, text, strlen(text), 0600, false, &e);
+	free(text);
+	if (rc == ST_OK)
+		printf("wrote %s: %zu entries in the window, checkpoint of %lld entries\n", outpath,
+		       json_array_size(json_object_get(pkg, "entries")),
+		       (long long)json_integer_value(
+			       json_object_get(json_object_get(pkg, "checkpoint"), "tree_size")));
+	json_decref(pkg);
+	return rc == ST_OK ? 0 : cli_fail(&e);
+}
+
 int cmd_policy_who_can(int argc, char **argv)
 {
 	const char *category = NULL, *action = NULL, *subject = NULL;

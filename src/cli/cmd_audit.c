@@ -114,8 +114,16 @@ static int parse_when(const char *s, const char *name, int64_t *us, struct st_er
 	return ST_OK;
 }
 
+/* With --data, offline from the data directory (the server stopped, for
+ * instance to examine it after an incident): logged as the system. Without,
+ * a client of the server like every business command. */
 int cmd_audit_export(int argc, char **argv)
 {
+	bool local = false;
+	for (int i = 1; i < argc; i++)
+		local |= str_eq(argv[i], "--data") || str_has_prefix(argv[i], "--data=");
+	if (!local)
+		return cmd_audit_export_remote(argc, argv);
 	const char *data = NULL, *from = NULL, *to = NULL, *user = NULL, *subject = NULL,
 		   *outpath = NULL, *ppfile = NULL;
 	const struct cli_opt opts[] = {

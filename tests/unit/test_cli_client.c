@@ -445,6 +445,24 @@ static void test_saved_token_stays_home(void **state)
 	free(out);
 	free(enroll);
 	free(qr);
+	/* an evidence package comes from the server, decided and logged as
+	 * the signed-in person's act, and checks on its own */
+	char *pkg = xasprintf("%s/pkg.json", api_dir);
+	char *export = xasprintf("audit export --from 2000-01-01 --to 2100-01-01 --out %s", pkg);
+	assert_int_equal(run(cli, export, &out), 0);
+	assert_non_null(strstr(out, "wrote"));
+	free(out);
+	char *check = xasprintf("audit verify-proof %s", pkg);
+	assert_int_equal(run(cli, check, &out), 0);
+	assert_non_null(strstr(out, "evidence package verified"));
+	free(out);
+	assert_int_equal(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE action "
+						  "= 'audit.export' AND outcome = 'allow' AND "
+						  "user_id = 1"),
+			 1);
+	free(check);
+	free(export);
+	free(pkg);
 	/* a password change says so */
 	char *pw2 = write_file(api_dir, "pw2", "another harbor quartz 77\n");
 	char *change = xasprintf("password --current-password-file %s --new-password-file %s", pw,
