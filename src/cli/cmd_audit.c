@@ -120,7 +120,7 @@ static int parse_when(const char *s, const char *name, int64_t *us, struct st_er
 int cmd_audit_export(int argc, char **argv)
 {
 	bool local = false;
-	for (int i = 1; i < argc; i++)
+	for (int i = 0; i < argc; i++)
 		local |= str_eq(argv[i], "--data") || str_has_prefix(argv[i], "--data=");
 	if (!local)
 		return cmd_audit_export_remote(argc, argv);
