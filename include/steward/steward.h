@@ -68,6 +68,13 @@ void steward_close(struct steward *st);
 
 /* Applies pending schema migrations without opening everything else. */
 int steward_migrate(const char *dir, struct st_error *e);
+/* Copies the data directory's two databases (the data first, the log a few
+ * seconds later when a server runs), its log key and witness into a new
+ * directory dest (0700): consistent while a server runs, never the master
+ * key (kept apart, docs/operations.md) nor what can be rebuilt. Reads the
+ * files only: no key is needed and nothing is decrypted. */
+int steward_backup(const char *dir, const char *dest, bool *server_running,
+		   struct st_error *e);
 
 /* The schema version of the main database. */
 int steward_schema_version(struct steward *st);

@@ -22,6 +22,7 @@ static const struct command {
 	{"migrate", cmd_migrate, "apply pending database schema migrations"},
 	{"serve", cmd_serve, "run the HTTP API server"},
 	{"keys rotate", cmd_keys_rotate, "make a new master key version and rewrap every key"},
+	{"backup", cmd_backup, "copy the databases consistently, even beside a running server"},
 	{"audit verify", cmd_audit_verify, "recompute the access log's tree and check every checkpoint"},
 	{"audit export", cmd_audit_export,
 	 "write an evidence package for a time window (--data: offline, from the data directory)"},

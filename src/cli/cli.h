@@ -79,6 +79,7 @@ int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_keys_rotate(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify_proof(int argc, char **argv);

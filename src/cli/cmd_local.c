@@ -192,6 +192,41 @@ int cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+int cmd_backup(int argc, char **argv)
+{
+	const char *data = NULL, *to = NULL;
+	const struct cli_opt opts[] = {
+		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
+		{"to", &to, NULL, "a new directory for the backup"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+		return 2;
+	data = cli_data_dir(data);
+	if (!data || !to) {
+		fprintf(stderr, "steward: backup needs --data DIR and --to NEW_DIR\n");
+		return 2;
+	}
+	struct st_error e = {0};
+	bool running = false;
+	if (steward_backup(data, to, &running, &e) != ST_OK)
+		return cli_fail(&e);
+	printf("copied %s into %s%s\n", data, to,
+	       running ? " (beside the running server)" : "");
+	/* the copy is checked as it will be restored */
+	char *verify_argv[] = {(char *)"--data", (char *)to, NULL};
+	int rc = cmd_audit_verify(2, verify_argv);
+	if (rc != 0) {
+		fprintf(stderr, "steward: the backup's access log does not verify\n");
+		return rc;
+	}
+	printf("not copied: keys/ (back the master key up separately, never with the data: "
+	       "docs/operations.md), the journal and the query index (rebuilt)\n");
+	return 0;
+}
+
 int cmd_keys_rotate(int argc, char **argv)
 {
 	const char *data = NULL, *ppfile = NULL, *newpp = NULL;

@@ -522,6 +522,80 @@ void steward_close(struct steward *st)
 	free(st);
 }
 
+/* Copies one database of the data directory into dest/name. */
+static int backup_db(const char *dir, const char *name, const char *dest, struct st_error *e)
+{
+	char *from = xasprintf("%s/%s", dir, name), *to = xasprintf("%s/%s", dest, name);
+	struct store *s = NULL;
+	struct store_options so = {.backend = "sqlite", .location = from, .pool_size = 1};
+	int rc = store_open(&so, &s, e);
+	if (rc == ST_OK)
+		rc = store_backup(s, to, e);
+	store_close(s);
+	free(from);
+	free(to);
+	return rc;
+}
+
+static int copy_small_file(const char *dir, const char *name, const char *dest, bool required,
+			   struct st_error *e)
+{
+	char *from = xasprintf("%s/%s", dir, name), *to = xasprintf("%s/%s", dest, name);
+	char *data = NULL;
+	size_t len = 0;
+	int rc = ST_OK;
+	if (file_exists(from) || required) {
+		rc = file_read_all(from, 1 << 20, &data, &len, e);
+		if (rc == ST_OK)
+			rc = file_write_atomic(to, data, len, 0600, true, e);
+	}
+	free(data);
+	free(from);
+	free(to);
+	return rc;
+}
+
+int steward_backup(const char *dir, const char *dest, bool *server_running,
+		   struct st_error *e)
+{
+	char *db = xasprintf("%s/%s", dir, MAIN_DB);
+	bool exists = file_exists(db);
+	free(db);
+	if (!exists)
+		return err_setc(e, ST_ENOTFOUND, "no_datadir", "data",
+				"%s is not a Steward data directory", dir);
+	if (mkdir(dest, 0700) != 0)
+		return err_setc(e, errno == EEXIST ? ST_ECONFLICT : ST_EIO, "exists", "to",
+				"cannot create %s: %s (a backup goes into a new directory)", dest,
+				strerror(errno));
+	/* Without a server, the directory is held so that none starts
+	 * meanwhile; beside one, the copies are taken while it runs. */
+	struct st_error le = {0};
+	int lock = lock_dir(dir, &le);
+	*server_running = lock < 0;
+	/* The data first, the log second: a change is committed only after
+	 * its event is durable in the journal, and the log database holds
+	 * every journal event within a second (flushed at each checkpoint),
+	 * so the log copy, taken later, has an event for every change in the
+	 * data copy. */
+	int rc = backup_db(dir, MAIN_DB, dest, e);
+	if (rc == ST_OK && *server_running)
+		sleep(3);
+	/* the witness before the log: the copy of the log then holds the
+	 * checkpoint the witness names, or a later one */
+	if (rc == ST_OK)
+		rc = copy_small_file(dir, SIGNING_PUB, dest, true, e);
+	if (rc == ST_OK)
+		rc = copy_small_file(dir, WITNESS_FILE, dest, false, e);
+	if (rc == ST_OK)
+		rc = backup_db(dir, AUDIT_DB, dest, e);
+	if (rc == ST_OK && fsync_dir(dest) != 0)
+		rc = err_set(e, ST_EIO, NULL, "cannot flush %s", dest);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
 int steward_migrate(const char *dir, struct st_error *e)
 {
 	char *db = xasprintf("%s/%s", dir, MAIN_DB);

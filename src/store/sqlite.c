@@ -531,6 +531,51 @@ static int sq_sync(void *p, struct st_error *e)
 	return rc;
 }
 
+static int sq_backup(void *p, const char *dest, struct st_error *e)
+{
+	struct sqlite_db *d = p;
+	int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, ST_EIO, NULL, "cannot create %s (it must not exist)", dest);
+	close(fd);
+	sqlite3 *src = NULL, *dst = NULL;
+	int rc = sqlite3_open_v2(d->path, &src, SQLITE_OPEN_READONLY, d->vfs);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(src, 10000);
+		/* one step: the whole copy is of one snapshot, writers go on */
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+		rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+		if (b && sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_DONE)
+			rc = SQLITE_ERROR;
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	/* the copy stands on its own: no write-ahead log beside it */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	char *msg = xstrdup(rc == SQLITE_OK ? "" : (dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc)));
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	if (rc == SQLITE_OK) {
+		fd = open(dest, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) != 0)
+			rc = SQLITE_IOERR;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rc != SQLITE_OK) {
+		unlink(dest);
+		int r = err_set(e, ST_EIO, NULL, "cannot copy %s: %s", d->path,
+				msg[0] ? msg : "write failed");
+		free(msg);
+		return r;
+	}
+	free(msg);
+	return ST_OK;
+}
+
 static int sq_checkpoint(void *c, bool restart, int64_t *log_bytes, struct st_error *e)
 {
 	/* On a synchronous=FULL connection the checkpoint syncs the WAL before
@@ -582,5 +627,6 @@ const struct store_backend store_sqlite_backend = {
 	.defer_sync = sq_defer_sync,
 	.sync = sq_sync,
 	.checkpoint = sq_checkpoint,
+	.backup = sq_backup,
 	.generation = sq_generation,
 };

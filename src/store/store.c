@@ -95,6 +95,11 @@ void store_close(struct store *s)
 	free(s);
 }
 
+int store_backup(struct store *s, const char *dest, struct st_error *e)
+{
+	return s->b->backup(s->db, dest, e);
+}
+
 const char *store_backend_name(const struct store *s)
 {
 	return s->b->name;

@@ -63,6 +63,9 @@ struct store_backend {
 	int64_t (*changes)(void *conn);
 	/* Removes freed pages for good (VACUUM-like); used after shredding. */
 	int (*purge_free_space)(void *conn, struct st_error *e);
+	/* A consistent copy of the whole database, taken while others may
+	 * write, into a new file `dest` (created 0600, flushed to disk). */
+	int (*backup)(void *db, const char *dest, struct st_error *e);
 	/* Group commit across threads: this connection's commits return
 	 * before they are on disk; store_sync() then makes every commit so
 	 * far durable at once. */
@@ -131,6 +134,8 @@ int store_commit(struct store_conn *c, struct st_error *e);
 void store_rollback(struct store_conn *c);
 bool store_in_transaction(const struct store_conn *c);
 int store_purge_free_space(struct store_conn *c, struct st_error *e);
+/* See store_backend.backup. */
+int store_backup(struct store *s, const char *dest, struct st_error *e);
 
 /* Deferred durability for one connection (the access log's writer): its
  * commits are ordered and atomic but not yet durable; store_sync() makes

@@ -61,9 +61,31 @@ grep -q "another Steward process" out || fail "lock message: $(cat out)"
 # and so is a migration (the server keeps what it read from the database)
 if "$steward" migrate --data d > out 2>&1; then fail "migrate ran beside a server"; fi
 grep -q "another Steward process" out || fail "migrate lock message: $(cat out)"
+# a backup beside the running server: consistent, checked, no key in it
+"$steward" backup --data d --to b1 > out 2>&1 || fail "backup beside a server: $(cat out)"
+grep -q "beside the running server" out || fail "backup output: $(cat out)"
+grep -q "access log verified" out || fail "backup not verified: $(cat out)"
+[ -e b1/steward.db ] && [ -e b1/audit.db ] && [ -e b1/audit-signing.pub ] || fail "backup files: $(ls b1)"
+[ ! -e b1/keys ] || fail "the master key was copied into the backup"
+[ "$(stat -c %a b1)" = 700 ] && [ "$(stat -c %a b1/steward.db)" = 600 ] || fail "backup permissions"
+if "$steward" backup --data d --to b1 > out 2>&1; then fail "backup over an existing directory"; fi
+grep -q "new directory" out || fail "existing backup directory message: $(cat out)"
+if "$steward" backup --data nonesuch --to b2 > out 2>&1; then fail "backup of no data directory"; fi
 kill -TERM "$server"; wait "$server" || fail "server exit status $?"
 server=""
 grep -q "stopped" server.log || fail "no clean stop: $(cat server.log)"
+# restored with its key, the backup serves and its log verifies
+cp -r d/keys b1/keys
+"$steward" audit verify --data b1 > out 2>&1 || fail "restored log: $(cat out)"
+"$steward" serve --data b1 --listen 127.0.0.1:0 --port-file bport > restore.log 2>&1 &
+server=$!
+for _ in $(seq 100); do [ -s bport ] && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$(cat bport)/api/v1/health" | grep -q '"status":"ok"' || fail "restored server: $(cat restore.log)"
+kill -TERM "$server"; wait "$server" || fail "restored server exit status $?"
+server=""
+# offline (no server): the data directory is held meanwhile
+"$steward" backup --data d --to b3 > out 2>&1 || fail "offline backup: $(cat out)"
+grep -q "beside the running server" out && fail "offline backup thought a server ran"
 
 # TLS: with a certificate and key the server speaks only HTTPS, and says so
 # to browsers (HSTS); a key file readable by others is refused like any key
