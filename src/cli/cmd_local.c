@@ -3,6 +3,10 @@
  * migrate, serve and key rotation. These are the only commands that open
  * the data directory directly; they need the master key (or passphrase).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "server/server.h"
@@ -192,6 +196,23 @@ int cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+/* Removes a backup that failed: the directory it made and what is in it. */
+static void remove_partial(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!str_eq(de->d_name, ".") && !str_eq(de->d_name, "..")) {
+			char *p = xasprintf("%s/%s", dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	const char *data = NULL, *to = NULL;
@@ -210,21 +231,43 @@ int cmd_backup(int argc, char **argv)
 		return 2;
 	}
 	struct st_error e = {0};
-	bool running = false;
-	if (steward_backup(data, to, &running, &e) != ST_OK)
-		return cli_fail(&e);
-	printf("copied %s into %s%s\n", data, to,
-	       running ? " (beside the running server)" : "");
-	/* the copy is checked as it will be restored */
-	char *verify_argv[] = {(char *)"--data", (char *)to, NULL};
-	int rc = cmd_audit_verify(2, verify_argv);
-	if (rc != 0) {
-		fprintf(stderr, "steward: the backup's access log does not verify\n");
-		return rc;
+	if (file_exists(to)) {
+		fprintf(stderr, "steward: %s exists (a backup goes into a new directory)\n", to);
+		return 5;
 	}
-	printf("not copied: keys/ (back the master key up separately, never with the data: "
-	       "docs/operations.md), the journal and the query index (rebuilt)\n");
-	return 0;
+	/* built beside its place and put there only once it verifies: a
+	 * failed backup leaves nothing that looks like one */
+	char *partial = xasprintf("%s.partial", to);
+	bool running = false;
+	int rc = steward_backup(data, partial, &running, &e) == ST_OK ? 0 : cli_fail(&e);
+	if (rc == 0) {
+		printf("copied %s%s\n", data, running ? " (beside the running server)" : "");
+		char *verify_argv[] = {(char *)"--data", partial, NULL};
+		rc = cmd_audit_verify(2, verify_argv);
+		if (rc != 0)
+			fprintf(stderr, "steward: the backup's access log does not verify\n");
+	}
+	if (rc == 0 && rename(partial, to) != 0) {
+		fprintf(stderr, "steward: cannot rename %s to %s: %s\n", partial, to,
+			strerror(errno));
+		rc = 1;
+	}
+	if (rc == 0) {
+		char *parent = xstrdup(to);
+		char *slash = strrchr(parent, '/');
+		if (slash)
+			*slash = '\0';
+		fsync_dir(slash ? (parent[0] ? parent : "/") : ".");
+		free(parent);
+		printf("backup in %s\nnot copied: keys/ (back the master key up separately, never "
+		       "with the data: docs/operations.md), the journal and the query index "
+		       "(rebuilt)\n",
+		       to);
+	} else if (rc != 5 || file_exists(partial)) {
+		remove_partial(partial);
+	}
+	free(partial);
+	return rc;
 }
 
 int cmd_keys_rotate(int argc, char **argv)

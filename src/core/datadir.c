@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "core/context.h"
 #include "core/defaults.h"
 #include "access/access_internal.h"
@@ -555,6 +556,25 @@ static int copy_small_file(const char *dir, const char *name, const char *dest, 
 	return rc;
 }
 
+/* Events in a log database (its next seq), read as any reader would. */
+static int log_db_size(const char *path, uint64_t *size, struct st_error *e)
+{
+	struct store *s = NULL;
+	struct store_options so = {.backend = "sqlite", .location = path, .pool_size = 1};
+	struct store_conn *c = NULL;
+	int64_t n = 0;
+	int rc = store_open(&so, &s, e);
+	if (rc == ST_OK)
+		rc = store_acquire(s, &c, e);
+	if (rc == ST_OK)
+		rc = store_query_int(c, &n, e, "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_event",
+				     "");
+	store_release(c);
+	store_close(s);
+	*size = (uint64_t)n;
+	return rc;
+}
+
 int steward_backup(const char *dir, const char *dest, bool *server_running,
 		   struct st_error *e)
 {
@@ -572,15 +592,51 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 	 * meanwhile; beside one, the copies are taken while it runs. */
 	struct st_error le = {0};
 	int lock = lock_dir(dir, &le);
+	if (lock < 0 && le.status != ST_ECONFLICT) {
+		rmdir(dest);
+		if (e)
+			*e = le;
+		return le.status;
+	}
 	*server_running = lock < 0;
+	char *log = xasprintf("%s/%s", dir, AUDIT_DB);
+	uint64_t held = 0, need = 0;
 	/* The data first, the log second: a change is committed only after
-	 * its event is durable in the journal, and the log database holds
-	 * every journal event within a second (flushed at each checkpoint),
-	 * so the log copy, taken later, has an event for every change in the
-	 * data copy. */
-	int rc = backup_db(dir, MAIN_DB, dest, e);
-	if (rc == ST_OK && *server_running)
-		sleep(3);
+	 * its event is durable in the journal, so every change in the data
+	 * copy has its event before the journal's durable end read just
+	 * after the copy; the log copy is taken once the log database holds
+	 * that much. With no server running, what only the journal holds
+	 * (after an unclean stop) would be missing from the copy: refused. */
+	int rc = ST_OK;
+	if (!*server_running) {
+		rc = log_db_size(log, &held, e);
+		if (rc == ST_OK)
+			rc = audit_journal_end(log, held, &need, e);
+		if (rc == ST_OK && need > held)
+			rc = err_setc(e, ST_ECONFLICT, "journal_ahead", "data",
+				      "the access log's journal holds %llu events its database does "
+				      "not yet (the server stopped uncleanly): start and stop the "
+				      "server once, then back up",
+				      (unsigned long long)(need - held));
+	}
+	if (rc == ST_OK)
+		rc = backup_db(dir, MAIN_DB, dest, e);
+	if (rc == ST_OK && *server_running) {
+		rc = log_db_size(log, &held, e);
+		if (rc == ST_OK)
+			rc = audit_journal_end(log, held, &need, e);
+		for (int i = 0; rc == ST_OK && held < need; i++) {
+			if (i == 300) {
+				rc = err_setc(e, ST_EUNAVAIL, "busy", NULL,
+					      "the access log's database stayed behind its journal "
+					      "for 30 s; try again");
+				break;
+			}
+			usleep(100000);
+			rc = log_db_size(log, &held, e);
+		}
+	}
+	free(log);
 	/* the witness before the log: the copy of the log then holds the
 	 * checkpoint the witness names, or a later one */
 	if (rc == ST_OK)
@@ -593,6 +649,16 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 		rc = err_set(e, ST_EIO, NULL, "cannot flush %s", dest);
 	if (lock >= 0)
 		close(lock);
+	if (rc != ST_OK) {
+		/* nothing half-made is left that could pass for a backup */
+		static const char *const made[] = {MAIN_DB, AUDIT_DB, SIGNING_PUB, WITNESS_FILE};
+		for (size_t i = 0; i < ARRAY_LEN(made); i++) {
+			char *p = xasprintf("%s/%s", dest, made[i]);
+			unlink(p);
+			free(p);
+		}
+		rmdir(dest);
+	}
 	return rc;
 }
 

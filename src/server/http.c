@@ -16,6 +16,7 @@
  * requests finish, and returns.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <strings.h>
 #include <microhttpd.h>
@@ -780,19 +781,36 @@ static void request_id_new(char out[40])
 }
 
 struct framing {
-	int lengths;
-	bool chunked;
+	int lengths, codings;
+	bool odd; /* a header name that is no token, or a coding but chunked */
 };
+
+/* A header name as RFC 9110 allows (a token): no space before the colon,
+ * which libmicrohttpd 0.9.75 keeps as part of the name. */
+static bool is_token(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
 				     const char *value)
 {
 	struct framing *f = cls;
-	(void)kind, (void)value;
-	if (key && strcasecmp(key, "Content-Length") == 0)
+	(void)kind;
+	if (!is_token(key))
+		f->odd = true;
+	else if (strcasecmp(key, "Content-Length") == 0)
 		f->lengths++;
-	else if (key && strcasecmp(key, "Transfer-Encoding") == 0)
-		f->chunked = true;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->codings++;
+		if (!value || strcasecmp(value, "chunked") != 0)
+			f->odd = true;
+	}
 	return MHD_YES;
 }
 
@@ -808,17 +826,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = cs;
 		/* Where a body ends must be beyond doubt: two lengths, or a length
 		 * and chunked coding, could let bytes of this body be read as a
-		 * request of its own (smuggling). Refused, and the connection
-		 * closed, before any of the body is read. */
+		 * request of its own (smuggling); so could a name with a space
+		 * before its colon, or a coding other than chunked (read to the
+		 * end of the connection). Refused, and the connection closed,
+		 * before any of the body is read. Folded header lines cannot be
+		 * seen here (libmicrohttpd joins them): a proxy in front should
+		 * refuse them, as RFC 9112 asks. */
 		struct framing f = {0};
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-		if (f.lengths > 1 || (f.lengths && f.chunked)) {
+		if (f.odd || f.lengths > 1 || f.codings > 1 || (f.lengths && f.codings)) {
 			cs->phase = PHASE_SENT;
 			cs->srv = srv;
 			cs->conn = conn;
 			struct st_error e = {0};
 			err_setc(&e, ST_EINVAL, "bad_framing", "",
-				 "a request may carry one Content-Length, or be chunked, not both");
+				 "a request may carry one Content-Length, or be chunked (and only "
+				 "chunked), not both; header names take no spaces");
 			response_error(&cs->res, &e);
 			cs->res.close = true;
 			return send_response(srv, conn, NULL, &cs->res);

@@ -474,13 +474,19 @@ static int count_of(const char *hay, const char *needle)
 }
 
 /* Where a body ends is beyond doubt, or the request is refused and the
- * connection closed: no bytes of a body are ever read as a request. */
+ * connection closed: no bytes of a body are ever read as a request (two
+ * lengths, a length and a coding, a name with a space before its colon, a
+ * coding other than chunked, two codings). */
 static void test_framing(const char *A)
 {
 	static const char *const smuggled[] = {
 		"Content-Length: 2\r\nContent-Length: 75\r\n",
 		"Content-Length: 75\r\nContent-Length: 2\r\n",
 		"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+		"Content-Length : 75\r\n",
+		"Transfer-Encoding : chunked\r\nContent-Length: 2\r\n",
+		"Transfer-Encoding: gzip, chunked\r\n",
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(smuggled); i++) {
 		char req[1024];

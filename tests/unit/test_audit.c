@@ -420,6 +420,17 @@ static void test_fail_closed(void **state)
 	if (verify(f, NULL, &r, &e) != ST_OK)
 		fail_msg("the log with events only in the journal does not verify: %s", e.message);
 	assert_int_equal(r.tree_size, durable);
+	/* a backup now (no server: stopped uncleanly, as it were) would copy a
+	 * log database without the events only the journal holds: refused */
+	steward_close(f->st);
+	f->st = NULL;
+	char *dest = xasprintf("%s/backup", f->dir);
+	bool running = true;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(steward_backup(f->data, dest, &running, &e), ST_ECONFLICT);
+	assert_string_equal(e.code, "journal_ahead");
+	assert_false(running);
+	assert_false(file_exists(dest));
 	open_faulty(f);
 	assert_int_equal(audit_size(f->st->audit), durable);
 	memset(&e, 0, sizeof(e));
@@ -427,6 +438,19 @@ static void test_fail_closed(void **state)
 		fail_msg("the log does not verify after recovery: %s", e.message);
 	assert_int_equal(r.tree_size, durable);
 	assert_int_equal(r.journal_tail, 0);
+	/* once the events are in the log database (a start did it), the
+	 * backup is taken, and its log holds them */
+	steward_close(f->st);
+	f->st = NULL;
+	ASSERT_OK(steward_backup(f->data, dest, &running, &ts_err));
+	char *copy = xasprintf("%s/audit.db", dest);
+	memset(&e, 0, sizeof(e));
+	if (audit_verify(copy, f->pk, NULL, &r, &e) != ST_OK)
+		fail_msg("the backup's log does not verify: %s", e.message);
+	assert_true(r.tree_size >= durable);
+	free(copy);
+	free(dest);
+	f->st = ts_open(f->data, NULL);
 }
 
 /* --- appends on a ticket (the server's event loop) ------------------------ */
