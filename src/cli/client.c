@@ -450,32 +450,40 @@ static int report(long status, json_t *body)
 	}
 }
 
-static int request(const char *method, const char *path, const char *body)
+/* One request with the saved session: ST_OK with the status and the
+ * answer, or the failure to make it (in e). */
+static int fetch(const char *method, const char *path, const char *body, long *status,
+		 json_t **out, struct st_error *e)
 {
 	struct conn c;
+	*status = 0;
+	*out = NULL;
+	int rc = load_conn(&c, e);
+	if (rc != ST_OK)
+		return rc;
+	rc = call(&c, method, path, body, status, out, e);
+	conn_release(&c);
+	return rc;
+}
+
+static int request(const char *method, const char *path, const char *body)
+{
 	struct st_error e = {0};
-	if (load_conn(&c, &e) != ST_OK)
-		return cli_fail(&e);
 	long status = 0;
 	json_t *out = NULL;
-	int rc = call(&c, method, path, body, &status, &out, &e);
-	conn_release(&c);
-	return rc != ST_OK ? cli_fail(&e) : report(status, out);
+	if (fetch(method, path, body, &status, &out, &e) != ST_OK)
+		return cli_fail(&e);
+	return report(status, out);
 }
 
 /* A request whose success is said in words rather than by the answer. */
 static int request_quiet(const char *method, const char *path, const char *body,
 			 const char *said)
 {
-	struct conn c;
 	struct st_error e = {0};
-	if (load_conn(&c, &e) != ST_OK)
-		return cli_fail(&e);
 	long status = 0;
 	json_t *out = NULL;
-	int rc = call(&c, method, path, body, &status, &out, &e);
-	conn_release(&c);
-	if (rc != ST_OK)
+	if (fetch(method, path, body, &status, &out, &e) != ST_OK)
 		return cli_fail(&e);
 	if (status >= 200 && status < 300) {
 		json_decref(out);
@@ -685,15 +693,10 @@ int cmd_mfa_enroll(int argc, char **argv)
 	int npos;
 	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
-	struct conn c;
 	struct st_error e = {0};
-	if (load_conn(&c, &e) != ST_OK)
-		return cli_fail(&e);
 	long status = 0;
 	json_t *out = NULL;
-	int rc = call(&c, "POST", "/api/v1/mfa/totp", NULL, &status, &out, &e);
-	conn_release(&c);
-	if (rc != ST_OK)
+	if (fetch("POST", "/api/v1/mfa/totp", NULL, &status, &out, &e) != ST_OK)
 		return cli_fail(&e);
 	if (status != 201)
 		return report(status, out);
@@ -880,16 +883,10 @@ int cmd_audit_export_remote(int argc, char **argv)
 		json_object_set_new(b, "subject", json_integer(sid));
 	char *body = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	struct conn c;
 	struct st_error e = {0};
-	if (load_conn(&c, &e) != ST_OK) {
-		free(body);
-		return cli_fail(&e);
-	}
 	long status = 0;
 	json_t *pkg = NULL;
-	int rc = call(&c, "POST", "/api/v1/audit/export", body, &status, &pkg, &e);
-	conn_release(&c);
+	int rc = fetch("POST", "/api/v1/audit/export", body, &status, &pkg, &e);
 	free(body);
 	if (rc != ST_OK)
 		return cli_fail(&e);

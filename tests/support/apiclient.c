@@ -8,6 +8,9 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,6 +275,18 @@ void api_server_restart(const char *const *extra)
 	snprintf(api_base, sizeof(api_base), "http://127.0.0.1:%d", atoi(text));
 	free(text);
 	free(portfile);
+}
+
+int api_connect_raw(void)
+{
+	int port = 0;
+	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
 }
 
 void api_server_stop(void)

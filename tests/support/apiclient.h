@@ -71,6 +71,8 @@ void api_login(struct who *w, const char *user, const char *pass);
 /* Sets up multi-factor in a session, which then counts as multi-factor. */
 void api_enroll(struct who *w);
 
+/* A plain TCP connection to the server, for raw requests. */
+int api_connect_raw(void);
 /* One integer from a read-only query of a database in the data directory. */
 int64_t api_db_count(const char *db, const char *sql);
 /* Whether the access log holds an event with this action and outcome whose

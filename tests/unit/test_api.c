@@ -40,13 +40,7 @@ static int teardown(void **state)
 /* Sends a GET and closes the connection without reading the answer. */
 static void send_and_leave(const char *path, const char *token)
 {
-	int port = 0;
-	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = api_connect_raw();
 	char req[512];
 	int n = snprintf(req, sizeof(req),
 			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",

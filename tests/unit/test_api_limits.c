@@ -126,13 +126,7 @@ static int64_t log_holds(const char *text)
 /* A connection holding a request that is never finished (slowloris). */
 static int hold_connection(void)
 {
-	int port = 0;
-	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = api_connect_raw();
 	const char *part = "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
 	assert_int_equal(write(fd, part, strlen(part)), (ssize_t)strlen(part));
 	return fd;
@@ -446,13 +440,7 @@ static void test_conflicts(const char *A)
  * server closes it. */
 static char *raw_exchange(const char *bytes)
 {
-	int port = 0;
-	assert_int_equal(sscanf(api_base, "http://127.0.0.1:%d", &port), 1);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = api_connect_raw();
 	struct timeval tv = {.tv_sec = 30};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
