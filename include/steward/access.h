@@ -34,9 +34,14 @@ struct user_input {
 	const char *position;
 	const char *const *roles;
 	size_t nroles;
-	const char *password;     /* NULL: cannot sign in with a password yet */
+	const char *password;     /* NULL: see issued_password */
 	int64_t agreement;        /* contractors: their agreement */
 	bool must_change_password;
+	/* With no password: when not NULL, a random one-time password is made
+	 * (the person must choose their own at first sign-in) and *issued_password
+	 * receives it (malloc'd; the caller wipes and frees it) to hand over;
+	 * when NULL the account cannot sign in with a password. */
+	char **issued_password;
 };
 int user_create(struct steward *st, const struct actor *who, const struct user_input *in,
 		int64_t *id, struct st_error *e);
@@ -129,6 +134,11 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 /* What can a user reach: categories by rule, subjects by relationship. */
 int access_what_can(struct steward *st, const struct actor *who, int64_t user, json_t **out,
 		    struct st_error *e);
+
+/* Checks a stated purpose at the boundary: NULL or "" is none; otherwise
+ * at most 500 characters of clean UTF-8 on one line that say something (a
+ * purpose of white space alone is refused, never taken for one). */
+int access_purpose_check(const char *purpose, struct st_error *e);
 
 /* Whether an account's access is suspended now (read from the live facts). */
 bool access_user_suspended(struct steward *st, int64_t user);

@@ -44,7 +44,9 @@ struct record_input {
 	const char *category;
 	const json_t *fields;
 	const char *source; /* where the data came from; default "steward" */
-	const char *series; /* retention series; default: the category's */
+	const char *series; /* retention series: the category's (the inventory
+			     * decides it; another is refused) */
+	const char *purpose; /* why, for rules that ask (logged) */
 };
 
 int record_create(struct steward *st, const struct actor *who, const struct record_input *in,
@@ -66,11 +68,12 @@ int record_read_text(struct steward *st, const struct actor *who, int64_t id, in
 /* Writes a new version: fields given replace, null removes; the result is
  * checked against the inventory as a whole. Earlier versions are kept. */
 int record_update(struct steward *st, const struct actor *who, int64_t id,
-		  const json_t *fields, int *new_version, struct st_error *e);
+		  const char *purpose, const json_t *fields, int *new_version,
+		  struct st_error *e);
 /* Soft delete: the record is no longer served but still exists until its
  * retention period says otherwise. */
 int record_delete(struct steward *st, const struct actor *who, int64_t id,
-		  struct st_error *e);
+		  const char *purpose, struct st_error *e);
 /* Crypto-shredding: destroys the record's data key, so every version of
  * it is permanently unreadable, then purges freed pages. */
 int record_shred(struct steward *st, const struct actor *who, int64_t id,

@@ -48,6 +48,34 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 void access_describe(const struct policy *p, struct steward *st, const struct access_request *r,
 		     const struct decision *d, struct audit_event *ev, char *buf, size_t n);
 
+/* What an administrative act would let an account read (access/confer.c). */
+struct conferral_rel {
+	enum relkind kind;
+	uint64_t subject;    /* or 0 with org: an organization-wide grant */
+	uint32_t org;
+	uint64_t categories; /* grants */
+};
+struct conferral_scope {
+	uint32_t org;
+	uint64_t categories;
+};
+struct conferral {
+	uint32_t roles;        /* the roles whose rules carry the access */
+	bool derived;          /* through the district, the school, the agreement */
+	uint32_t org;          /* the account's school (school_staff) */
+	uint32_t agreement;    /* a contractor's agreement */
+	uint32_t user;         /* the account whose stored relationships count, or 0 */
+	const struct conferral_rel *rel; /* a relationship being created, or NULL */
+	const struct conferral_scope *scopes; /* categories at organizations (agreements) */
+	size_t nscopes;
+	enum classification from; /* only categories classified at least this */
+};
+/* Whether everything `cf` confers is within the actor's own reach; if not,
+ * *why says the first thing that is not, in plain words. The system
+ * (user 0) always may. Takes the model's read lock. */
+bool access_confer_ok(struct steward *st, const struct actor *who, const struct policy *p,
+		      const struct conferral *cf, char *why, size_t n);
+
 /* Comma-separated names -> category bitmask against an inventory. */
 int categories_mask(const struct inventory *inv, const char *csv, uint64_t *mask);
 

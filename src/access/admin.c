@@ -268,6 +268,58 @@ static int user_exists(struct store_conn *c, int64_t id, struct st_error *e)
 	return rc;
 }
 
+/* An organization's id by code, read before a change is decided; 0 when
+ * there is none (the write itself reports it). */
+static uint32_t org_lookup(struct steward *st, const char *code)
+{
+	if (!code)
+		return 0;
+	struct store_conn *c;
+	if (store_acquire(st->db, &c, NULL) != ST_OK)
+		return 0;
+	int64_t id = 0;
+	if (org_find(c, code, &id, NULL) != ST_OK)
+		id = 0;
+	store_release(c);
+	return id > 0 && id < (int64_t)UINT32_MAX ? (uint32_t)id : 0;
+}
+
+/* Whether any allow rule names one of these roles: granting them confers
+ * access to records. */
+static bool roles_reach_records(const struct policy *p, uint32_t roles)
+{
+	for (int i = 0; i < p->nrules; i++)
+		if (!p->rules[i].forbid && (p->rules[i].roles & roles))
+			return true;
+	return false;
+}
+
+/* Refuses (logged) what would let the account read more than the actor
+ * could read themselves (access/confer.c). */
+static int check_conferral(struct steward *st, const struct actor *who, const struct policy *p,
+			   const struct conferral *cf, struct audit_event *ev, const char *field,
+			   struct st_error *e)
+{
+	char why[400];
+	if (access_confer_ok(st, who, p, cf, why, sizeof(why)))
+		return ST_OK;
+	return refused(st, who, ev, field, why, e);
+}
+
+/* Roles whose rules read records are conferred by those holding the power
+ * to confer access, which is apart from managing accounts; and never
+ * beyond what the actor could read. */
+static int check_role_grant(struct steward *st, const struct actor *who, const struct policy *p,
+			    const struct conferral *cf, struct audit_event *ev, struct st_error *e)
+{
+	if (!roles_reach_records(p, cf->roles))
+		return ST_OK;
+	int rc = access_admin(st, who, ADM_ACCESS, ev, e);
+	if (rc == ST_OK)
+		rc = check_conferral(st, who, p, cf, ev, "roles", e);
+	return rc;
+}
+
 /* --- organizations ------------------------------------------------------ */
 
 struct org_ctx {
@@ -424,6 +476,23 @@ int user_create(struct steward *st, const struct actor *who, const struct user_i
 			      "only contractor accounts carry an agreement");
 	if (rc == ST_OK)
 		rc = check_escalation(st, who, p, mask, &ev, e);
+	if (rc == ST_OK) {
+		struct conferral cf = {.roles = mask, .derived = true,
+				       .org = org_lookup(st, in->organization),
+				       .agreement = in->agreement > 0 && in->agreement < UINT32_MAX
+							    ? (uint32_t)in->agreement
+							    : 0};
+		rc = check_role_grant(st, who, p, &cf, &ev, e);
+	}
+	char *issued = NULL;
+	if (rc == ST_OK && !in->password && in->issued_password) {
+		/* an account nobody can sign in to is of no use: hand over a
+		 * one-time password, 24 characters from 18 random bytes */
+		unsigned char raw[18];
+		random_bytes(raw, sizeof(raw));
+		issued = b64_encode(raw, sizeof(raw));
+		secure_wipe(raw, sizeof(raw));
+	}
 	struct user_ctx u = {.in = in};
 	u.u = (struct user_new){
 		.username = in->username,
@@ -433,8 +502,8 @@ int user_create(struct steward *st, const struct actor *who, const struct user_i
 		.position = in->position,
 		.roles = in->roles,
 		.nroles = in->nroles,
-		.password = in->password,
-		.must_change_password = in->must_change_password,
+		.password = issued ? issued : in->password,
+		.must_change_password = issued ? true : in->must_change_password,
 	};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, user_write, &u, e);
@@ -442,6 +511,12 @@ int user_create(struct steward *st, const struct actor *who, const struct user_i
 		model_user_set(st->model, (uint32_t)u.id, kind, US_ACTIVE, mask, (uint32_t)u.org,
 			       (uint32_t)in->agreement);
 		*id = u.id;
+		if (issued)
+			*in->issued_password = issued, issued = NULL;
+	}
+	if (issued) {
+		secure_wipe(issued, strlen(issued));
+		free(issued);
 	}
 	json_decref(detail);
 	policy_unref(p);
@@ -652,6 +727,13 @@ int user_update(struct steward *st, const struct actor *who, int64_t id,
 	bool known = id > 0 && id < (int64_t)UINT32_MAX &&
 		     model_user_view(st->model, (uint32_t)id, &now);
 	model_unlock(st->model);
+	if (rc == ST_OK && roles && known) {
+		/* what the new roles open, through everything the account has */
+		struct conferral cf = {.roles = mask & ~now.roles, .derived = true,
+				       .org = now.org, .agreement = now.agreement,
+				       .user = (uint32_t)id};
+		rc = check_role_grant(st, who, p, &cf, &ev, e);
+	}
 	if (rc == ST_OK)
 		rc = keep_policy_holder(st, who, p, id, roles ? mask : now.roles,
 					status ? us == US_ACTIVE : (known && now.status == US_ACTIVE),
@@ -861,11 +943,30 @@ int training_record(struct steward *st, const struct actor *who, int64_t user,
 				   "completed_at", (json_int_t)completed_at);
 	struct audit_event ev = {.action = "training.record", .detail = detail};
 	int rc = access_admin(st, who, ADM_TRAINING, &ev, e);
+	/* an attestation is someone else's word: nobody records their own */
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, user, &ev, "training", e);
 	if (rc == ST_OK && (!course || !*course))
 		rc = err_setc(e, ST_EINVAL, "missing_field", "course", "\"course\" is required");
 	if (rc == ST_OK && (completed_at <= 0 || completed_at > time_now() + 86400))
 		rc = err_setc(e, ST_EINVAL, "bad_value", "completed_on",
 			      "the completion date cannot be in the future");
+	struct policy *tp = steward_policy(st);
+	if (rc == ST_OK && str_eq(course, tp->training_course) && user > 0 &&
+	    user < (int64_t)UINT32_MAX) {
+		/* the course unlocks the confidential records the account's roles
+		 * and relationships reach: only for someone who reaches them too */
+		struct model_user_view v = {0};
+		model_rdlock(st->model);
+		bool known = model_user_view(st->model, (uint32_t)user, &v);
+		model_unlock(st->model);
+		struct conferral cf = {.roles = v.roles, .derived = true, .org = v.org,
+				       .agreement = v.agreement, .user = (uint32_t)user,
+				       .from = tp->training_from};
+		if (known)
+			rc = check_conferral(st, who, tp, &cf, &ev, "user", e);
+	}
+	policy_unref(tp);
 	struct train_ctx t = {user, completed_at, 0, 0, who->user_id, course};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, train_write, &t, e);
@@ -960,6 +1061,22 @@ int agreement_create(struct steward *st, const struct actor *who,
 			buf_puts(&cats, in->categories[i]);
 		}
 	}
+	if (rc == ST_OK) {
+		/* a contractor under it will read these categories at these
+		 * schools: only someone who reads them there may sign for it */
+		uint64_t cmask = 0;
+		categories_mask(p->inv, cats.data, &cmask);
+		struct conferral_scope *sc = xcalloc(in->norganizations, sizeof(*sc));
+		size_t nsc = 0;
+		for (size_t i = 0; i < in->norganizations; i++) {
+			uint32_t org = org_lookup(st, in->organizations[i]);
+			if (org)
+				sc[nsc++] = (struct conferral_scope){org, cmask};
+		}
+		struct conferral cf = {.scopes = sc, .nscopes = nsc};
+		rc = check_conferral(st, who, p, &cf, &ev, "categories", e);
+		free(sc);
+	}
 	struct agr_ctx a = {.in = in, .cats = cats.data, .by = who->user_id};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, agr_write, &a, e);
@@ -1001,6 +1118,27 @@ static int rel_write(void *ctx, struct store_conn *c, struct st_error *e)
 		rc = org_find(c, r->in->organization, &r->org, e);
 	if (rc != ST_OK)
 		return rc;
+	/* One relationship of a kind, from one source, between the same two at
+	 * a time: a twin would keep the access alive after the other is
+	 * removed. (Two classes are two sources: ending one leaves the other,
+	 * as it should.) */
+	int64_t twin = 0;
+	rc = store_query_int(c, &twin, e,
+			     "SELECT id FROM relationship WHERE user_id = ? AND kind = ? AND "
+			     "COALESCE(subject_id, 0) = ? AND COALESCE(organization_id, 0) = ? AND "
+			     "source = ? AND removed_at IS NULL AND (ends_at IS NULL OR ends_at > ?) "
+			     "AND (? = 0 OR starts_at < ?) ORDER BY id LIMIT 1",
+			     "itiitiii", r->in->user, r->in->kind, r->in->subject,
+			     r->in->subject ? (int64_t)0 : r->org,
+			     r->in->source ? r->in->source : "", r->start, r->in->end, r->in->end);
+	if (rc == ST_OK)
+		return err_setc(e, ST_ECONFLICT, "duplicate", "subject",
+				"relationship %lld already gives this %s from the same source "
+				"(remove it first, or let it end)",
+				(long long)twin, r->in->kind);
+	if (rc != ST_ENOTFOUND)
+		return rc;
+	err_clear(e);
 	struct store_stmt *s;
 	rc = store_prepare(c,
 			   "INSERT INTO relationship (user_id, subject_id, organization_id, kind, "
@@ -1054,6 +1192,25 @@ int relationship_create(struct steward *st, const struct actor *who,
 			      "supervisor_of or grant");
 	if (rc == ST_OK && in->user <= 0)
 		rc = err_setc(e, ST_EINVAL, "missing_field", "user", "\"user\" is required");
+	if (rc == ST_OK) {
+		/* a relationship no rule of the account's roles reads through
+		 * means nothing, or a mistake (a nurse made teacher_of) */
+		struct model_user_view v = {0};
+		model_rdlock(st->model);
+		bool known = in->user < (int64_t)UINT32_MAX &&
+			     model_user_view(st->model, (uint32_t)in->user, &v);
+		model_unlock(st->model);
+		uint32_t roles = v.roles;
+		bool used = !known; /* (an unknown account is reported as such) */
+		for (int i = 0; i < p->nrules && !used; i++)
+			used = !p->rules[i].forbid && (p->rules[i].roles & roles) &&
+			       (p->rules[i].through >> kind & 1);
+		if (!used)
+			rc = err_setc(e, ST_EINVAL, "kind_not_used", "kind",
+				      "no rule of this account's roles reads through %s; give the "
+				      "account a role that does first",
+				      relkind_name(kind));
+	}
 	if (rc == ST_OK && !in->subject && !(kind == REL_GRANT && in->organization))
 		rc = err_setc(e, ST_EINVAL, "missing_field", "subject",
 			      "\"subject\" is required (a grant may name an organization instead)");
@@ -1088,6 +1245,18 @@ int relationship_create(struct steward *st, const struct actor *who,
 	int64_t start = in->start ? in->start : time_now();
 	if (rc == ST_OK && in->end && in->end <= start)
 		rc = err_setc(e, ST_EINVAL, "bad_value", "end", "the end must come after the start");
+	if (rc == ST_OK) {
+		/* what the account's roles read through it */
+		uint64_t cmask = 0;
+		categories_mask(p->inv, cats.data ? cats.data : "", &cmask);
+		struct conferral_rel cr = {.kind = kind,
+					   .subject = in->subject > 0 ? (uint64_t)in->subject : 0,
+					   .org = in->subject ? 0 : org_lookup(st, in->organization),
+					   .categories = cmask};
+		struct conferral cf = {.roles = user_roles(st, in->user), .rel = &cr};
+		if (cr.subject || cr.org)
+			rc = check_conferral(st, who, p, &cf, &ev, "user", e);
+	}
 	struct rel_ctx r = {in, cats.data ? cats.data : "", 0, 0, start, who->user_id};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, rel_write, &r, e);

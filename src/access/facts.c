@@ -344,6 +344,23 @@ int access_admin_any(struct steward *st, const struct actor *who, const enum adm
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
 }
 
+int access_purpose_check(const char *purpose, struct st_error *e)
+{
+	if (!purpose || !*purpose)
+		return ST_OK;
+	size_t n = strlen(purpose);
+	if (n > 500)
+		return err_setc(e, ST_EINVAL, "too_long", "purpose",
+				"\"purpose\" is at most 500 characters");
+	if (!str_is_clean_utf8(purpose, n) || strpbrk(purpose, "\r\n\t"))
+		return err_setc(e, ST_EINVAL, "bad_value", "purpose",
+				"\"purpose\" must be printable text on one line");
+	if (str_is_blank(purpose))
+		return err_setc(e, ST_EINVAL, "bad_value", "purpose",
+				"\"purpose\" must say why (white space alone is not a purpose)");
+	return ST_OK;
+}
+
 int access_check(struct steward *st, const struct actor *who, enum action act,
 		 int64_t subject, const char *category, struct audit_event *ev,
 		 struct decision *dec, struct policy **pol, struct st_error *e)

@@ -796,11 +796,12 @@ int cmd_records_get(int argc, char **argv)
 
 int cmd_records_create(int argc, char **argv)
 {
-	const char *subject = NULL, *category = NULL, *fields = NULL;
+	const char *subject = NULL, *category = NULL, *fields = NULL, *purpose = NULL;
 	const struct cli_opt opts[] = {
 		{"subject", &subject, NULL, "the subject's id"},
 		{"category", &category, NULL, "the record's category"},
 		{"fields", &fields, NULL, "the fields as a JSON object"},
+		{"purpose", &purpose, NULL, "why (required where the rules ask; it is logged)"},
 		{NULL, NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -818,8 +819,8 @@ int cmd_records_create(int argc, char **argv)
 		json_decref(f);
 		return 2;
 	}
-	json_t *b = json_pack("{s:I, s:s, s:o}", "subject", (json_int_t)sid, "category", category,
-			      "fields", f);
+	json_t *b = json_pack("{s:I, s:s, s:o, s:s*}", "subject", (json_int_t)sid, "category",
+			      category, "fields", f, "purpose", purpose);
 	char *t = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	int rc = request("POST", "/api/v1/records", t);

@@ -71,6 +71,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 bool str_to_i64(const char *s, int64_t *out);
 /* True if s is valid UTF-8 with no control characters other than \t \n \r. */
 bool str_is_clean_utf8(const char *s, size_t len);
+/* True if s is NULL or holds nothing but white space (ASCII or U+00A0,
+ * U+2000-U+200B, U+3000): a stated reason or purpose must say something. */
+bool str_is_blank(const char *s);
 /* Base64 (standard alphabet, padded) and hex; the result is malloc'd. */
 char *b64_encode(const void *data, size_t len);
 int b64_decode(const char *s, unsigned char **out, size_t *out_len);

@@ -91,6 +91,25 @@ bool str_is_clean_utf8(const char *s, size_t len)
 	return true;
 }
 
+bool str_is_blank(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		if (*p == ' ' || (*p >= '\t' && *p <= '\r')) {
+			p++;
+		} else if (p[0] == 0xc2 && p[1] == 0xa0) {
+			p += 2;
+		} else if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0x8b) {
+			p += 3;
+		} else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) {
+			p += 3;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

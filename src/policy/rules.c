@@ -16,7 +16,7 @@ static const char *const user_kind_names[UK_COUNT] = {"employee", "contractor", 
 static const char *const user_status_names[] = {"active", "disabled", "separated"};
 static const char *const admin_names[ADM_COUNT] = {
 	"users",  "suspensions", "training", "agreements", "relationships", "subjects",
-	"policy", "inventory",   "review",   "audit_read", "audit_export"};
+	"policy", "inventory",   "review",   "audit_read", "audit_export", "access"};
 
 const char *admin_perm_name(enum admin_perm p)
 {
@@ -384,7 +384,7 @@ int policy_parse(const char *text, size_t len, struct inventory *inv, struct pol
 				rc = bad(e, "bad_value", path,
 					 "unknown permission (users, suspensions, training, agreements, "
 					 "relationships, subjects, policy, inventory, review, "
-					 "audit_read, audit_export)",
+					 "audit_read, audit_export, access)",
 					 NULL);
 				goto fail;
 			}
@@ -395,6 +395,10 @@ int policy_parse(const char *text, size_t len, struct inventory *inv, struct pol
 			p->admin_roles[k] = (uint32_t)mask;
 		}
 	}
+	/* Rules written before the power to confer access was its own keep it
+	 * with those who may change the rules (never with account managers). */
+	if (!admin || !json_object_get(admin, "access"))
+		p->admin_roles[ADM_ACCESS] = p->admin_roles[ADM_POLICY];
 	json_t *rules = json_object_get(doc, "rules");
 	if (!json_is_array(rules) || json_array_size(rules) > POLICY_MAX_RULES) {
 		rc = bad(e, "bad_value", "rules", "rules must be a list", NULL);

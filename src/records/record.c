@@ -234,11 +234,20 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 		return rc;
 	}
 	rc = inventory_check_fields(cat, in->fields, false, e);
+	if (rc == ST_OK)
+		rc = access_purpose_check(in->purpose, e);
+	/* the retention series follows from the category (the inventory and
+	 * the district's schedule decide it), never from whoever writes */
+	if (rc == ST_OK && in->series && !str_eq(in->series, cat->series ? cat->series : ""))
+		rc = err_setc(e, ST_EINVAL, "bad_value", "series",
+			      "%s records are kept under retention series %s (the data inventory "
+			      "decides the series)",
+			      cat->name, cat->series ? cat->series : "(none)");
 	if (rc != ST_OK) {
 		inventory_unref(inv);
 		return rc;
 	}
-	const char *series = in->series ? in->series : cat->series;
+	const char *series = cat->series;
 	struct store_conn *c;
 	rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK) {
@@ -252,7 +261,8 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 	rc = subject_kind_of(c, in->subject_id, &kind0, e);
 	char *written = json_key_list(in->fields);
 	struct audit_event ev = {.action = "record.create", .subject_id = in->subject_id,
-				 .category = in->category, .written = written};
+				 .category = in->category, .written = written,
+				 .purpose = in->purpose && *in->purpose ? in->purpose : NULL};
 	struct decision dec;
 	struct policy *pol = NULL;
 	if (rc == ST_OK)
@@ -702,11 +712,15 @@ int record_read_version(struct steward *st, const struct actor *who, int64_t id,
 }
 
 int record_update(struct steward *st, const struct actor *who, int64_t id,
-		  const json_t *fields, int *new_version, struct st_error *e)
+		  const char *purpose, const json_t *fields, int *new_version,
+		  struct st_error *e)
 {
+	int rc = access_purpose_check(purpose, e);
+	if (rc != ST_OK)
+		return rc;
 	struct inventory *inv = steward_inventory(st);
 	struct store_conn *c;
-	int rc = store_acquire(st->db, &c, e);
+	rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK) {
 		inventory_unref(inv);
 		return rc;
@@ -725,7 +739,7 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 	written = json_key_list(fields);
 	struct audit_event ev = {.action = "record.update", .record_id = id,
 				 .subject_id = r.subject_id, .category = r.category,
-				 .written = written};
+				 .written = written, .purpose = purpose && *purpose ? purpose : NULL};
 	struct decision dec;
 	rc = access_check(st, who, ACT_UPDATE, r.subject_id, r.category, &ev, &dec, &pol, e);
 	if (rc == ST_OK)
@@ -801,10 +815,13 @@ out:
 }
 
 int record_delete(struct steward *st, const struct actor *who, int64_t id,
-		  struct st_error *e)
+		  const char *purpose, struct st_error *e)
 {
+	int rc = access_purpose_check(purpose, e);
+	if (rc != ST_OK)
+		return rc;
 	struct store_conn *c;
-	int rc = store_acquire(st->db, &c, e);
+	rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
 	struct record_row r = {0};
@@ -813,7 +830,8 @@ int record_delete(struct steward *st, const struct actor *who, int64_t id,
 		goto out;
 	rc = record_row_load(c, id, 0, &r, e);
 	struct audit_event ev = {.action = "record.delete", .record_id = id,
-				 .subject_id = r.subject_id, .category = r.category};
+				 .subject_id = r.subject_id, .category = r.category,
+				 .purpose = purpose && *purpose ? purpose : NULL};
 	struct decision dec;
 	struct policy *pol = NULL;
 	if (rc == ST_OK)

@@ -102,8 +102,8 @@ static const struct route table[] = {
 	  "Read a record", "purpose,version"),
 	R("PATCH", "/api/v1/records/{id}", h_record_patch, AUTH_SESSION, "records:write",
 	  "Update a record (a new version)"),
-	R("DELETE", "/api/v1/records/{id}", h_record_delete, AUTH_SESSION, "records:write",
-	  "Delete a record"),
+	RQ("DELETE", "/api/v1/records/{id}", h_record_delete, AUTH_SESSION, "records:write",
+	  "Delete a record", "purpose"),
 
 	L("GET", "/api/v1/inventory", h_inventory_get, AUTH_SESSION, "policy",
 	  "The data inventory"),

@@ -4,6 +4,7 @@
  * fields refused, the field named) and calls the library, which decides
  * and logs.
  */
+#include "crypto/crypto.h"
 #include "server/routes.h"
 #include "steward/auth.h"
 #include "steward/access.h"
@@ -56,7 +57,7 @@ HANDLER(h_user_create)
 	if (rc == ST_OK)
 		rc = json_get_str(b, "display_name", true, 200, &in.display_name, "", &req->err);
 	if (rc == ST_OK)
-		rc = json_strings(b, "roles", true, roles, 32, &in.nroles, &req->err);
+		rc = json_strings(b, "roles", false, roles, 32, &in.nroles, &req->err);
 	if (rc == ST_OK)
 		rc = json_get_str(b, "organization", false, 48, &in.organization, "", &req->err);
 	if (rc == ST_OK)
@@ -69,12 +70,26 @@ HANDLER(h_user_create)
 		rc = json_get_bool(b, "must_change_password", false, &in.must_change_password, "",
 				   &req->err);
 	in.roles = roles;
+	char *issued = NULL;
+	in.issued_password = &issued;
 	int64_t id = 0;
 	if (rc == ST_OK)
 		rc = user_create(req->st, &req->actor, &in, &id, &req->err);
 	json_decref(b);
-	if (rc == ST_OK)
+	if (rc == ST_OK && issued) {
+		/* handed over once, to the person who created the account; the
+		 * text is built here (base64 needs no escaping) so that the one
+		 * copy is the body, which is wiped when sent */
+		res->status = 201;
+		res->text = xasprintf("{\"id\": %lld, \"one_time_password\": \"%s\", "
+				      "\"must_change_password\": true}",
+				      (long long)id, issued);
+		res->content_type = "application/json";
+		secure_wipe(issued, strlen(issued));
+		free(issued);
+	} else if (rc == ST_OK) {
 		response_created(res, id);
+	}
 	return rc;
 }
 

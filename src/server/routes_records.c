@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "server/routes.h"
+#include "steward/access.h"
 #include "steward/records.h"
 
 HANDLER(h_subject_create)
@@ -51,7 +52,7 @@ HANDLER(h_subject_get)
 HANDLER(h_record_create)
 {
 	static const char *const keys[] = {"subject", "category", "fields", "source", "series",
-					   NULL};
+					   "purpose", NULL};
 	json_t *b = NULL;
 	struct record_input in = {0};
 	int rc = request_body(req, keys, &b);
@@ -63,6 +64,8 @@ HANDLER(h_record_create)
 		rc = json_get_str(b, "source", false, 120, &in.source, "", &req->err);
 	if (rc == ST_OK)
 		rc = json_get_str(b, "series", false, 64, &in.series, "", &req->err);
+	if (rc == ST_OK)
+		rc = json_get_str(b, "purpose", false, 500, &in.purpose, "", &req->err);
 	in.fields = json_object_get(b, "fields");
 	if (rc == ST_OK && !in.fields)
 		rc = err_setc(&req->err, ST_EINVAL, "missing_field", "fields", "\"fields\" is required");
@@ -85,10 +88,8 @@ HANDLER(h_record_get)
 		rc = err_setc(&req->err, ST_EINVAL, "bad_value", "version",
 			      "\"version\" must be a whole number from 1 to %d", INT_MAX);
 	const char *purpose = request_query(req, "purpose");
-	if (rc == ST_OK && purpose && (strlen(purpose) > 500 ||
-				       !str_is_clean_utf8(purpose, strlen(purpose))))
-		rc = err_setc(&req->err, ST_EINVAL, "bad_value", "purpose",
-			      "\"purpose\" must be at most 500 printable characters");
+	if (rc == ST_OK)
+		rc = access_purpose_check(purpose, &req->err);
 	char *text = NULL;
 	size_t len = 0;
 	if (rc == ST_OK)
@@ -104,18 +105,21 @@ HANDLER(h_record_get)
 
 HANDLER(h_record_patch)
 {
-	static const char *const keys[] = {"fields", NULL};
+	static const char *const keys[] = {"fields", "purpose", NULL};
 	int64_t id = 0;
 	json_t *b = NULL;
+	const char *purpose = NULL;
 	int rc = request_id_param(req, 0, &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	json_t *fields = b ? json_object_get(b, "fields") : NULL;
 	if (rc == ST_OK && !fields)
 		rc = err_setc(&req->err, ST_EINVAL, "missing_field", "fields", "\"fields\" is required");
+	if (rc == ST_OK)
+		rc = json_get_str(b, "purpose", false, 500, &purpose, "", &req->err);
 	int version = 0;
 	if (rc == ST_OK)
-		rc = record_update(req->st, &req->actor, id, fields, &version, &req->err);
+		rc = record_update(req->st, &req->actor, id, purpose, fields, &version, &req->err);
 	json_decref(b);
 	if (rc == ST_OK)
 		response_json(res, 200, json_pack("{s:I, s:i}", "id", (json_int_t)id, "version", version));
@@ -127,7 +131,8 @@ HANDLER(h_record_delete)
 	int64_t id = 0;
 	int rc = request_id_param(req, 0, &id);
 	if (rc == ST_OK)
-		rc = record_delete(req->st, &req->actor, id, &req->err);
+		rc = record_delete(req->st, &req->actor, id, request_query(req, "purpose"),
+				   &req->err);
 	if (rc == ST_OK)
 		res->status = 204;
 	return rc;

@@ -348,7 +348,7 @@ static void test_text_answers(void **state)
 	expect_same_answer(&t, rich, 0, "grading");
 	json_t *patch = json_pack("{s:s}", "grade", "B+");
 	int v = 0;
-	ASSERT_OK(record_update(st, &ts_system, rich, patch, &v, &ts_err));
+	ASSERT_OK(record_update(st, &ts_system, rich, NULL, patch, &v, &ts_err));
 	json_decref(patch);
 	expect_same_answer(&t, rich, 1, "grading");
 	expect_same_answer(&t, rich, 0, "grading");
@@ -430,8 +430,15 @@ static void test_administration(void **state)
 	in.roles = roles_counselor;
 	assert_int_equal(user_create(st, &it, &in, &id, &e), ST_EDENIED);
 	assert_non_null(strstr(e.message, "designated"));
+	/* nor any role whose rules read records: conferring access is the
+	 * designee's, apart from managing accounts */
 	in.roles = roles_teacher;
+	assert_int_equal(user_create(st, &it, &in, &id, &e), ST_EDENIED);
+	assert_non_null(strstr(e.message, "only designee"));
+	in.roles = NULL;
+	in.nroles = 0;
 	ASSERT_OK(user_create(st, &it, &in, &id, &ts_err));
+	ASSERT_OK(user_set_roles(st, &d, id, roles_teacher, 1, &ts_err));
 	/* nobody gives themselves a need to know */
 	struct relationship_input self_rel = {.user = designee, .subject = 5, .kind = "teacher_of"};
 	int64_t rel_id = 0;

@@ -192,7 +192,7 @@ static void test_api(void **state)
 	api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"locky\",%s,\"display_name\":\"L\",\"roles\":[\"teacher\"]}", pw);
 	api_create("/api/v1/users", A, body);
-	int64_t people[] = {1, teach1, teach2, nurse1, nurse2, vendor1};
+	int64_t people[] = {teach1, teach2, nurse1, nurse2, vendor1};
 	for (size_t i = 0; i < ARRAY_LEN(people); i++) {
 		snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}", (long long)people[i], api_day(-60, d1));
 		api_create("/api/v1/training/completions", A, body);
@@ -237,6 +237,7 @@ static void test_api(void **state)
 	snprintf(audit_other, sizeof(audit_other), "/api/v1/audit?user=%lld", (long long)teach2);
 	snprintf(audit_self, sizeof(audit_self), "/api/v1/audit?user=%lld", (long long)teach1);
 	snprintf(who_subj, sizeof(who_subj), "/api/v1/policy/who-can?subject=%lld", (long long)student);
+	const char *new_account = "{\"username\":\"y%d\",\"display_name\":\"Y\"}";
 	const char *new_teacher = "{\"username\":\"x%d\",\"password\":\"quartz harbor violin 88\",\"display_name\":\"X\",\"roles\":[\"teacher\"]}";
 	char user_t2[64], rel_body[160], train_body[160];
 	snprintf(user_t2, sizeof(user_t2), "/api/v1/users/%lld", (long long)teach2);
@@ -271,7 +272,11 @@ static void test_api(void **state)
 		{"nurse", n1.token, "GET", rec_h, NULL, 403}, /* no multi-factor in this session */
 		{"nurse", n1.token, "GET", rec_a, NULL, 403},
 		{"it_admin", it.token, "GET", rec_a, NULL, 403},
-		{"it_admin", it.token, "POST", "/api/v1/users", new_teacher, 201},
+		/* accounts are IT's; conferring access to records is the designee's */
+		{"it_admin", it.token, "POST", "/api/v1/users", new_teacher, 403},
+		{"it_admin", it.token, "POST", "/api/v1/users", new_account, 201},
+		{"designee", A, "POST", "/api/v1/users", new_teacher, 201},
+		{"it_admin", it.token, "POST", "/api/v1/relationships", rel_body, 403},
 		{"it_admin", it.token, "GET", "/api/v1/audit", NULL, 403},
 		{"it_admin", it.token, "GET", "/api/v1/organizations", NULL, 200},
 		{"teacher", t1.token, "GET", "/api/v1/organizations", NULL, 403},
@@ -313,6 +318,9 @@ static void test_api(void **state)
 			snprintf(b, sizeof(b),
 				 "{\"username\":\"x%d\",\"password\":\"quartz harbor violin 88\","
 				 "\"display_name\":\"X\",\"roles\":[\"teacher\"]}",
+				 (int)i);
+		else if (matrix[i].body == new_account)
+			snprintf(b, sizeof(b), "{\"username\":\"y%d\",\"display_name\":\"Y\"}",
 				 (int)i);
 		else if (matrix[i].body)
 			str_copy(b, sizeof(b), matrix[i].body);

@@ -358,7 +358,7 @@ static void test_fail_closed(void **state)
 	assert_string_equal(e.code, "audit_unavailable");
 	int v = 0;
 	json_t *patch = json_pack("{s:s}", "conditions", "none");
-	assert_int_equal(record_update(f->st, &ts_system, rid, patch, &v, &e), ST_EAUDIT);
+	assert_int_equal(record_update(f->st, &ts_system, rid, NULL, patch, &v, &e), ST_EAUDIT);
 	store_fault_clear();
 	assert_true(audit_failures(f->st->audit) >= 1);
 	assert_int_equal(audit_size(f->st->audit), before);
@@ -376,7 +376,7 @@ static void test_fail_closed(void **state)
 	store_fault_arm(STORE_FAULT_SYNC, 0, "audit-journal");
 	assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
 	assert_null(out);
-	assert_int_equal(record_update(f->st, &ts_system, rid, patch, &v, &e), ST_EAUDIT);
+	assert_int_equal(record_update(f->st, &ts_system, rid, NULL, patch, &v, &e), ST_EAUDIT);
 	store_fault_clear();
 	assert_int_equal(record_read(f->st, &ts_system, rid, "care", &out, &e), ST_EAUDIT);
 	assert_null(out);

@@ -112,7 +112,7 @@ static void test_round_trip_and_versions(void **state)
 	json_t *patch = json_pack("{s:s, s:n}", "conditions", "asthma, peanut allergy",
 				  "medications");
 	int v = 0;
-	ASSERT_OK(record_update(f->st, &ts_system, id, patch, &v, &ts_err));
+	ASSERT_OK(record_update(f->st, &ts_system, id, NULL, patch, &v, &ts_err));
 	json_decref(patch);
 	assert_int_equal(v, 2);
 	ASSERT_OK(record_read(f->st, &ts_system, id, "care", &r, &ts_err));
@@ -131,12 +131,12 @@ static void test_round_trip_and_versions(void **state)
 	assert_int_equal(record_read_version(f->st, &ts_system, id, 3, NULL, &r, &e), ST_ENOTFOUND);
 
 	/* soft delete: no longer served, cannot be changed */
-	ASSERT_OK(record_delete(f->st, &ts_system, id, &ts_err));
+	ASSERT_OK(record_delete(f->st, &ts_system, id, NULL, &ts_err));
 	assert_int_equal(record_read(f->st, &ts_system, id, "care", &r, &e), ST_EGONE);
 	patch = json_pack("{s:s}", "conditions", "x");
-	assert_int_equal(record_update(f->st, &ts_system, id, patch, &v, &e), ST_EGONE);
+	assert_int_equal(record_update(f->st, &ts_system, id, NULL, patch, &v, &e), ST_EGONE);
 	json_decref(patch);
-	assert_int_equal(record_delete(f->st, &ts_system, id, &e), ST_EGONE);
+	assert_int_equal(record_delete(f->st, &ts_system, id, NULL, &e), ST_EGONE);
 	assert_int_equal(record_read(f->st, &ts_system, 999999, NULL, &r, &e), ST_ENOTFOUND);
 }
 
@@ -195,11 +195,11 @@ static void test_inventory_refusals_write_nothing(void **state)
 	json_t *patch = json_pack("{s:s}", "gpa_rank", "3");
 	struct st_error e = {0};
 	int v = 0;
-	assert_int_equal(record_update(f->st, &ts_system, id, patch, &v, &e), ST_EINVAL);
+	assert_int_equal(record_update(f->st, &ts_system, id, NULL, patch, &v, &e), ST_EINVAL);
 	assert_string_equal(e.field, "fields.gpa_rank");
 	json_decref(patch);
 	patch = json_pack("{s:n}", "course");
-	assert_int_equal(record_update(f->st, &ts_system, id, patch, &v, &e), ST_EINVAL);
+	assert_int_equal(record_update(f->st, &ts_system, id, NULL, patch, &v, &e), ST_EINVAL);
 	assert_string_equal(e.field, "fields.course");
 	json_decref(patch);
 	assert_int_equal(count_rows(f, "record_version"), before_v);
@@ -326,7 +326,7 @@ static void test_shredding(void **state)
 	free(db);
 	/* a soft-deleted record can still be shredded */
 	int64_t id2 = make_record(f, f->employee, "personnel", "{\"position\":\"Teacher\"}");
-	ASSERT_OK(record_delete(f->st, &ts_system, id2, &ts_err));
+	ASSERT_OK(record_delete(f->st, &ts_system, id2, NULL, &ts_err));
 	ASSERT_OK(record_shred(f->st, &ts_system, id2, &ts_err));
 }
 

@@ -1,0 +1,370 @@
+/*
+ * test_confer.c - nobody confers access they could not use themselves, by
+ * any path: roles at an account's creation and later, the school an account
+ * is created in, a contractor's agreement, relationships, grants for one
+ * student and for a whole school, training, and agreements. Each refusal
+ * writes nothing and is logged; the same act by someone whose duties reach
+ * that far is allowed. The power to confer access is apart from the power
+ * to manage accounts.
+ *
+ * The rules are the district's default, widened so that the checks are
+ * what refuses: HR, a school administrator (who reads directory and health
+ * records in their own school) and IT all hold the powers to confer.
+ */
+#include "testsupport.h"
+#include "access/access_internal.h"
+#include "steward/records.h"
+
+static char *dir, *data;
+static struct steward *st;
+static int64_t hr, it, sa, plain, teacher, tutor_target, student_a, student_b, employee;
+static const int64_t designee = 1;
+
+static int64_t count(const char *sql)
+{
+	struct store_conn *c;
+	struct st_error e = {0};
+	assert_int_equal(store_acquire(st->db, &c, &e), ST_OK);
+	int64_t n = -1;
+	assert_int_equal(store_query_int(c, &n, &e, sql, ""), ST_OK);
+	store_release(c);
+	return n;
+}
+
+/* Every table a conferring act writes, summed: a refusal leaves it as it was. */
+static int64_t written(void)
+{
+	return count("SELECT (SELECT COUNT(*) FROM app_user) + (SELECT COUNT(*) FROM user_role) + "
+		     "(SELECT COUNT(*) FROM relationship) + (SELECT COUNT(*) FROM agreement) + "
+		     "(SELECT COUNT(*) FROM training_completion)");
+}
+
+static int64_t denials(void)
+{
+	struct audit_query q = {.outcome = "deny", .after_seq = -1, .limit = 100000};
+	json_t *events = NULL;
+	int64_t next;
+	ASSERT_OK(audit_query(st->audit, &q, &events, &next, &ts_err));
+	int64_t n = (int64_t)json_array_size(events);
+	json_decref(events);
+	return n;
+}
+
+static struct actor as_user(int64_t id)
+{
+	return (struct actor){.user_id = id, .via = "test", .mfa = true, .session_id = "s-1",
+			      .client = "192.0.2.7", .request_id = "r-1"};
+}
+
+/* Expects a refusal for want of reach: nothing written, one denial logged. */
+#define REFUSED(call, words)                                                          \
+	do {                                                                          \
+		int64_t w0 = written(), d0 = denials();                               \
+		struct st_error e_ = {0};                                             \
+		int rc_ = (call);                                                     \
+		if (rc_ != ST_EDENIED)                                                \
+			fail_msg("%s: %d (%s), wanted a refusal", #call, rc_, e_.message); \
+		if (!strstr(e_.message, words))                                       \
+			fail_msg("%s: \"%s\" does not say \"%s\"", #call, e_.message, words); \
+		assert_int_equal(written(), w0);                                      \
+		assert_int_equal(denials(), d0 + 1);                                  \
+	} while (0)
+
+static int64_t make_user(const char *name, const char *role, const char *org)
+{
+	const char *roles[1] = {role};
+	struct user_input in = {.username = name, .display_name = name, .organization = org,
+				.roles = roles, .nroles = role ? 1 : 0,
+				.password = "violet umbrella tractor 42"};
+	int64_t id = 0;
+	ASSERT_OK(user_create(st, &ts_system, &in, &id, &ts_err));
+	return id;
+}
+
+static int64_t make_subject(const char *kind, const char *ext, const char *org)
+{
+	struct subject_input in = {.kind = kind, .external_id = ext, .given_name = "Ada",
+				   .family_name = "Byron", .organization = org};
+	int64_t id = 0;
+	ASSERT_OK(subject_create(st, &ts_system, &in, &id, &ts_err));
+	return id;
+}
+
+static void widen_rules(void)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(STEWARD_SOURCE_DIR "/data/policy.json", 0, &je);
+	assert_non_null(doc);
+	json_t *roles = json_object_get(doc, "roles");
+	json_object_set_new(roles, "school_admin", json_pack("{s:s}", "title", "School administrator"));
+	json_object_set_new(roles, "tutor", json_pack("{s:s}", "title", "Tutor"));
+	json_t *adm = json_object_get(doc, "administration");
+	static const char *const powers[] = {"users", "access", "relationships", "training",
+					     "agreements"};
+	for (size_t i = 0; i < ARRAY_LEN(powers); i++)
+		json_object_set_new(adm, powers[i],
+				    json_pack("[s,s,s,s]", "designee", "hr", "school_admin",
+					      "it_admin"));
+	json_t *rules = json_object_get(doc, "rules");
+	json_array_append_new(
+		rules, json_pack("{s:s, s:s, s:s, s:[s], s:[s], s:[s,s], s:[s]}", "id",
+				 "school-admin", "description", "A school's administrator.",
+				 "effect", "allow", "roles", "school_admin", "actions", "read",
+				 "categories", "directory", "health", "through", "school_staff"));
+	json_array_append_new(
+		rules, json_pack("{s:s, s:s, s:s, s:[s], s:[s], s:[s], s:[s]}", "id", "tutor-health",
+				 "description", "Tutors read the health records of those they teach.",
+				 "effect", "allow", "roles", "tutor", "actions", "read", "categories",
+				 "health", "through", "teacher_of"));
+	char *text = json_dumps(doc, 0);
+	int version = 0;
+	ASSERT_OK(policy_install(st, &ts_system, text, "test", &version, &ts_err));
+	free(text);
+	json_decref(doc);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = ts_tmpdir();
+	data = ts_make_datadir(dir, NULL);
+	st = ts_open(data, NULL);
+	int64_t org = 0;
+	ASSERT_OK(organization_create(st, &ts_system, "school-a", "A School", "school", &org, &ts_err));
+	ASSERT_OK(organization_create(st, &ts_system, "school-b", "B School", "school", &org, &ts_err));
+	widen_rules();
+	hr = make_user("hr1", "hr", NULL);
+	it = make_user("it1", "it_admin", NULL);
+	sa = make_user("sa1", "school_admin", "school-a");
+	plain = make_user("plain1", NULL, "school-a");
+	teacher = make_user("teach1", "teacher", "school-a");
+	tutor_target = make_user("teach2", "teacher", "school-b");
+	student_a = make_subject("student", "S-A", "school-a");
+	student_b = make_subject("student", "S-B", "school-b");
+	employee = make_subject("employee", "E-1", NULL);
+	/* teach2 teaches a student of school A */
+	struct relationship_input rel = {.user = tutor_target, .subject = student_a,
+					 .kind = "teacher_of", .source = "class:X"};
+	int64_t id = 0;
+	ASSERT_OK(relationship_create(st, &ts_system, &rel, &id, &ts_err));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	steward_close(st);
+	ts_rm_rf(dir);
+	free(dir);
+	free(data);
+	return 0;
+}
+
+static void test_roles(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), d = as_user(designee), s = as_user(sa), i = as_user(it);
+	const char *nurse[] = {"nurse"}, *hr_role[] = {"hr"};
+	int64_t id = 0;
+	/* at creation, in a school: HR reads no health records; IT reads none */
+	struct user_input in = {.username = "n1", .display_name = "N", .organization = "school-a",
+				.roles = nurse, .nroles = 1};
+	REFUSED(user_create(st, &h, &in, &id, &e_), "records at school-a");
+	REFUSED(user_create(st, &i, &in, &id, &e_), "could not read yourself");
+	/* the school's administrator reads them there, and only there */
+	ASSERT_OK(user_create(st, &s, &in, &id, &ts_err));
+	in.username = "n2";
+	in.organization = "school-b";
+	REFUSED(user_create(st, &s, &in, &id, &e_), "records at school-b");
+	/* HR confers what HR reads */
+	in.username = "h2";
+	in.organization = NULL;
+	in.roles = hr_role;
+	ASSERT_OK(user_create(st, &h, &in, &id, &ts_err));
+	/* later: a role added to an existing account */
+	REFUSED(user_set_roles(st, &h, plain, nurse, 1, &e_), "records at school-a");
+	ASSERT_OK(user_set_roles(st, &d, plain, nurse, 1, &ts_err));
+	/* a role that reads through the relationships the account already
+	 * has (teach2 teaches a student of school A) */
+	const char *teacher_tutor[] = {"teacher", "tutor"};
+	REFUSED(user_set_roles(st, &h, tutor_target, teacher_tutor, 2, &e_),
+		"health records of subject");
+	ASSERT_OK(user_set_roles(st, &s, tutor_target, teacher_tutor, 2, &ts_err));
+}
+
+static void test_contractors_and_agreements(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), d = as_user(designee), s = as_user(sa);
+	const char *cats[] = {"academic"}, *orgs[] = {"school-a"};
+	struct agreement_input a = {.vendor = "Acme", .categories = cats, .ncategories = 1,
+				    .organizations = orgs, .norganizations = 1,
+				    .purpose = "tutoring", .start = time_now() - 86400,
+				    .end = time_now() + 86400 * 300};
+	int64_t agreement = 0;
+	/* an agreement lets its contractors read: only for those who do */
+	REFUSED(agreement_create(st, &h, &a, &agreement, &e_), "academic records at school-a");
+	REFUSED(agreement_create(st, &s, &a, &agreement, &e_), "academic records at school-a");
+	ASSERT_OK(agreement_create(st, &d, &a, &agreement, &ts_err));
+	int64_t academic = agreement;
+	const char *health[] = {"health"}, *both[] = {"school-a", "school-b"};
+	a.categories = health;
+	ASSERT_OK(agreement_create(st, &s, &a, &agreement, &ts_err));
+	a.organizations = both;
+	a.norganizations = 2;
+	REFUSED(agreement_create(st, &s, &a, &agreement, &e_), "health records at school-b");
+	/* a contractor's account under an agreement */
+	const char *contractor[] = {"contractor"};
+	struct user_input in = {.username = "v1", .display_name = "V", .kind = "contractor",
+				.roles = contractor, .nroles = 1, .agreement = academic};
+	int64_t id = 0;
+	REFUSED(user_create(st, &h, &in, &id, &e_), "academic records at school-a");
+	ASSERT_OK(user_create(st, &d, &in, &id, &ts_err));
+}
+
+static void test_relationships_and_grants(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), d = as_user(designee), s = as_user(sa), i = as_user(it);
+	int64_t id = 0;
+	/* a class: the teacher reads the student's grades */
+	struct relationship_input rel = {.user = teacher, .subject = student_a,
+					 .kind = "teacher_of", .source = "class:ALG1"};
+	REFUSED(relationship_create(st, &h, &rel, &id, &e_), "academic records of subject");
+	REFUSED(relationship_create(st, &i, &rel, &id, &e_), "academic records of subject");
+	REFUSED(relationship_create(st, &s, &rel, &id, &e_), "academic records of subject");
+	ASSERT_OK(relationship_create(st, &d, &rel, &id, &ts_err));
+	/* supervision of an employee: personnel files, which HR reads */
+	struct relationship_input sup = {.user = teacher, .subject = employee,
+					 .kind = "supervisor_of"};
+	REFUSED(relationship_create(st, &s, &sup, &id, &e_), "personnel records");
+	ASSERT_OK(relationship_create(st, &h, &sup, &id, &ts_err));
+	/* a grant for one student: only its categories count */
+	const char *health[] = {"health"}, *sped[] = {"special_education"};
+	struct relationship_input g = {.user = teacher, .subject = student_a, .kind = "grant",
+				       .categories = sped, .ncategories = 1,
+				       .purpose = "a meeting"};
+	REFUSED(relationship_create(st, &s, &g, &id, &e_), "special_education records");
+	g.categories = health;
+	ASSERT_OK(relationship_create(st, &s, &g, &id, &ts_err));
+	g.subject = student_b;
+	REFUSED(relationship_create(st, &s, &g, &id, &e_), "health records of subject");
+	/* a grant for a whole school */
+	struct relationship_input og = {.user = teacher, .organization = "school-b",
+					.kind = "grant", .categories = health, .ncategories = 1,
+					.purpose = "a school nurse's absence"};
+	REFUSED(relationship_create(st, &s, &og, &id, &e_), "health records at school-b");
+	og.organization = "school-a";
+	ASSERT_OK(relationship_create(st, &s, &og, &id, &ts_err));
+}
+
+static void test_training(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), d = as_user(designee);
+	int64_t id = 0;
+	const char *course = "student-records-confidentiality";
+	int64_t day = time_now() - 86400;
+	/* the annual course unlocks the confidential records an account's
+	 * roles reach: a teacher's students' grades are not HR's */
+	REFUSED(training_record(st, &h, teacher, course, day, &id, &e_), "records");
+	ASSERT_OK(training_record(st, &d, teacher, course, day, &id, &ts_err));
+	int64_t hr2 = 0;
+	struct user_input in = {.username = "h3", .display_name = "H"};
+	const char *hr_role[] = {"hr"};
+	in.roles = hr_role;
+	in.nroles = 1;
+	ASSERT_OK(user_create(st, &ts_system, &in, &hr2, &ts_err));
+	ASSERT_OK(training_record(st, &h, hr2, course, day, &id, &ts_err));
+	/* nobody records their own */
+	REFUSED(training_record(st, &h, hr, course, day, &id, &e_), "own training");
+	REFUSED(training_record(st, &d, designee, course, day, &id, &e_), "own training");
+}
+
+static void test_default_rules_keep_it_out(void **state)
+{
+	(void)state;
+	/* under the shipped rules, IT manages accounts and confers nothing */
+	json_error_t je;
+	json_t *doc = json_load_file(STEWARD_SOURCE_DIR "/data/policy.json", 0, &je);
+	char *text = json_dumps(doc, 0);
+	int version = 0;
+	ASSERT_OK(policy_install(st, &ts_system, text, "default", &version, &ts_err));
+	free(text);
+	json_decref(doc);
+	struct actor i = as_user(it), h = as_user(hr);
+	const char *teach[] = {"teacher"}, *hr_role[] = {"hr"};
+	struct user_input in = {.username = "t9", .display_name = "T", .organization = "school-a",
+				.roles = teach, .nroles = 1};
+	int64_t id = 0;
+	REFUSED(user_create(st, &i, &in, &id, &e_), "only designee");
+	/* HR keeps the accounts but confers nothing either: even its own role */
+	in.roles = hr_role;
+	REFUSED(user_create(st, &h, &in, &id, &e_), "only designee");
+	in.roles = NULL;
+	in.nroles = 0;
+	ASSERT_OK(user_create(st, &i, &in, &id, &ts_err));
+	struct relationship_input rel = {.user = teacher, .subject = student_a,
+					 .kind = "teacher_of", .source = "class:GEO"};
+	REFUSED(relationship_create(st, &i, &rel, &id, &e_), "only designee");
+	/* and a relationship no rule of the account's roles uses is a mistake */
+	struct relationship_input wrong = {.user = plain, .subject = student_a,
+					   .kind = "teacher_of"};
+	struct st_error e = {0};
+	struct actor d = as_user(designee);
+	assert_int_equal(relationship_create(st, &d, &wrong, &id, &e), ST_EINVAL);
+	assert_string_equal(e.field, "kind");
+}
+
+static void test_no_twins(void **state)
+{
+	(void)state;
+	struct actor d = as_user(designee);
+	struct relationship_input rel = {.user = teacher, .subject = student_b,
+					 .kind = "teacher_of", .source = "class:BIO"};
+	int64_t first = 0, second = 0;
+	ASSERT_OK(relationship_create(st, &d, &rel, &first, &ts_err));
+	/* the same relationship again: refused, naming the one there is */
+	struct st_error e = {0};
+	int64_t before = written();
+	assert_int_equal(relationship_create(st, &d, &rel, &second, &e), ST_ECONFLICT);
+	char want[48];
+	snprintf(want, sizeof(want), "relationship %lld", (long long)first);
+	assert_non_null(strstr(e.message, want));
+	assert_int_equal(written(), before);
+	/* another class is another source: both stand, and removing one
+	 * leaves the other; removing both ends the access */
+	rel.source = "class:CHEM";
+	ASSERT_OK(relationship_create(st, &d, &rel, &second, &ts_err));
+	int64_t rec = 0;
+	json_t *fields = json_pack("{s:s, s:s}", "course", "Biology", "grade", "B");
+	struct record_input ri = {.subject_id = student_b, .category = "academic", .fields = fields};
+	ASSERT_OK(record_create(st, &ts_system, &ri, &rec, &ts_err));
+	json_decref(fields);
+	int64_t done = 0;
+	ASSERT_OK(training_record(st, &d, teacher, "student-records-confidentiality",
+				  time_now() - 86400, &done, &ts_err));
+	int64_t record = count("SELECT MAX(id) FROM record");
+	struct actor t = as_user(teacher);
+	json_t *out = NULL;
+	ASSERT_OK(relationship_remove(st, &d, first, &ts_err));
+	ASSERT_OK(record_read(st, &t, record, NULL, &out, &ts_err));
+	json_decref(out);
+	ASSERT_OK(relationship_remove(st, &d, second, &ts_err));
+	out = NULL;
+	assert_int_equal(record_read(st, &t, record, NULL, &out, &e), ST_EDENIED);
+	assert_null(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_contractors_and_agreements),
+		cmocka_unit_test(test_relationships_and_grants),
+		cmocka_unit_test(test_training),
+		cmocka_unit_test(test_no_twins),
+		cmocka_unit_test(test_default_rules_keep_it_out),
+	};
+	return cmocka_run_group_tests_name("confer", tests, setup, teardown);
+}
