@@ -24,6 +24,12 @@ int access_admin(struct steward *st, const struct actor *who, enum admin_perm pe
 int access_admin_any(struct steward *st, const struct actor *who, const enum admin_perm *perms,
 		     size_t nperms, struct audit_event *ev, struct st_error *e);
 
+/* Refuses (logged, ST_EDENIED) a change to an account that holds
+ * administrative powers the actor lacks ("its <what>"): nobody acts on
+ * the accounts or credentials of someone more powerful. */
+int access_check_target(struct steward *st, const struct actor *who, int64_t target,
+			struct audit_event *ev, const char *what, struct st_error *e);
+
 /* Held around a change that could leave nobody able to change the rules,
  * from its check to its effect on the live facts, so two such changes at
  * once cannot each count on the other's target. */

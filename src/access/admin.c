@@ -122,6 +122,15 @@ static int check_target(struct steward *st, const struct actor *who, const struc
 	return refused(st, who, ev, "id", reason, e);
 }
 
+int access_check_target(struct steward *st, const struct actor *who, int64_t target,
+			struct audit_event *ev, const char *what, struct st_error *e)
+{
+	struct policy *p = steward_policy(st);
+	int rc = check_target(st, who, p, target, ev, what, e);
+	policy_unref(p);
+	return rc;
+}
+
 static pthread_mutex_t holders = PTHREAD_MUTEX_INITIALIZER;
 
 void access_holders_lock(void)

@@ -23,9 +23,23 @@ static int logged(struct steward *st, const struct actor *who, struct audit_even
 	return steward_audit(st, who, ev, NULL, e);
 }
 
-/* One's own events as one may see them: refusals keep what was said at the
- * time (when, what was asked, of which record, that it was refused), not
- * what the log adds (the category, the subject, the rule, the full reason). */
+/* Whether the actor was told what the log records of this act: an act that
+ * was allowed, unless its answer was withheld (an explanation asked of a
+ * record one may not read says "no access", though the log knows the
+ * record's subject and category). */
+static bool was_told(const json_t *ev)
+{
+	if (!str_eq(json_string_value(json_object_get(ev, "outcome")), "allow"))
+		return false;
+	const char *answered =
+		json_string_value(json_object_get(json_object_get(ev, "detail"), "answered"));
+	return !str_eq(answered, "no access");
+}
+
+/* One's own events as one may see them: refusals and withheld answers keep
+ * what was said at the time (when, what was asked, of which record, that it
+ * was refused), not what the log adds (the category, the subject, the rule,
+ * the full reason). */
 static void own_view(json_t *events)
 {
 	static const char *const keep[] = {"seq",     "time",    "action", "outcome", "record",
@@ -34,8 +48,9 @@ static void own_view(json_t *events)
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
-		if (str_eq(json_string_value(json_object_get(ev, "outcome")), "allow"))
+		if (was_told(ev))
 			continue;
+		bool refused = !str_eq(json_string_value(json_object_get(ev, "outcome")), "allow");
 		const char *key;
 		json_t *v;
 		void *tmp;
@@ -47,8 +62,9 @@ static void own_view(json_t *events)
 				json_object_del(ev, key);
 		}
 		json_object_set_new(ev, "reason",
-				    json_string("refused; the superintendent's designee can explain "
-						"why"));
+				    json_string(refused ? "refused; the superintendent's designee "
+							  "can explain why"
+							: "answered without the record's details"));
 	}
 }
 

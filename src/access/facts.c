@@ -330,7 +330,7 @@ int access_admin_any(struct steward *st, const struct actor *who, const enum adm
 		return ST_OK;
 	}
 	char reason[320];
-	struct access_request r = {0};
+	struct access_request r = {.user = valid_user(who->user_id) ? (uint32_t)who->user_id : 0};
 	access_describe(p, st, &r, &d, ev, reason, sizeof(reason));
 	ev->outcome = "deny";
 	struct st_error le = {0};

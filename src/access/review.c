@@ -181,6 +181,99 @@ static json_t *kinds_json(uint16_t kinds)
 	return a;
 }
 
+/* For each organization id, one of its subjects (0: none); *n receives
+ * the table's length. Called under the model's read lock. */
+static uint64_t *org_subjects(const struct model *m, uint32_t *n)
+{
+	uint64_t count = model_subject_count(m);
+	uint32_t max = 0;
+	for (uint64_t s = 1; s < count; s++)
+		if (model_subject_org(m, s) > max)
+			max = model_subject_org(m, s);
+	uint64_t *t = xcalloc((size_t)max + 1, sizeof(*t));
+	for (uint64_t s = 1; s < count; s++) {
+		uint32_t o = model_subject_org(m, s);
+		if (!t[o])
+			t[o] = s;
+	}
+	*n = max + 1;
+	return t;
+}
+
+/* Whether a user's duties reach some subject's records of a category: the
+ * subjects their stored relationships name, one subject of their school, of
+ * each organization their agreement or an organization-wide grant covers,
+ * and any subject for district-wide rules; each decided by policy_decide
+ * (reach). The first allowance names the rule and role; `through` gathers
+ * every relationship kind that carries one. */
+struct reach_list {
+	const struct policy *p;
+	const struct model *m;
+	uint32_t user;
+	enum action act;
+	int category;
+	int64_t now;
+	const uint64_t *org_subject;
+	uint32_t norgs;
+	/* out */
+	int rule, role;
+	uint16_t through;
+};
+
+static void reach_try(struct reach_list *rl, uint64_t subject)
+{
+	if (!subject)
+		return;
+	struct access_request r = {.user = rl->user, .action = rl->act, .subject = subject,
+				   .category = rl->category, .mfa = true, .now = rl->now,
+				   .reach = true};
+	struct decision d;
+	if (!policy_decide_locked(rl->p, rl->m, &r, &d))
+		return;
+	if (!rl->through) {
+		rl->rule = d.rule;
+		rl->role = d.role;
+	}
+	rl->through |= (uint16_t)(1u << d.through);
+}
+
+static uint64_t org_subject(const struct reach_list *rl, uint32_t org)
+{
+	return org < rl->norgs ? rl->org_subject[org] : 0;
+}
+
+static void reach_rel(void *ctx, uint64_t subject, uint32_t org, enum relkind kind,
+		      uint64_t categories, int64_t start, int64_t end, int64_t id)
+{
+	(void)kind;
+	(void)categories;
+	(void)start;
+	(void)end;
+	(void)id;
+	struct reach_list *rl = ctx;
+	reach_try(rl, subject ? subject : org_subject(rl, org));
+}
+
+static bool reach_any(struct reach_list *rl)
+{
+	struct model_user_view v;
+	if (!model_user_view(rl->m, rl->user, &v))
+		return false;
+	/* district-wide: any subject at all (the first of any organization) */
+	for (uint32_t o = 0; o < rl->norgs; o++)
+		if (rl->org_subject[o]) {
+			reach_try(rl, rl->org_subject[o]);
+			break;
+		}
+	reach_try(rl, org_subject(rl, v.org));
+	struct agreement_view a;
+	if (v.agreement && model_agreement(rl->m, v.agreement, &a))
+		for (size_t i = 0; i < a.norgs; i++)
+			reach_try(rl, org_subject(rl, a.orgs[i]));
+	model_user_relationships(rl->m, rl->user, reach_rel, rl);
+	return rl->through != 0;
+}
+
 int access_who_can(struct steward *st, const struct actor *who, const char *category,
 		   int64_t subject, const char *action, json_t **out, struct st_error *e)
 {
@@ -210,6 +303,11 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 	if (rc == ST_OK) {
 		model_rdlock(st->model);
 		uint32_t n = model_user_count(st->model);
+		/* one subject of each organization stands for all of its own */
+		uint64_t *orgs = NULL;
+		uint32_t norgs = 0;
+		if (!subject)
+			orgs = org_subjects(st->model, &norgs);
 		for (uint32_t id = 1; id < n; id++) {
 			struct model_user_view v;
 			if (!model_user_view(st->model, id, &v))
@@ -236,42 +334,28 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 				}
 				continue;
 			}
-			/* category-wide: the account, the forbid rules and the
-			 * allow rules for its roles */
-			if (v.status != US_ACTIVE)
+			/* category-wide: everyone whose duties reach at least one
+			 * subject's records of the category, exactly as decide
+			 * would say with training, multi-factor and a purpose
+			 * taken as met (training is shown apart) */
+			struct reach_list rl = {.p = p, .m = st->model, .user = id, .act = act,
+						.category = cat->index, .now = now, .org_subject = orgs,
+						.norgs = norgs};
+			if (!reach_any(&rl))
 				continue;
 			const struct muser *mu = model_user(st->model, id);
-			int64_t until = 0, sid = 0;
-			if (model_suspended(mu, now, &until, &sid))
-				continue;
-			uint32_t forbidden = 0;
-			for (int k = 0; k < p->nforbid_by[act][cat->index]; k++)
-				forbidden |= p->rules[p->forbid_by[act][cat->index][k]].roles;
-			if (v.roles & forbidden)
-				continue;
-			for (int k = 0; k < p->nallow_by[act][cat->index]; k++) {
-				const struct rule *ru = &p->rules[p->allow_by[act][cat->index][k]];
-				uint32_t roles = ru->roles & v.roles;
-				if (!roles)
-					continue;
-				uint16_t through = ru->through;
-				if (v.kind != UK_CONTRACTOR)
-					through &= (uint16_t)~(1u << REL_AGREEMENT);
-				if (!through)
-					continue;
-				struct muser_fields f;
-				model_user_fields(mu, &f);
-				json_t *u = json_pack("{s:I, s:s, s:s, s:o, s:b}", "id",
-						      (json_int_t)id, "role",
-						      p->roles[__builtin_ctz(roles)], "rule", ru->id,
-						      "through", kinds_json(through), "training_current",
-						      cat->classification < p->training_from ||
-							      f.training_expires > now);
-				json_array_append_new(users, u);
-				break;
-			}
+			struct muser_fields f;
+			model_user_fields(mu, &f);
+			json_array_append_new(
+				users, json_pack("{s:I, s:s, s:s, s:o, s:b}", "id", (json_int_t)id,
+						 "role", p->roles[rl.role], "rule",
+						 p->rules[rl.rule].id, "through",
+						 kinds_json(rl.through), "training_current",
+						 cat->classification < p->training_from ||
+							 f.training_expires > now));
 		}
 		model_unlock(st->model);
+		free(orgs);
 		add_names(st, users);
 	}
 	if (rc == ST_OK) {

@@ -1371,9 +1371,12 @@ int auth_token_revoke(struct steward *st, const struct actor *who, const char *i
 			rc = err_set(e, ST_ENOTFOUND, "id", "no API token %s", id ? id : "");
 		store_release(c);
 	}
-	/* one's own tokens, or a user administrator's */
+	/* one's own tokens, or a user administrator's, over an account that
+	 * holds no power the administrator lacks */
 	if (rc == ST_OK && owner != who->user_id)
 		rc = access_admin(st, who, ADM_USERS, &ev, e);
+	if (rc == ST_OK && owner != who->user_id)
+		rc = access_check_target(st, who, owner, &ev, "API tokens", e);
 	if (rc == ST_OK)
 		rc = store_acquire(st->db, &c, e);
 	if (rc == ST_OK) {

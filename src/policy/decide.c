@@ -248,6 +248,7 @@ bool policy_admin_decide(const struct policy *p, struct model *m, uint32_t user,
 	else if (model_suspended(mu, now, &until, &sid)) {
 		deny(d, R_SUSPENDED);
 		d->when = until;
+		d->rel_id = sid;
 	} else if (!(u.roles & p->admin_roles[perm])) {
 		deny(d, R_NO_PERMISSION);
 		d->wanted = (uint16_t)perm;
@@ -315,12 +316,18 @@ void decision_explain(const struct policy *p, const struct model *m,
 	case R_SEPARATED:
 		snprintf(out, size, "the account belongs to a person who has left the district");
 		return;
-	case R_SUSPENDED:
-		if (d->when == INT64_MAX)
+	case R_SUSPENDED: {
+		const struct muser *mu = model_user(m, r->user);
+		if (d->when == INT64_MAX && mu && model_suspension_permanent(mu, d->rel_id))
 			snprintf(out, size, "the account's access is suspended permanently");
+		else if (d->when == INT64_MAX)
+			snprintf(out, size,
+				 "the account's access is suspended until further notice (no end "
+				 "date: it lasts until the suspension is lifted)");
 		else
 			snprintf(out, size, "the account's access is suspended until %s", when);
 		return;
+	}
 	case R_FORBIDDEN:
 		snprintf(out, size, "forbidden by rule \"%s\": %s", rule ? rule->id : "",
 			 rule ? rule->description : "");

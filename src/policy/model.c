@@ -16,7 +16,8 @@
 #define OPEN_END UINT32_MAX
 
 struct susp {
-	int64_t id, from, until; /* until INT64_MAX: permanent */
+	int64_t id, from, until; /* until INT64_MAX: no end date */
+	bool permanent;          /* else an open end is "until further notice" */
 };
 
 struct muser {
@@ -346,12 +347,12 @@ void model_subject_set(struct model *m, uint64_t id, uint32_t org)
 void model_suspension_add(struct model *m, uint32_t user, int64_t id, int64_t from,
 			  int64_t until, const char *kind)
 {
-	(void)kind;
 	model_wrlock(m);
 	grow_users(m, user);
 	struct muser *u = &m->users[user];
 	u->susp = xrealloc(u->susp, (u->nsusp + 1) * sizeof(struct susp));
-	u->susp[u->nsusp++] = (struct susp){id, from, until ? until : INT64_MAX};
+	u->susp[u->nsusp++] = (struct susp){id, from, until ? until : INT64_MAX,
+					    str_eq(kind, "permanent")};
 	model_unlock(m);
 }
 
@@ -458,6 +459,14 @@ bool model_suspended(const struct muser *u, int64_t now, int64_t *until, int64_t
 			*id = u->susp[i].id;
 			return true;
 		}
+	return false;
+}
+
+bool model_suspension_permanent(const struct muser *u, int64_t id)
+{
+	for (uint32_t i = 0; i < u->nsusp; i++)
+		if (u->susp[i].id == id)
+			return u->susp[i].permanent;
 	return false;
 }
 

@@ -33,6 +33,9 @@ const struct rel_view *model_rel_get(const struct model *m, uint32_t idx, struct
 uint32_t model_org_grant_head(const struct model *m, uint32_t user);
 uint32_t model_org_grant_org(const struct model *m, uint32_t idx);
 bool model_suspended(const struct muser *u, int64_t now, int64_t *until, int64_t *id);
+/* Whether suspension `id` is of the permanent kind (an open-ended one of
+ * another kind lasts until it is lifted: "until further notice"). */
+bool model_suspension_permanent(const struct muser *u, int64_t id);
 const struct agreement_view *model_agreement(const struct model *m, uint32_t id,
 					     struct agreement_view *out);
 

@@ -226,10 +226,12 @@ static int map_rc(sqlite3 *db, int rc, struct st_error *e)
 {
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
-		/* SQLite's text names tables and columns: it is for the operator,
-		 * not for whoever sent the request. Callers that know which entry
-		 * it is (a taken username, ...) say so in their own words. */
-		fprintf(stderr, "steward: store: %s\n", sqlite3_errmsg(db));
+		/* SQLite's text names tables and columns: it is neither for
+		 * whoever sent the request nor worth a line in the server's
+		 * error stream for every name taken. Callers that know which
+		 * entry it is (a taken username, ...) say so in their own words,
+		 * and the refusal reaches the access log with that code. */
+		(void)db;
 		return err_setc(e, ST_ECONFLICT, "conflict", NULL,
 				"it conflicts with an existing entry");
 	case SQLITE_BUSY:

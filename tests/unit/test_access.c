@@ -12,6 +12,7 @@
 #include "testsupport.h"
 #include "access/access_internal.h"
 #include "synth/synth.h"
+#include "steward/evidence.h"
 #include "steward/records.h"
 
 static char *dir, *data;
@@ -113,37 +114,53 @@ static void test_who_can_agrees_with_decide(void **state)
 	}
 	assert_true(pairs > 10000);
 	assert_true(allowed > 100);
-	/* the IDEA list: everyone decide allows on some special-education
-	 * record is on it, with a name and a position */
-	json_t *list = NULL;
+	/* The category-wide lists, IDEA 300.623's among them: exactly those
+	 * whose duties reach some subject's records of the category (decide,
+	 * with training, multi-factor and a purpose taken as met), each with a
+	 * name and a position; those shown with current training may read
+	 * now. Nobody else: a rule for their role is not enough. */
 	struct actor teacher = as_user(query1("SELECT user_id FROM user_role WHERE role = 'teacher' LIMIT 1", ""));
-	ASSERT_OK(access_who_can(st, &teacher, "special_education", 0, "read", &list, &ts_err));
-	json_t *users = json_object_get(list, "users");
-	int cat = inventory_category(p->inv, "special_education")->index;
-	for (int64_t u = 1; u <= nusers; u++) {
-		bool some = false;
-		for (int64_t s = 1; s <= nsubjects && !some; s++) {
-			struct access_request r = {.user = (uint32_t)u, .action = ACT_READ,
-						   .subject = (uint64_t)s, .category = cat, .mfa = true,
-						   .purpose = "review", .now = time_now()};
-			struct decision d;
-			some = policy_decide(p, st->model, &r, &d);
+	int listed_total = 0, unlisted_total = 0;
+	for (size_t cat = 0; cat < p->inv->ncats; cat++) {
+		json_t *list = NULL;
+		ASSERT_OK(access_who_can(st, &teacher, p->inv->cats[cat].name, 0, "read", &list,
+					 &ts_err));
+		json_t *users = json_object_get(list, "users");
+		for (int64_t u = 1; u <= nusers; u++) {
+			bool reach = false, now = false;
+			for (int64_t s = 1; s <= nsubjects; s++) {
+				struct access_request r = {.user = (uint32_t)u, .action = ACT_READ,
+							   .subject = (uint64_t)s, .category = (int)cat,
+							   .mfa = true, .purpose = "review",
+							   .now = time_now()};
+				struct decision d;
+				now |= policy_decide(p, st->model, &r, &d);
+				r.reach = true;
+				reach |= policy_decide(p, st->model, &r, &d);
+			}
+			json_t *entry = NULL;
+			size_t i;
+			json_t *x;
+			json_array_foreach(users, i, x) if (json_integer_value(json_object_get(x, "id")) == u)
+				entry = x;
+			if (reach != (entry != NULL))
+				fail_msg("%s: user %lld reaches %d, listed %d", p->inv->cats[cat].name,
+					 (long long)u, reach, entry != NULL);
+			if (entry) {
+				listed_total++;
+				assert_true(strlen(json_string_value(json_object_get(entry, "display_name"))) > 0);
+				assert_non_null(json_object_get(entry, "position"));
+				if (json_is_true(json_object_get(entry, "training_current")) != now)
+					fail_msg("%s: user %lld may read now %d, shown %d",
+						 p->inv->cats[cat].name, (long long)u, now,
+						 json_is_true(json_object_get(entry, "training_current")));
+			} else {
+				unlisted_total++;
+			}
 		}
-		if (!some)
-			continue;
-		bool listed = false;
-		size_t i;
-		json_t *x;
-		json_array_foreach(users, i, x) if (json_integer_value(json_object_get(x, "id")) == u) {
-			listed = true;
-			assert_true(strlen(json_string_value(json_object_get(x, "display_name"))) > 0);
-			assert_non_null(json_object_get(x, "position"));
-		}
-		if (!listed)
-			fail_msg("user %lld may read special education but is not on the list",
-				 (long long)u);
+		json_decref(list);
 	}
-	json_decref(list);
+	assert_true(listed_total > 20 && unlisted_total > 20);
 	policy_unref(p);
 }
 
@@ -527,6 +544,72 @@ static void test_administration(void **state)
 	json_decref(out);
 }
 
+/* Nothing a person may not read reaches them through their own view of the
+ * log: asking "why may I not read record N?" of every record, then reading
+ * one's own events, must not map the district's health and abuse files. */
+static void test_own_log_tells_no_more(void **state)
+{
+	(void)state;
+	int64_t teacher, record, rel;
+	teacher_and_record(&teacher, &record, &rel);
+	struct actor t = as_user(teacher);
+	/* records of every category this teacher may not read */
+	struct store_conn *c;
+	ASSERT_OK(store_acquire(st->db, &c, &ts_err));
+	struct store_stmt *s;
+	ASSERT_OK(store_prepare(c, "SELECT id, subject_id, category FROM record ORDER BY id", &s,
+				&ts_err));
+	int probed = 0;
+	while (store_step(s, NULL) == STORE_ROW) {
+		int64_t id = store_col_int(s, 0);
+		json_t *out = NULL, *rec = NULL;
+		struct st_error e = {0};
+		if (record_read(st, &t, id, "check", &rec, &e) == ST_OK) {
+			json_decref(rec);
+			continue;
+		}
+		ASSERT_OK(access_explain(st, &t, teacher, "read", id, NULL, true, &out, &ts_err));
+		assert_null(json_object_get(out, "category"));
+		assert_null(json_object_get(out, "subject"));
+		json_decref(out);
+		probed++;
+	}
+	store_done(s);
+	store_release(c);
+	assert_true(probed > 10);
+	struct evidence_filter f = {.user = teacher, .after = -1, .limit = 1000};
+	json_t *events = NULL;
+	int64_t next;
+	ASSERT_OK(evidence_query(st, &t, &f, &events, &next, &ts_err));
+	size_t i;
+	json_t *ev;
+	int seen = 0;
+	json_array_foreach(events, i, ev) {
+		const char *action = json_string_value(json_object_get(ev, "action"));
+		const char *outcome = json_string_value(json_object_get(ev, "outcome"));
+		if (!str_eq(outcome, "allow") || str_eq(action, "policy.explain")) {
+			/* neither a refusal nor a withheld answer says what the record is */
+			if (json_object_get(ev, "category") || json_object_get(ev, "subject") ||
+			    json_object_get(ev, "rule") || json_object_get(ev, "detail"))
+				fail_msg("own view of %s %s says more than was answered: %s", action,
+					 outcome, json_dumps(ev, 0));
+			seen++;
+		}
+	}
+	assert_true(seen >= probed);
+	json_decref(events);
+	/* the designee's view of the same log keeps it all */
+	struct actor d = as_user(1);
+	events = NULL;
+	ASSERT_OK(evidence_query(st, &d, &f, &events, &next, &ts_err));
+	bool full = false;
+	json_array_foreach(events, i, ev) full |=
+		str_eq(json_string_value(json_object_get(ev, "action")), "policy.explain") &&
+		json_object_get(ev, "category") != NULL;
+	assert_true(full);
+	json_decref(events);
+}
+
 static void test_client_keys(void **state)
 {
 	(void)state;
@@ -618,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_masking_and_disclosure),
 		cmocka_unit_test(test_text_answers),
 		cmocka_unit_test(test_administration),
+		cmocka_unit_test(test_own_log_tells_no_more),
 		cmocka_unit_test(test_client_keys),
 		cmocka_unit_test(test_rules_are_data),
 	};

@@ -522,6 +522,10 @@ static void test_api(void **state)
 	api_expect(200, "GET", rec_ap, api, NULL, NULL);
 	api_expect(403, "POST", "/api/v1/users", api, new_teacher, "scope");
 	snprintf(path, sizeof(path), "/api/v1/tokens/%s", api_id);
+	/* IT manages accounts, but not the credentials of someone holding
+	 * powers IT lacks: the designee's token stands */
+	api_expect(403, "DELETE", path, it.token, NULL, "forbidden");
+	api_expect(200, "GET", rec_ap, api, NULL, NULL);
 	api_expect(204, "DELETE", path, A, NULL, NULL);
 	api_expect(401, "GET", rec_ap, api, NULL, "session_ended");
 	struct who t1b = {0};

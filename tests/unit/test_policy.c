@@ -309,6 +309,14 @@ static void test_explanations(void **state)
 	explain(m, 2, "read", 5, "health", true, NULL, "suspended until 2026-12-01", false);
 	model_suspension_lift(m, 2, 77);
 	explain(m, 2, "read", 5, "health", true, NULL, "allowed", true);
+	/* pending an investigation, with no end date: not "permanently" */
+	model_suspension_add(m, 2, 79, NOW - 10, 0, "pending_investigation");
+	explain(m, 2, "read", 5, "health", true, NULL, "suspended until further notice", false);
+	model_suspension_lift(m, 2, 79);
+	/* long-term, with its end */
+	model_suspension_add(m, 2, 80, NOW - 10, dec1 + 86400 * 200, "long_term");
+	explain(m, 2, "read", 5, "health", true, NULL, "suspended until 2027-06-19", false);
+	model_suspension_lift(m, 2, 80);
 	model_suspension_add(m, 2, 78, NOW - 10, 0, "permanent");
 	explain(m, 2, "read", 5, "health", true, NULL, "suspended permanently", false);
 	model_user_status(m, 2, US_SEPARATED);
