@@ -593,6 +593,39 @@ static int serve_padded(const char *dir, size_t body_len, bool with_length, char
 	return rc;
 }
 
+/* `records create --purpose` carries the purpose a rule may ask for (a
+ * child-abuse report's) in the request's body. */
+static void test_create_with_purpose(void **state)
+{
+	(void)state;
+	char *dir = ts_tmpdir();
+	char *session = xasprintf("%s/session.json", dir);
+	struct listener l;
+	static const char head[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+				   "Connection: close\r\n\r\n";
+	listener_start(&l, head, "{\"id\":7}", 0);
+	char *env = xasprintf("STEWARD_SERVER=http://127.0.0.1:%d STEWARD_TOKEN=t", l.port);
+	char *cli = cli_new(session, env), *out = NULL;
+	int rc = run(cli,
+		     "records create --subject 3 --category child_abuse_report --fields "
+		     "'{\"report_date\":\"2026-11-30\"}' --purpose 'hotline report'",
+		     &out);
+	listener_stop(&l);
+	assert_int_equal(rc, 0);
+	buf_putc(&l.requests, '\0');
+	const char *req = l.requests.data;
+	assert_non_null(strstr(req, "POST /api/v1/records "));
+	assert_non_null(strstr(req, "\"purpose\":\"hotline report\""));
+	assert_non_null(strstr(req, "\"category\":\"child_abuse_report\""));
+	free(out);
+	free(cli);
+	free(env);
+	listener_release(&l);
+	free(session);
+	ts_rm_rf(dir);
+	free(dir);
+}
+
 static void test_response_size_limit(void **state)
 {
 	(void)state;
@@ -714,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_plain_http_refused),
 		cmocka_unit_test_setup_teardown(test_saved_token_stays_home, server_setup, server_teardown),
 		cmocka_unit_test(test_escapes_not_printed),
+		cmocka_unit_test(test_create_with_purpose),
 		cmocka_unit_test(test_response_size_limit),
 		cmocka_unit_test_setup_teardown(test_cacert, tls_setup, tls_teardown),
 	};

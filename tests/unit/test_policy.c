@@ -104,7 +104,8 @@ static bool oracle(const struct facts *f, const char *act, const char *cat)
 	if (str_eq(r, "principal") && school && str_eq(a, "read") &&
 	    in(c, L("academic", "attendance", "discipline")))
 		return true;
-	if (str_eq(r, "principal") && school && in(a, L("create", "update")) && str_eq(c, "discipline"))
+	if (str_eq(r, "principal") && school && in(a, L("create", "update")) &&
+	    in(c, L("discipline", "directory")))
 		return true;
 	if (supervisor && str_eq(a, "read") && str_eq(c, "personnel") &&
 	    in(r, L("teacher", "counselor", "nurse", "sped_staff", "principal", "hr", "designee")))
