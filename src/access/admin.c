@@ -16,6 +16,13 @@
 #include "access/access_internal.h"
 #include "policy/model_internal.h"
 
+/* Where a note stands (a suspension's reason, a grant's purpose), which its
+ * seal is bound to. */
+static void note_where(char out[96], const char *column, int64_t user)
+{
+	snprintf(out, 96, "%s|user=%lld", column, (long long)user);
+}
+
 static const char *const suspension_kinds[] = {"pending_investigation", "temporary",
 					       "long_term", "permanent"};
 
@@ -614,17 +621,22 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 				   &s, e);
 		if (rc == ST_OK) {
 			store_bind(s, "i", id);
+			char where[96];
+			note_where(where, "suspension.reason", id);
 			while (store_step(s, e) == STORE_ROW) {
 				char from[32], until[32] = "";
 				time_format(store_col_int(s, 2), from);
 				if (!store_col_null(s, 3))
 					time_format(store_col_int(s, 3), until);
+				char *reason = NULL;
+				if (note_open(st, where, store_col_text(s, 4), &reason, NULL) != ST_OK)
+					reason = xstrdup("(the reason cannot be read with this key)");
 				json_array_append_new(
 					susp, json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id",
 							(json_int_t)store_col_int(s, 0), "kind",
 							store_col_text(s, 1), "from", from, "until",
-							until[0] ? until : NULL, "reason",
-							store_col_text(s, 4)));
+							until[0] ? until : NULL, "reason", reason));
+				secure_free_plain(reason, strlen(reason));
 			}
 			store_done(s);
 		}
@@ -779,9 +791,10 @@ int user_set_status(struct steward *st, const struct actor *who, int64_t id,
 
 struct susp_ctx {
 	int64_t user, until, id, now;
-	const char *kind, *reason;
+	const char *kind, *reason; /* reason: sealed (note_seal) */
 	int64_t by;
 };
+
 
 static int susp_write(void *ctx, struct store_conn *c, struct st_error *e)
 {
@@ -853,9 +866,13 @@ int suspension_create(struct steward *st, const struct actor *who, int64_t user,
 	if (rc == ST_OK)
 		rc = keep_policy_holder(st, who, p, user, 0, false, &ev, e);
 	policy_unref(p);
-	struct susp_ctx s = {user, until, 0, now, kind, reason, who->user_id};
+	char where[96];
+	note_where(where, "suspension.reason", user);
+	char *sealed = rc == ST_OK ? note_seal(st, where, reason) : NULL;
+	struct susp_ctx s = {user, until, 0, now, kind, sealed, who->user_id};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, susp_write, &s, e);
+	free(sealed);
 	if (rc == ST_OK) {
 		/* effective on the very next decision */
 		model_suspension_add(st->model, (uint32_t)user, s.id, now, until, kind);
@@ -1109,6 +1126,7 @@ struct rel_ctx {
 	const struct relationship_input *in;
 	const char *cats;
 	int64_t id, org, start, by;
+	const char *purpose; /* sealed (note_seal) */
 };
 
 static int rel_write(void *ctx, struct store_conn *c, struct st_error *e)
@@ -1163,7 +1181,7 @@ static int rel_write(void *ctx, struct store_conn *c, struct st_error *e)
 		store_bind_null(s, 2), store_bind_int(s, 3, r->org);
 	store_bind_text(s, 4, r->in->kind);
 	store_bind_text(s, 5, r->cats);
-	store_bind_text(s, 6, r->in->purpose ? r->in->purpose : "");
+	store_bind_text(s, 6, r->purpose ? r->purpose : "");
 	store_bind_text(s, 7, r->in->source ? r->in->source : "");
 	store_bind_int(s, 8, r->start);
 	if (r->in->end)
@@ -1266,9 +1284,15 @@ int relationship_create(struct steward *st, const struct actor *who,
 		if (cr.subject || cr.org)
 			rc = check_conferral(st, who, p, &cf, &ev, "user", e);
 	}
-	struct rel_ctx r = {in, cats.data ? cats.data : "", 0, 0, start, who->user_id};
+	char where[96];
+	note_where(where, "relationship.purpose", in->user);
+	char *sealed = rc == ST_OK && in->purpose && *in->purpose
+			       ? note_seal(st, where, in->purpose)
+			       : NULL;
+	struct rel_ctx r = {in, cats.data ? cats.data : "", 0, 0, start, who->user_id, sealed};
 	if (rc == ST_OK)
 		rc = logged_write(st, who, &ev, rel_write, &r, e);
+	free(sealed);
 	if (rc == ST_OK) {
 		uint64_t mask = 0;
 		categories_mask(p->inv, r.cats, &mask);

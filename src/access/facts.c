@@ -223,13 +223,73 @@ static int build_model(struct steward *st, struct store_conn *c, struct model **
 	return ST_OK;
 }
 
+/* Seals the free text written before notes were sealed (suspension reasons,
+ * grant purposes), in one transaction. */
+static int seal_legacy_notes(struct steward *st, struct store_conn *c, struct st_error *e)
+{
+	static const struct {
+		const char *table, *column;
+	} notes[] = {{"suspension", "reason"}, {"relationship", "purpose"}};
+	int rc = store_begin(c, e);
+	for (size_t i = 0; rc == ST_OK && i < ARRAY_LEN(notes); i++) {
+		char *sql = xasprintf("SELECT id, user_id, %s FROM %s WHERE %s <> '' AND %s NOT LIKE "
+				      "'sealed:%%'",
+				      notes[i].column, notes[i].table, notes[i].column,
+				      notes[i].column);
+		char *upd = xasprintf("UPDATE %s SET %s = ? WHERE id = ?", notes[i].table,
+				      notes[i].column);
+		struct store_stmt *s = NULL;
+		struct buf rows = BUF_INIT; /* id, user pairs first: one statement at a time */
+		rc = store_prepare(c, sql, &s, e);
+		char **texts = NULL;
+		size_t n = 0;
+		while (rc == ST_OK) {
+			int step = store_step(s, e);
+			if (step == STORE_DONE)
+				break;
+			if (step != STORE_ROW) {
+				rc = step;
+				break;
+			}
+			int64_t pair[2] = {store_col_int(s, 0), store_col_int(s, 1)};
+			buf_append(&rows, pair, sizeof(pair));
+			texts = xrealloc(texts, (n + 1) * sizeof(*texts));
+			texts[n++] = xstrdup(store_col_text(s, 2));
+		}
+		if (s)
+			store_done(s);
+		for (size_t k = 0; k < n; k++) {
+			const int64_t *pair = (const int64_t *)rows.data + 2 * k;
+			char where[96];
+			snprintf(where, sizeof(where), "%s.%s|user=%lld", notes[i].table,
+				 notes[i].column, (long long)pair[1]);
+			if (rc == ST_OK) {
+				char *sealed = note_seal(st, where, texts[k]);
+				rc = store_run(c, e, upd, "ti", sealed, pair[0]);
+				free(sealed);
+			}
+			secure_free_plain(texts[k], strlen(texts[k]));
+		}
+		free(texts);
+		buf_release(&rows);
+		free(sql);
+		free(upd);
+	}
+	if (rc == ST_OK)
+		return store_commit(c, e);
+	store_rollback(c);
+	return rc;
+}
+
 int access_load(struct steward *st, struct st_error *e)
 {
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	rc = load_policy(st, c, e);
+	rc = seal_legacy_notes(st, c, e);
+	if (rc == ST_OK)
+		rc = load_policy(st, c, e);
 	struct model *m = NULL;
 	if (rc == ST_OK)
 		rc = build_model(st, c, &m, e);

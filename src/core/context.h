@@ -23,6 +23,7 @@ struct steward {
 	unsigned char *blind_key; /* secure memory: blind-index HMAC key */
 	unsigned char *sign_sk;   /* secure memory: Ed25519 secret key of the log */
 	unsigned char *mfa_key;   /* secure memory: seals TOTP secrets, keys recovery codes */
+	unsigned char *notes_key; /* secure memory: seals free text about people (note_seal) */
 	struct auth_state *auth;  /* sign-in settings and session cache (auth module) */
 	unsigned char sign_pk[SIGN_PUBLIC_BYTES];
 	pthread_mutex_t inventory_lock;
@@ -69,6 +70,17 @@ int datakey_load(struct steward *st, struct store_conn *c, int64_t id, const cha
 /* Destroys a data key for good (crypto-shredding). */
 int datakey_destroy(struct steward *st, struct store_conn *c, int64_t id,
 		    struct st_error *e);
+
+/* Free text an administrator writes about a person — a suspension's
+ * reason, a grant's purpose — is sealed under the notes key (a system key),
+ * bound to where it stands (`where`, e.g. "suspension.reason|user=12"), and
+ * stored as "sealed:1:" + base64. note_seal returns it (malloc'd); NULL in,
+ * NULL out. note_open gives the text back (malloc'd; wipe and free it); a
+ * value stored before sealing existed comes back as it was. */
+char *note_seal(struct steward *st, const char *where, const char *text);
+ST_MUST_CHECK int note_open(struct steward *st, const char *where, const char *stored,
+			    char **text, struct st_error *e);
+bool note_is_sealed(const char *stored);
 
 /* Blind index of a searchable identifier (records/blind.c). */
 void blind_index(struct steward *st, const char *purpose, const char *value,

@@ -476,6 +476,16 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 			rc = systemkey_store(st, c, "mfa", st->mfa_key, KEY_BYTES, NULL, 0, e);
 		}
 	}
+	st->notes_key = secure_alloc(KEY_BYTES);
+	if (rc == ST_OK) {
+		rc = systemkey_load(st, c, "notes", st->notes_key, KEY_BYTES, e);
+		if (rc == ST_ENOTFOUND) {
+			/* a data directory from before notes were sealed */
+			err_clear(e);
+			random_bytes(st->notes_key, KEY_BYTES);
+			rc = systemkey_store(st, c, "notes", st->notes_key, KEY_BYTES, NULL, 0, e);
+		}
+	}
 	if (rc == ST_OK)
 		rc = load_inventory(st, c, e);
 	store_release(c);
@@ -513,6 +523,7 @@ void steward_close(struct steward *st)
 	secure_free(st->blind_key);
 	secure_free(st->sign_sk);
 	secure_free(st->mfa_key);
+	secure_free(st->notes_key);
 	auth_state_free(st->auth);
 	inventory_unref(st->inventory);
 	pthread_mutex_destroy(&st->inventory_lock);

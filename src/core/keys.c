@@ -83,6 +83,56 @@ int systemkey_load(struct steward *st, struct store_conn *c, const char *name,
 	return rc;
 }
 
+#define NOTE_PREFIX "sealed:1:"
+
+static void note_ad(const char *where, struct buf *ad)
+{
+	buf_printf(ad, "steward/note|%s", where);
+}
+
+char *note_seal(struct steward *st, const char *where, const char *text)
+{
+	if (!text)
+		return NULL;
+	struct buf ad = BUF_INIT, ct = BUF_INIT;
+	note_ad(where, &ad);
+	seal(st->notes_key, ad.data, ad.len, text, strlen(text), &ct);
+	char *b64 = b64_encode(ct.data, ct.len);
+	char *out = xasprintf("%s%s", NOTE_PREFIX, b64);
+	free(b64);
+	buf_release(&ct);
+	buf_release(&ad);
+	return out;
+}
+
+bool note_is_sealed(const char *stored)
+{
+	return stored && str_has_prefix(stored, NOTE_PREFIX);
+}
+
+int note_open(struct steward *st, const char *where, const char *stored, char **text,
+	      struct st_error *e)
+{
+	*text = NULL;
+	if (!note_is_sealed(stored)) {
+		*text = xstrdup(stored ? stored : "");
+		return ST_OK;
+	}
+	unsigned char *ct = NULL;
+	size_t ctlen = 0;
+	if (b64_decode(stored + strlen(NOTE_PREFIX), &ct, &ctlen) != ST_OK)
+		return err_set(e, ST_ECRYPTO, NULL, "a sealed note is malformed");
+	struct buf ad = BUF_INIT;
+	note_ad(where, &ad);
+	size_t ptlen = 0;
+	int rc = unseal(st->notes_key, ad.data, ad.len, ct, ctlen, text, &ptlen);
+	buf_release(&ad);
+	free(ct);
+	if (rc != ST_OK)
+		return err_set(e, ST_ECRYPTO, NULL, "a sealed note does not open here");
+	return ST_OK;
+}
+
 int datakey_create(struct steward *st, struct store_conn *c, const char *owner,
 		   unsigned char *key, int64_t *id, struct st_error *e)
 {

@@ -356,6 +356,61 @@ static void test_no_twins(void **state)
 	assert_null(out);
 }
 
+/* Free text written about people — a suspension's reason, a grant's
+ * purpose — is sealed in the main database (and its write-ahead log), and
+ * text written before sealing existed is sealed at the next start. */
+static void test_notes_sealed_at_rest(void **state)
+{
+	(void)state;
+	struct actor d = as_user(designee);
+	static const char reason[] = "canary-reason-7f3a: opened a health file";
+	static const char purpose[] = "canary-purpose-91bc: IEP meeting";
+	int64_t sid = 0, rid = 0;
+	ASSERT_OK(suspension_create(st, &d, teacher, "pending_investigation", 0, reason, &sid,
+				    &ts_err));
+	const char *health[] = {"health"};
+	struct relationship_input g = {.user = teacher, .subject = student_a, .kind = "grant",
+				       .categories = health, .ncategories = 1, .purpose = purpose,
+				       .source = "canary"};
+	ASSERT_OK(relationship_create(st, &d, &g, &rid, &ts_err));
+	/* one written in clear by an earlier version */
+	static const char old[] = "canary-legacy-55d1: before sealing";
+	struct store_conn *c;
+	ASSERT_OK(store_acquire(st->db, &c, &ts_err));
+	ASSERT_OK(store_run(c, &ts_err,
+			    "INSERT INTO suspension (user_id, kind, starts_at, until, reason, "
+			    "created_at, created_by) VALUES (?, 'temporary', ?, ?, ?, ?, 1)",
+			    "iiiti", tutor_target, time_now() - 10, time_now() + 86400, old, time_now()));
+	store_release(c);
+	steward_close(st);
+	st = ts_open(data, NULL);
+	steward_close(st);
+	char *db = xasprintf("%s/steward.db", data), *wal = xasprintf("%s/steward.db-wal", data);
+	static const char *const canaries[] = {"canary-reason-7f3a", "canary-purpose-91bc",
+					       "canary-legacy-55d1"};
+	for (size_t i = 0; i < ARRAY_LEN(canaries); i++) {
+		if (ts_file_count(db, canaries[i], strlen(canaries[i])) ||
+		    (file_exists(wal) && ts_file_count(wal, canaries[i], strlen(canaries[i]))))
+			fail_msg("%s is in clear in the main database", canaries[i]);
+	}
+	free(db);
+	free(wal);
+	/* and they read back, to those who may read the account */
+	st = ts_open(data, NULL);
+	json_t *u = NULL;
+	ASSERT_OK(user_get(st, &d, teacher, &u, &ts_err));
+	char *text = json_dumps(u, 0);
+	assert_non_null(strstr(text, reason));
+	free(text);
+	json_decref(u);
+	ASSERT_OK(user_get(st, &d, tutor_target, &u, &ts_err));
+	text = json_dumps(u, 0);
+	assert_non_null(strstr(text, old));
+	free(text);
+	json_decref(u);
+	ASSERT_OK(suspension_lift(st, &d, teacher, sid, &ts_err));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_relationships_and_grants),
 		cmocka_unit_test(test_training),
 		cmocka_unit_test(test_no_twins),
+		cmocka_unit_test(test_notes_sealed_at_rest),
 		cmocka_unit_test(test_default_rules_keep_it_out),
 	};
 	return cmocka_run_group_tests_name("confer", tests, setup, teardown);

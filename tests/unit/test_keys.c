@@ -83,7 +83,7 @@ static void test_rotation(void **state)
 	ASSERT_OK(steward_keys_rotate(st, &ts_system, NULL, &r, &ts_err));
 	assert_int_equal(r.from_version, 1);
 	assert_int_equal(r.to_version, 2);
-	assert_int_equal(r.rewrapped, 2 * N + 3); /* data keys + three system keys */
+	assert_int_equal(r.rewrapped, 2 * N + 4); /* data keys + four system keys */
 	assert_int_equal(r.destroyed_versions, 1);
 	assert_false(key_file(data, 1));
 	assert_true(key_file(data, 2));
