@@ -566,6 +566,23 @@ static void test_api(void **state)
 	       "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"copper canyon whistle 19\"}", NULL);
 	api_expect(200, "GET", "/api/v1/sessions/current", nb, NULL, NULL);
 
+	/* an account made without a password gets a one-time one, handed over
+	 * once in the answer; it signs in only to choose another */
+	o = NULL;
+	assert_int_equal(api_call("POST", "/api/v1/users", A,
+				  "{\"username\":\"nopw\",\"display_name\":\"No Password\"}", &o),
+			 201);
+	const char *otp = json_string_value(json_object_get(o, "one_time_password"));
+	assert_non_null(otp);
+	assert_true(strlen(otp) >= 20);
+	assert_true(json_is_true(json_object_get(o, "must_change_password")));
+	r = api_sign_in("nopw", otp, NULL);
+	json_decref(o);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_true(json_object_get(r.json, "must_change_password")));
+	json_decref(r.json);
+	assert_false(api_logged("user.create", "allow", "one_time_password"));
+
 	/* lockout after repeated failures */
 	for (int i = 0; i < 5; i++) {
 		r = api_sign_in("locky", "not the password at all", NULL);
