@@ -625,6 +625,54 @@ static void test_library_acts_are_logged(void **state)
 	json_decref(events);
 	assert_int_equal(ts_file_count(f->db, "Biology", 7), 0);
 	assert_int_equal(ts_file_count(f->db, "Quill", 5), 0);
+
+	/* a search, an update, a deletion and a shredding are each one event,
+	 * naming the record, with no value and no search term in it */
+	json_t *ids = NULL;
+	ASSERT_OK(subject_find_name(f->st, &who, "Quill", NULL, &ids, &ts_err));
+	assert_int_equal(json_array_size(ids), 1);
+	json_decref(ids);
+	json_t *patch = json_pack("{s:s}", "grade", "A+");
+	int v = 0;
+	ASSERT_OK(record_update(f->st, &who, rid, "correction", patch, &v, &ts_err));
+	json_decref(patch);
+	assert_int_equal(v, 2);
+	ASSERT_OK(record_delete(f->st, &who, rid, "entered twice", &ts_err));
+	ASSERT_OK(record_shred(f->st, &who, rid, &ts_err));
+	struct audit_query all = {.after_seq = -1, .limit = 1000};
+	events = NULL;
+	ASSERT_OK(audit_query(f->st->audit, &all, &events, &next, &ts_err));
+	static const struct {
+		const char *action, *purpose, *written;
+	} want[] = {{"subject.search", NULL, NULL},
+		    {"record.update", "correction", "grade"},
+		    {"record.delete", "entered twice", NULL},
+		    {"record.shred", NULL, NULL}};
+	for (size_t w = 0; w < ARRAY_LEN(want); w++) {
+		json_t *hit = NULL;
+		size_t i;
+		json_t *ev;
+		json_array_foreach(events, i, ev) if (str_eq(json_string_value(json_object_get(ev, "action")),
+							       want[w].action)) hit = ev;
+		if (!hit)
+			fail_msg("no %s event", want[w].action);
+		assert_string_equal(json_string_value(json_object_get(hit, "outcome")), "allow");
+		if (!str_eq(want[w].action, "subject.search"))
+			assert_int_equal(json_integer_value(json_object_get(hit, "record")), rid);
+		if (want[w].purpose)
+			assert_string_equal(json_string_value(json_object_get(hit, "purpose")),
+					    want[w].purpose);
+		if (want[w].written) {
+			char *wr = json_dumps(json_object_get(hit, "written"), 0);
+			assert_non_null(strstr(wr, want[w].written));
+			free(wr);
+		}
+	}
+	dump = json_dumps(events, 0);
+	assert_null(strstr(dump, "Quill"));
+	assert_null(strstr(dump, "A+"));
+	free(dump);
+	json_decref(events);
 }
 
 static void test_queries(void **state)

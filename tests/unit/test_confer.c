@@ -268,7 +268,28 @@ static void test_training(void **state)
 	/* the annual course unlocks the confidential records an account's
 	 * roles reach: a teacher's students' grades are not HR's */
 	REFUSED(training_record(st, &h, teacher, course, day, &id, &e_), "records");
+	/* recorded a year and a half ago: it expired 365 days after that day,
+	 * not a year after it was recorded */
+	int64_t long_ago = time_now() - 548 * 86400;
+	ASSERT_OK(training_record(st, &d, teacher, course, long_ago, &id, &ts_err));
+	json_t *u = NULL;
+	ASSERT_OK(user_get(st, &d, teacher, &u, &ts_err));
+	json_t *t = json_array_get(json_object_get(u, "training"), 0);
+	char done[16], until[16];
+	time_format_date(long_ago, done);
+	time_format_date(long_ago + 365 * 86400, until);
+	assert_string_equal(json_string_value(json_object_get(t, "completed_on")), done);
+	assert_string_equal(json_string_value(json_object_get(t, "expires_on")), until);
+	assert_false(json_is_true(json_object_get(t, "current")));
+	json_decref(u);
 	ASSERT_OK(training_record(st, &d, teacher, course, day, &id, &ts_err));
+	u = NULL;
+	ASSERT_OK(user_get(st, &d, teacher, &u, &ts_err));
+	t = json_array_get(json_object_get(u, "training"), 0);
+	time_format_date(day + 365 * 86400, until);
+	assert_string_equal(json_string_value(json_object_get(t, "expires_on")), until);
+	assert_true(json_is_true(json_object_get(t, "current")));
+	json_decref(u);
 	int64_t hr2 = 0;
 	struct user_input in = {.username = "h3", .display_name = "H"};
 	const char *hr_role[] = {"hr"};
