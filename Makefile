@@ -2,11 +2,12 @@
 # and `make test` are the two commands of the README.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+COV_BUILD  ?= build-coverage
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build run test test-fast test-asan bench clean
+.PHONY: all deps build run test test-fast test-asan bench coverage clean
 
 all: build
 
@@ -35,9 +36,19 @@ test-asan:
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# Line and branch coverage of src/ by the whole suite, per module (not part
+# of `make test`: an instrumented build of its own, then the suite).
+coverage:
+	@STEWARD_COVERAGE=1 scripts/bootstrap.sh
+	@cmake -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSTEWARD_COVERAGE=ON -DSTEWARD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(COV_BUILD) -j$(JOBS)
+	@find $(COV_BUILD) -name '*.gcda' -delete
+	@cd $(COV_BUILD) && ctest -j$(JOBS) || true
+	@scripts/coverage.sh $(COV_BUILD)
+
 bench: build
 	@STEWARD_BENCH=1 scripts/bootstrap.sh
 	@scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD)

@@ -9,6 +9,9 @@ packages=(
   libcurl4-gnutls-dev libqrencode-dev nettle-dev
   sqlite3 curl ca-certificates procps openssl
 )
+if [ "${STEWARD_COVERAGE:-0}" = 1 ]; then
+  packages+=(gcovr)
+fi
 if [ "${STEWARD_BENCH:-0}" = 1 ]; then
   packages+=(wrk nginx-light)
   # the peer harness needs Node.js; keep one that is already installed
