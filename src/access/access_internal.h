@@ -82,6 +82,18 @@ struct conferral {
 bool access_confer_ok(struct steward *st, const struct actor *who, const struct policy *p,
 		      const struct conferral *cf, char *why, size_t n);
 
+/* Whether the actor's duties reach `subject`'s records of `category` (an
+ * inventory index; subject 0: every subject of the district), by the rules,
+ * relationships and agreement, with training, multi-factor and a purpose
+ * taken as met. What a view tells of a record (its category, its subject,
+ * who works with it) is told only to those it reaches. The system always
+ * is. The _locked form runs under the model's read lock and takes an
+ * organization for subject 0 (every subject of it). */
+bool access_reaches(struct steward *st, const struct actor *who, const struct policy *p,
+		    int64_t subject, int category);
+bool access_reaches_locked(struct steward *st, const struct actor *who, const struct policy *p,
+			   int64_t subject, uint32_t org, int category);
+
 /* Comma-separated names -> category bitmask against an inventory. */
 int categories_mask(const struct inventory *inv, const char *csv, uint64_t *mask);
 

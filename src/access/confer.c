@@ -136,6 +136,35 @@ static void through_derived(struct reach_ctx *c, const struct policy *p,
 	}
 }
 
+bool access_reaches(struct steward *st, const struct actor *who, const struct policy *p,
+		    int64_t subject, int category)
+{
+	if (who->user_id == 0)
+		return true;
+	if (who->user_id < 0 || who->user_id >= (int64_t)UINT32_MAX || category < 0 ||
+	    (size_t)category >= p->inv->ncats)
+		return false;
+	struct reach_ctx c = {.p = p, .m = st->model, .actor = (uint32_t)who->user_id,
+			      .now = time_now()};
+	model_rdlock(st->model);
+	bool ok = reaches(&c, category, subject > 0 ? (uint64_t)subject : 0, 0);
+	model_unlock(st->model);
+	return ok;
+}
+
+bool access_reaches_locked(struct steward *st, const struct actor *who, const struct policy *p,
+			   int64_t subject, uint32_t org, int category)
+{
+	if (who->user_id == 0)
+		return true;
+	if (who->user_id < 0 || who->user_id >= (int64_t)UINT32_MAX || category < 0 ||
+	    (size_t)category >= p->inv->ncats)
+		return false;
+	struct reach_ctx c = {.p = p, .m = st->model, .actor = (uint32_t)who->user_id,
+			      .now = time_now()};
+	return reaches(&c, category, subject > 0 ? (uint64_t)subject : 0, org);
+}
+
 static void org_code(struct steward *st, uint32_t org, char *out, size_t n)
 {
 	snprintf(out, n, "organization %u", org);

@@ -23,6 +23,27 @@ static int logged(struct steward *st, const struct actor *who, struct audit_even
 	return steward_audit(st, who, ev, NULL, e);
 }
 
+/* Whether the viewer's own duties reach what an event tells of a record: its
+ * subject's records of its category, or, for an event naming a subject but
+ * no category (a relationship given, a subject read), every category of
+ * that subject. Events about no subject tell nothing of records. */
+static bool event_told(struct steward *st, const struct actor *who, const struct policy *p,
+		       const json_t *ev)
+{
+	int64_t subject = json_integer_value(json_object_get(ev, "subject"));
+	const char *category = json_string_value(json_object_get(ev, "category"));
+	if (who->user_id == 0 || (!subject && !category))
+		return true;
+	if (category && *category) {
+		const struct inv_category *c = inventory_category(p->inv, category);
+		return c && access_reaches(st, who, p, subject, c->index);
+	}
+	for (size_t c = 0; c < p->inv->ncats; c++)
+		if (!access_reaches(st, who, p, subject, (int)c))
+			return false;
+	return true;
+}
+
 /* Whether the actor was told what the log records of this act: an act that
  * was allowed, unless its answer was withheld (an explanation asked of a
  * record one may not read says "no access", though the log knows the
@@ -40,32 +61,50 @@ static bool was_told(const json_t *ev)
  * what was said at the time (when, what was asked, of which record, that it
  * was refused), not what the log adds (the category, the subject, the rule,
  * the full reason). */
-static void own_view(json_t *events)
+static void reduce(json_t *ev, const char *reason)
 {
 	static const char *const keep[] = {"seq",     "time",    "action", "outcome", "record",
 					   "purpose", "via",     "session", "client", "request",
 					   "user",    NULL};
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(ev, tmp, key, v) {
+		bool kept = false;
+		for (size_t k = 0; keep[k] && !kept; k++)
+			kept = str_eq(key, keep[k]);
+		if (!kept)
+			json_object_del(ev, key);
+	}
+	json_object_set_new(ev, "reason", json_string(reason));
+}
+
+static void own_view(json_t *events)
+{
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
 		if (was_told(ev))
 			continue;
 		bool refused = !str_eq(json_string_value(json_object_get(ev, "outcome")), "allow");
-		const char *key;
-		json_t *v;
-		void *tmp;
-		json_object_foreach_safe(ev, tmp, key, v) {
-			bool kept = false;
-			for (size_t k = 0; keep[k] && !kept; k++)
-				kept = str_eq(key, keep[k]);
-			if (!kept)
-				json_object_del(ev, key);
-		}
-		json_object_set_new(ev, "reason",
-				    json_string(refused ? "refused; the superintendent's designee "
-							  "can explain why"
-							: "answered without the record's details"));
+		reduce(ev, refused ? "refused; the superintendent's designee can explain why"
+				   : "answered without the record's details");
 	}
+}
+
+/* Someone else's events, as the viewer may see them: what an event tells
+ * of a record the viewer's own duties do not reach is withheld (the act,
+ * its time, who and how stay). */
+static void reviewer_view(struct steward *st, const struct actor *who, json_t *events)
+{
+	struct policy *p = steward_policy(st);
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) {
+		if (!event_told(st, who, p, ev))
+			reduce(ev, "details withheld: your own duties do not reach this record");
+	}
+	policy_unref(p);
 }
 
 int evidence_query(struct steward *st, const struct actor *who, const struct evidence_filter *f,
@@ -95,6 +134,8 @@ int evidence_query(struct steward *st, const struct actor *who, const struct evi
 		rc = audit_query(st->audit, &q, events, next, e);
 		if (rc == ST_OK && self_only)
 			own_view(*events);
+		else if (rc == ST_OK)
+			reviewer_view(st, who, *events);
 		if (rc == ST_OK) {
 			rc = logged(st, who, &ev, e);
 			if (rc != ST_OK)
@@ -208,6 +249,39 @@ int evidence_export(struct steward *st, const struct actor *who, int64_t from_us
 	if (rc == ST_OK) {
 		struct audit_export_options o = {from_us, to_us, user, subject};
 		rc = audit_export(st->audit, &o, package, e);
+		/* An evidence package holds its entries whole (their proofs need
+		 * every byte): it is for those whose duties reach every record
+		 * its entries tell of. */
+		struct policy *p = rc == ST_OK ? steward_policy(st) : NULL;
+		size_t i;
+		json_t *item;
+		if (rc == ST_OK)
+			json_array_foreach(json_object_get(*package, "entries"), i, item) {
+				const char *text = json_string_value(json_object_get(item, "entry"));
+				json_t *entry = text ? json_loads(text, 0, NULL) : NULL;
+				bool told = entry && event_told(st, who, p, entry);
+				json_decref(entry);
+				if (told)
+					continue;
+				json_decref(*package);
+				*package = NULL;
+				ev.outcome = "deny";
+				ev.reason = "the window holds events about records beyond the "
+					    "exporter's own reach";
+				struct st_error le = {0};
+				rc = steward_audit(st, who, &ev, NULL, &le);
+				if (rc != ST_OK && e)
+					*e = le;
+				if (rc == ST_OK)
+					rc = err_setc(e, ST_EDENIED, "forbidden", "subject",
+						      "the window holds events about records your own "
+						      "duties do not reach; an evidence package keeps "
+						      "every entry whole, so it is for someone whose "
+						      "duties reach them all (narrow it by subject or "
+						      "user)");
+				break;
+			}
+		policy_unref(p);
 		if (rc == ST_OK) {
 			json_object_set_new(detail, "entries",
 					    json_integer((json_int_t)json_array_size(

@@ -90,7 +90,7 @@ int access_explain(struct steward *st, const struct actor *who, int64_t user,
 		if (c)
 			store_release(c);
 	}
-	if (rc == ST_ENOTFOUND && self_only) {
+	if (rc == ST_ENOTFOUND && who->user_id != 0) {
 		/* the same answer as for a record one may not see */
 		err_clear(e);
 		rc = ST_OK;
@@ -112,16 +112,28 @@ int access_explain(struct steward *st, const struct actor *who, int64_t user,
 			struct decision rd;
 			rr.action = ACT_READ;
 			may_read = row.subject_id > 0 && cat && policy_decide(p, st->model, &rr, &rd);
+		} else {
+			/* a reviewer hears what the record is only if their own
+			 * duties reach it (HR reviews access, but a student's
+			 * health file is not HR's to know of) */
+			may_read = row.subject_id > 0 && cat &&
+				   access_reaches(st, who, p, row.subject_id, cat->index);
 		}
 		json_t *o;
 		if (may_read) {
 			o = decision_json(p, st, &r, &d);
 			json_object_set_new(o, "subject", json_integer(row.subject_id));
 			json_object_set_new(o, "category", json_string(row.category));
-		} else {
+		} else if (self_only) {
 			o = json_pack("{s:b, s:s}", "allow", 0, "reason",
 				      "you have no access to this record; the superintendent's "
 				      "designee can explain why");
+			json_object_set_new(detail, "answered", json_string("no access"));
+		} else {
+			o = json_pack("{s:n, s:s}", "allow", "reason",
+				      "your own duties do not reach this record, so nothing about it "
+				      "is shown; someone whose duties do (the superintendent's "
+				      "designee) can explain it");
 			json_object_set_new(detail, "answered", json_string("no access"));
 		}
 		json_object_set_new(o, "user", json_integer(user));
@@ -308,6 +320,11 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 		uint32_t norgs = 0;
 		if (!subject)
 			orgs = org_subjects(st->model, &norgs);
+		/* who works with one student tells what files the student has:
+		 * only of the categories the asker's own duties reach there */
+		bool told[INV_MAX_CATEGORIES] = {0};
+		for (size_t c = 0; subject && c < p->inv->ncats; c++)
+			told[c] = access_reaches_locked(st, who, p, subject, 0, (int)c);
 		for (uint32_t id = 1; id < n; id++) {
 			struct model_user_view v;
 			if (!model_user_view(st->model, id, &v))
@@ -315,7 +332,7 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 			if (subject) {
 				/* exactly what decide would say, for each category */
 				for (size_t c = 0; c < p->inv->ncats; c++) {
-					if (cat && (size_t)cat->index != c)
+					if ((cat && (size_t)cat->index != c) || !told[c])
 						continue;
 					struct access_request r = {.user = id, .action = act,
 								   .subject = (uint64_t)subject,
@@ -379,13 +396,36 @@ struct what_ctx {
 	json_t *subjects;
 	int64_t now;
 	const struct policy *p;
+	struct steward *st;
+	const struct actor *who; /* the asker */
+	uint32_t roles;          /* the user's roles */
 };
+
+/* Whether the asker's duties reach one of the categories a relationship
+ * opens to the user: a relationship the asker could not see through tells
+ * what files a student has (a special-education caseload). */
+static bool what_told(const struct what_ctx *w, uint64_t subject, uint32_t org, enum relkind kind,
+		      uint64_t categories)
+{
+	const struct policy *p = w->p;
+	for (int i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->forbid || !(r->roles & w->roles) || !(r->through >> kind & 1))
+			continue;
+		uint64_t cats = r->categories & (kind == REL_GRANT ? categories : ~0ull);
+		for (int c = 0; cats; c++, cats >>= 1)
+			if ((cats & 1) &&
+			    access_reaches_locked(w->st, w->who, p, (int64_t)subject, org, c))
+				return true;
+	}
+	return false;
+}
 
 static void what_rel(void *ctx, uint64_t subject, uint32_t org, enum relkind kind,
 		     uint64_t categories, int64_t start, int64_t end, int64_t id)
 {
 	struct what_ctx *w = ctx;
-	if (w->now < start || w->now >= end)
+	if (w->now < start || w->now >= end || !what_told(w, subject, org, kind, categories))
 		return;
 	json_t *o = json_pack("{s:I, s:s}", "relationship", (json_int_t)id, "kind",
 			      relkind_name(kind));
@@ -447,7 +487,7 @@ int access_what_can(struct steward *st, const struct actor *who, int64_t user, j
 					break;
 				}
 			}
-		struct what_ctx w = {json_array(), time_now(), p};
+		struct what_ctx w = {json_array(), time_now(), p, st, who, v.roles};
 		model_rdlock(st->model);
 		model_user_relationships(st->model, (uint32_t)user, what_rel, &w);
 		model_unlock(st->model);

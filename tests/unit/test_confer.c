@@ -13,6 +13,7 @@
  */
 #include "testsupport.h"
 #include "access/access_internal.h"
+#include "steward/evidence.h"
 #include "steward/records.h"
 
 static char *dir, *data;
@@ -99,8 +100,9 @@ static void widen_rules(void)
 	json_object_set_new(roles, "school_admin", json_pack("{s:s}", "title", "School administrator"));
 	json_object_set_new(roles, "tutor", json_pack("{s:s}", "title", "Tutor"));
 	json_t *adm = json_object_get(doc, "administration");
-	static const char *const powers[] = {"users", "access", "relationships", "training",
-					     "agreements"};
+	static const char *const powers[] = {"users",      "access",     "relationships",
+					     "training",   "agreements", "review",
+					     "audit_read", "audit_export"};
 	for (size_t i = 0; i < ARRAY_LEN(powers); i++)
 		json_object_set_new(adm, powers[i],
 				    json_pack("[s,s,s,s]", "designee", "hr", "school_admin",
@@ -432,6 +434,105 @@ static void test_notes_sealed_at_rest(void **state)
 	ASSERT_OK(suspension_lift(st, &d, teacher, sid, &ts_err));
 }
 
+/* Reviewing access tells nothing of records beyond the reviewer's own
+ * reach: HR reviews access and reads the log here, but a student's health
+ * file, and who works with the student, are not HR's to know of. */
+static void test_reviews_tell_only_what_one_reaches(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), d = as_user(designee);
+	json_t *fields = json_pack("{s:s}", "conditions", "asthma");
+	struct record_input ri = {.subject_id = student_a, .category = "health", .fields = fields};
+	int64_t rec = 0;
+	ASSERT_OK(record_create(st, &ts_system, &ri, &rec, &ts_err));
+	json_decref(fields);
+	json_t *out = NULL;
+	/* explain: the designee hears what the record is; HR does not, and
+	 * a record that does not exist gets the same answer */
+	ASSERT_OK(access_explain(st, &d, plain, "read", rec, NULL, true, &out, &ts_err));
+	assert_string_equal(json_string_value(json_object_get(out, "category")), "health");
+	json_decref(out);
+	ASSERT_OK(access_explain(st, &h, plain, "read", rec, NULL, true, &out, &ts_err));
+	assert_null(json_object_get(out, "category"));
+	assert_null(json_object_get(out, "subject"));
+	assert_null(json_object_get(out, "rule"));
+	char *a = xstrdup(json_string_value(json_object_get(out, "reason")));
+	json_decref(out);
+	ASSERT_OK(access_explain(st, &h, plain, "read", 999999, NULL, true, &out, &ts_err));
+	char *b = xstrdup(json_string_value(json_object_get(out, "reason")));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	json_decref(out);
+	/* who works with one student */
+	ASSERT_OK(access_who_can(st, &d, NULL, student_a, "read", &out, &ts_err));
+	assert_true(json_array_size(json_object_get(out, "users")) > 0);
+	json_decref(out);
+	ASSERT_OK(access_who_can(st, &h, NULL, student_a, "read", &out, &ts_err));
+	{
+		/* (HR's own categories are employees' files, which the decision
+		 * does not tell apart by the subject's kind) */
+		size_t k;
+		json_t *x;
+		json_array_foreach(json_object_get(out, "users"), k, x) {
+			const char *c = json_string_value(json_object_get(x, "category"));
+			if (!str_eq(c, "personnel") && !str_eq(c, "payroll") &&
+			    !str_eq(c, "background_check"))
+				fail_msg("HR is told who reads the student's %s records", c);
+		}
+	}
+	json_decref(out);
+	/* what a teacher reaches: the relationships with students */
+	ASSERT_OK(access_what_can(st, &d, teacher, &out, &ts_err));
+	size_t seen_by_designee = json_array_size(json_object_get(out, "relationships"));
+	assert_true(seen_by_designee > 0);
+	json_decref(out);
+	ASSERT_OK(access_what_can(st, &h, teacher, &out, &ts_err));
+	json_t *rels = json_object_get(out, "relationships");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rels, i, r) {
+		/* only the supervision of an employee, whose file HR reads */
+		assert_string_equal(json_string_value(json_object_get(r, "kind")), "supervisor_of");
+	}
+	assert_true(json_array_size(rels) < seen_by_designee);
+	json_decref(out);
+	/* the log about the student: the acts are there, what they were about
+	 * is withheld */
+	struct evidence_filter f = {.subject = student_a, .after = -1, .limit = 1000};
+	int64_t next = 0;
+	ASSERT_OK(evidence_query(st, &h, &f, &out, &next, &ts_err));
+	assert_true(json_array_size(out) > 0);
+	json_t *ev;
+	json_array_foreach(out, i, ev) {
+		assert_null(json_object_get(ev, "category"));
+		assert_null(json_object_get(ev, "subject"));
+		assert_null(json_object_get(ev, "detail"));
+	}
+	json_decref(out);
+	ASSERT_OK(evidence_query(st, &d, &f, &out, &next, &ts_err));
+	bool health = false;
+	json_array_foreach(out, i, ev) health |=
+		str_eq(json_string_value(json_object_get(ev, "category")), "health");
+	assert_true(health);
+	json_decref(out);
+	/* an evidence package keeps entries whole: not HR's for this window */
+	int64_t now_us = time_now() * 1000000;
+	int64_t w0 = written(), d0 = denials();
+	struct st_error e = {0};
+	out = NULL;
+	assert_int_equal(evidence_export(st, &h, now_us - 3600000000LL, now_us + 1000000, 0,
+					 student_a, &out, &e),
+			 ST_EDENIED);
+	assert_null(out);
+	assert_int_equal(written(), w0);
+	assert_int_equal(denials(), d0 + 1);
+	ASSERT_OK(evidence_export(st, &d, now_us - 3600000000LL, now_us + 1000000, 0, student_a,
+				  &out, &ts_err));
+	assert_true(json_array_size(json_object_get(out, "entries")) > 0);
+	json_decref(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_training),
 		cmocka_unit_test(test_no_twins),
 		cmocka_unit_test(test_notes_sealed_at_rest),
+		cmocka_unit_test(test_reviews_tell_only_what_one_reaches),
 		cmocka_unit_test(test_default_rules_keep_it_out),
 	};
 	return cmocka_run_group_tests_name("confer", tests, setup, teardown);
