@@ -397,6 +397,15 @@ static void test_api(void **state)
 		assert_null(strstr(json_string_value(json_object_get(one, "reason")), "health"));
 	}
 	json_decref(o);
+	/* the designee, who may read accounts, sees who acted: name and position */
+	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&limit=1", (long long)teach1);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, A, NULL, &o), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o, "events"), 0),
+							      "user_display_name")),
+			    "T One");
+	assert_non_null(json_object_get(json_array_get(json_object_get(o, "events"), 0), "user_position"));
+	json_decref(o);
 	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&subject=%lld", (long long)teach1, (long long)student);
 	api_expect(400, "GET", q, t1.token, NULL, "bad_value");
 	/* nor does asking why of oneself: no category, no subject, and an
@@ -639,6 +648,7 @@ static void test_api(void **state)
 	cmd = xasprintf("%s audit query --user %lld", cli, (long long)teach1);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "record.read"));
+	assert_non_null(strstr(out, "\"user_display_name\": \"T One\"")); /* one's own name */
 	free(out);
 	free(cmd);
 	cmd = xasprintf("%s whoami", cli);
