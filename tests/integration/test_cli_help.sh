@@ -4,9 +4,11 @@
 # checked without touching this test) answers --help with exit 0 and a usage
 # line naming it; a misspelled option is exit 2 naming it; and every message
 # any of them prints, asked for help, given a bad option or given nothing at
-# all (no server, no data directory), ends with a newline.
+# all (no server, no data directory), ends with a newline; and `make
+# install` puts steward on the PATH.
 set -euo pipefail
 steward=$(realpath "${1:?path to steward}")
+src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -87,4 +89,12 @@ rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q 'unknown command' err || fail "unknown command: $rc $(cat err)"
 ends_with_newline err "steward frobnicate"
+# make install puts steward on the PATH: PREFIX/bin (the Makefile's wiring,
+# without building), then the install step itself into a scratch prefix
+make -n -C "$src" install PREFIX="$tmp/prefix" > out 2>&1 || fail "make -n install: $(cat out)"
+grep -q "scripts/install.sh build/steward $tmp/prefix/bin/steward" out || fail "make install: $(cat out)"
+grep -q '^PREFIX *?= */usr/local$' "$src/Makefile" || fail "PREFIX is not /usr/local by default"
+"$src/scripts/install.sh" "$steward" "$tmp/prefix/bin/steward" > out 2>&1 || fail "install: $(cat out)"
+[ "$(stat -c %a "$tmp/prefix/bin/steward")" = 755 ] || fail "installed mode"
+PATH="$tmp/prefix/bin:$PATH" steward --version | grep -q '^steward ' || fail "steward is not on the PATH"
 echo ok
