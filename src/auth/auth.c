@@ -578,7 +578,8 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "totp_required",
 				      "totp",
 				      "enter the 6-digit code from your authenticator app (or a "
-				      "recovery code)",
+				      "recovery code); if the device is lost, a user administrator "
+				      "can reset your sign-in",
 				      detail, false, e);
 		}
 		enum place_result pr =

@@ -532,6 +532,15 @@ static void test_an_administrator_resets_a_lost_device(void **state)
 	api_login(&tad, "tad", "kestrel meadow lantern 7");
 	api_expect(403, "POST", path, tad.token, why, "forbidden");
 	api_expect(403, "POST", cpath, tad.token, NULL, "forbidden");
+	/* a code's route takes no body: refused, nothing issued */
+	char tadpath[80];
+	snprintf(tadpath, sizeof(tadpath), "/api/v1/users/%lld/enrollment-code",
+		 (long long)user_id_of("tad"));
+	api_expect(400, "POST", tadpath, admin_token, "{\"code\":\"mine\"}", "unknown_field");
+	api_expect(400, "POST", tadpath, admin_token, "[", "bad_json");
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM mfa_enrollment_code t JOIN "
+						    "app_user u ON u.id = t.user_id WHERE u.username = 'tad'"),
+			 0);
 	api_expect(403, "POST", "/api/v1/users/1/reset", admin_token, why, "forbidden");
 	snprintf(tbody, sizeof(tbody), "{\"name\":\"hr sync\",\"scopes\":[\"people\"],\"expires\":\"%s\"}",
 		 api_day(30, until));
