@@ -1,13 +1,16 @@
 # Steward - top-level entry points. `make` builds build/steward; `make run`
-# and `make test` are the two commands of the README.
+# and `make test` are the two commands of the README; `make install` puts
+# steward on the PATH.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 COV_BUILD  ?= build-coverage
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
 
-.PHONY: all deps build run test test-fast test-asan bench coverage clean
+.PHONY: all deps build run test test-fast test-asan bench coverage install uninstall clean
 
 all: build
 
@@ -49,6 +52,14 @@ coverage:
 bench: build
 	@STEWARD_BENCH=1 scripts/bootstrap.sh
 	@scripts/bench.sh $(BUILD)
+
+# Puts `steward` on the PATH: $(DESTDIR)$(BINDIR)/steward, /usr/local/bin by
+# default (through sudo when needed); PREFIX=$$HOME/.local for one person.
+install: build
+	@scripts/install.sh $(BUILD)/steward $(DESTDIR)$(BINDIR)/steward
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/steward
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD)

@@ -10,6 +10,16 @@
  * administrative permission) and contractors, and for any session that
  * reaches restricted categories (the decision checks that). A user who must
  * use it but has not enrolled gets a session that can do nothing but enrol.
+ *
+ * A first enrolment needs more than the password: a one-time enrolment
+ * code that a user administrator issued and gave the person out of band
+ * (stored only as a keyed hash, compared in constant time, single use,
+ * expiring after AUTH_ENROLL_CODE_SECONDS). Whoever holds only a stolen
+ * password can therefore neither set up an authenticator of their own
+ * (which would satisfy the rules that ask for multi-factor and lock the
+ * owner out) nor finish an enrolment the owner began. A person who lost
+ * their device is reset by an administrator: a new one-time password and a
+ * new enrolment code, everything else of the old sign-in ended.
  */
 #ifndef STEWARD_AUTH_H
 #define STEWARD_AUTH_H
@@ -84,10 +94,53 @@ struct mfa_enrollment {
 	char *qr_svg;           /* malloc'd SVG of the URI */
 	char recovery[10][16];
 };
-int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrollment *out,
-		   struct st_error *e);
+/* Starts an enrolment: a new TOTP secret and recovery codes, pending until
+ * confirmed from the same session. enrollment_code is the one-time code a
+ * user administrator issued (auth_enrollment_code_issue); it is spent here.
+ * It may be NULL only to start again in the session that already presented
+ * one (a lost QR code). Errors: ST_EINVAL "missing_field" or
+ * "bad_enrollment_code" (wrong, expired or spent: one answer for all; it
+ * counts against the session like a wrong password), ST_ECONFLICT
+ * "already_enrolled". */
+int auth_mfa_begin(struct steward *st, const struct actor *who, const char *enrollment_code,
+		   struct mfa_enrollment *out, struct st_error *e);
+/* Confirms the pending secret with a current code, from the session that
+ * began it (else ST_ECONFLICT "not_started"). */
 int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *code,
 		     struct st_error *e);
+
+/* How long an enrolment code works: seven days. */
+#define AUTH_ENROLL_CODE_SECONDS (7 * 86400)
+/* "xxxx-xxxx-xxxx-xxxx": 80 random bits in base32. */
+#define AUTH_ENROLL_CODE_MAX 24
+/* Issues a one-time enrolment code for a person who has not enrolled (a
+ * new one replaces any earlier one). Needs the power to manage users and
+ * a multi-factor session; nobody issues one for their own account or for
+ * one holding an administrative power they lack; the system (user 0:
+ * `steward init`, local recovery) may. The code is returned once and kept
+ * only as a keyed hash; the log says who issued one for whom, never the
+ * code. ST_ECONFLICT "already_enrolled" if the person has multi-factor
+ * (reset it instead), ST_ENOTFOUND for no such user. */
+int auth_enrollment_code_issue(struct steward *st, const struct actor *who, int64_t user_id,
+			       char code[AUTH_ENROLL_CODE_MAX], int64_t *expires_at,
+			       struct st_error *e);
+
+/* What a reset gives the administrator, to hand to the person out of band. */
+struct credentials_reset {
+	char password[32];                        /* one-time: changed at first sign-in */
+	char enrollment_code[AUTH_ENROLL_CODE_MAX];
+	int64_t expires_at;                       /* of the enrolment code */
+};
+/* Resets a person's sign-in (a lost device, a password known to someone
+ * else): a new random one-time password, which they must change at their
+ * next sign-in; their authenticator, recovery codes and any earlier
+ * enrolment code removed and a new enrolment code issued; every session
+ * and API token of theirs ended; the sign-in locks on their name ended.
+ * All in one transaction with its event (user.reset: who, whom, the reason
+ * given; never a secret). reason: why (1 to 500 characters), required.
+ * Who may: as auth_enrollment_code_issue. out is wiped on failure. */
+int auth_credentials_reset(struct steward *st, const struct actor *who, int64_t user_id,
+			   const char *reason, struct credentials_reset *out, struct st_error *e);
 int auth_password_change(struct steward *st, const struct actor *who, const char *current,
 			 const char *replacement, struct st_error *e);
 

@@ -29,6 +29,13 @@ int access_admin_any(struct steward *st, const struct actor *who, const enum adm
  * the accounts or credentials of someone more powerful. */
 int access_check_target(struct steward *st, const struct actor *who, int64_t target,
 			struct audit_event *ev, const char *what, struct st_error *e);
+/* An administrative act on another person's account (access_admin for
+ * perm, then): nobody acts so on their own account, nor on one holding an
+ * administrative power the actor lacks (the rule that keeps an IT
+ * administrator from demoting the designee). what names what would change,
+ * for the refusal ("password and multi-factor"). Refusals are logged as ev. */
+int access_admin_over(struct steward *st, const struct actor *who, enum admin_perm perm,
+		      int64_t target, struct audit_event *ev, const char *what, struct st_error *e);
 
 /* Held around a change that could leave nobody able to change the rules,
  * from its check to its effect on the live facts, so two such changes at

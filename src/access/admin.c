@@ -261,6 +261,20 @@ static int refuse_self(struct steward *st, const struct actor *who, int64_t targ
 	return refused(st, who, ev, "id", reason, e);
 }
 
+int access_admin_over(struct steward *st, const struct actor *who, enum admin_perm perm,
+		      int64_t target, struct audit_event *ev, const char *what, struct st_error *e)
+{
+	int rc = access_admin(st, who, perm, ev, e);
+	if (rc == ST_OK)
+		rc = refuse_self(st, who, target, ev, what, e);
+	if (rc == ST_OK) {
+		struct policy *p = steward_policy(st);
+		rc = check_target(st, who, p, target, ev, what, e);
+		policy_unref(p);
+	}
+	return rc;
+}
+
 static int roles_mask(const struct policy *p, const char *const *roles, size_t n, uint32_t *mask,
 		      struct st_error *e)
 {

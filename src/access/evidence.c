@@ -107,6 +107,57 @@ static void reviewer_view(struct steward *st, const struct actor *who, json_t *e
 	policy_unref(p);
 }
 
+/* Names the person behind each event (its "user") by display name and
+ * position, as people know them, where the viewer may see who that is:
+ * their own events, or anyone's for those who may read accounts (the users
+ * and review powers, as user_get decides). Others keep the id alone. The
+ * system's own events (no "user") are named as such. Sign-in names are
+ * never added. */
+static void name_actors(struct steward *st, const struct actor *who, json_t *events)
+{
+	bool anyone = access_holds(st, who, ADM_USERS) || access_holds(st, who, ADM_REVIEW);
+	struct store_conn *c = NULL;
+	json_t *known = json_object(); /* id -> {display_name, position} or null */
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) {
+		/* an event without a person is the system's own */
+		json_t *u = json_object_get(ev, "user");
+		if (!u) {
+			json_object_set_new(ev, "user_display_name", json_string("the system"));
+			continue;
+		}
+		int64_t id = json_integer_value(u);
+		if (!json_is_integer(u) || id <= 0 || (!anyone && id != who->user_id))
+			continue;
+		char key[24];
+		snprintf(key, sizeof(key), "%lld", (long long)id);
+		json_t *name = json_object_get(known, key);
+		if (!name) {
+			struct store_stmt *s = NULL;
+			if (!c && store_acquire(st->db, &c, NULL) != ST_OK)
+				break;
+			if (store_prepare(c, "SELECT display_name, position FROM app_user WHERE id = ?",
+					  &s, NULL) != ST_OK)
+				break;
+			store_bind(s, "i", id);
+			name = store_step(s, NULL) == STORE_ROW
+				       ? json_pack("{s:s, s:s}", "display_name", store_col_text(s, 0),
+						   "position", store_col_text(s, 1))
+				       : json_null();
+			store_done(s);
+			json_object_set_new(known, key, name);
+		}
+		if (!json_is_object(name))
+			continue;
+		json_object_set(ev, "user_display_name", json_object_get(name, "display_name"));
+		json_object_set(ev, "user_position", json_object_get(name, "position"));
+	}
+	if (c)
+		store_release(c);
+	json_decref(known);
+}
+
 int evidence_query(struct steward *st, const struct actor *who, const struct evidence_filter *f,
 		   json_t **events, int64_t *next, struct st_error *e)
 {
@@ -136,6 +187,8 @@ int evidence_query(struct steward *st, const struct actor *who, const struct evi
 			own_view(*events);
 		else if (rc == ST_OK)
 			reviewer_view(st, who, *events);
+		if (rc == ST_OK)
+			name_actors(st, who, *events);
 		if (rc == ST_OK) {
 			rc = logged(st, who, &ev, e);
 			if (rc != ST_OK)

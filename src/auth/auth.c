@@ -578,7 +578,8 @@ int auth_sign_in(struct steward *st, const char *username, const char *password,
 			return refuse(st, uid, client, request_id, action, ST_EAUTH, "totp_required",
 				      "totp",
 				      "enter the 6-digit code from your authenticator app (or a "
-				      "recovery code)",
+				      "recovery code); if the device is lost, a user administrator "
+				      "can reset your sign-in",
 				      detail, false, e);
 		}
 		enum place_result pr =
@@ -955,25 +956,324 @@ static void url_escape(struct buf *b, const char *s)
 	}
 }
 
-int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrollment *out,
-		   struct st_error *e)
+/* --- enrolment codes ----------------------------------------------------------
+ *
+ * A first enrolment is bound to a one-time code that a user administrator
+ * issued and handed to the person out of band: the password alone (which a
+ * phishing page or a shoulder-surfer may have) does not give it. The code
+ * is kept only as a keyed hash bound to its person, compared in constant
+ * time, spent by the enrolment that presents it, and expires. */
+
+/* The keyed hash of a code for a person; false (h zeroed) when the text
+ * cannot be a code. Dashes, spaces and case do not matter. */
+static bool enrollment_hash(struct steward *st, int64_t user, const char *code,
+			    unsigned char h[32])
+{
+	memset(h, 0, 32);
+	char norm[20];
+	size_t n = 0;
+	for (const char *p = code; *p && n <= 16; p++)
+		if (*p != '-' && *p != ' ')
+			norm[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	bool shaped = n == 16;
+	if (shaped) {
+		norm[n] = '\0';
+		char *msg = xasprintf("steward/enrollment|user=%lld|%s", (long long)user, norm);
+		hmac_sha256(st->mfa_key, msg, strlen(msg), h);
+		secure_free_plain(msg, strlen(msg));
+	}
+	secure_wipe(norm, sizeof(norm));
+	return shaped;
+}
+
+/* Makes a new code for a person and keeps its hash in place of any earlier
+ * one (inside the caller's transaction). */
+static int enrollment_store(struct steward *st, struct store_conn *c, int64_t user, int64_t by,
+			    int64_t now, char code[AUTH_ENROLL_CODE_MAX], int64_t *expires_at,
+			    struct st_error *e)
+{
+	unsigned char raw[10];
+	random_bytes(raw, sizeof(raw));
+	char *b = base32_encode(raw, sizeof(raw)); /* 16 characters */
+	for (char *p = b; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	snprintf(code, AUTH_ENROLL_CODE_MAX, "%.4s-%.4s-%.4s-%.4s", b, b + 4, b + 8, b + 12);
+	secure_wipe(b, strlen(b));
+	free(b);
+	secure_wipe(raw, sizeof(raw));
+	unsigned char h[32];
+	enrollment_hash(st, user, code, h);
+	*expires_at = now + AUTH_ENROLL_CODE_SECONDS;
+	return store_run(c, e,
+			 "INSERT INTO mfa_enrollment_code (user_id, code_hash, issued_by, issued_at, "
+			 "expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+			 "code_hash = excluded.code_hash, issued_by = excluded.issued_by, "
+			 "issued_at = excluded.issued_at, expires_at = excluded.expires_at",
+			 "ibiii", user, h, (size_t)32, by, now, *expires_at);
+}
+
+/* Whether code is the person's outstanding, unexpired code; its hash into
+ * h either way (to spend it by). */
+static bool enrollment_code_ok(struct steward *st, struct store_conn *c, int64_t user,
+			       const char *code, int64_t now, unsigned char h[32])
+{
+	bool shaped = enrollment_hash(st, user, code, h);
+	struct store_stmt *s;
+	if (store_prepare(c, "SELECT code_hash, expires_at FROM mfa_enrollment_code WHERE user_id = ?",
+			  &s, NULL) != ST_OK)
+		return false;
+	store_bind(s, "i", user);
+	bool ok = false;
+	if (store_step(s, NULL) == STORE_ROW) {
+		size_t len = 0;
+		const void *kept = store_col_blob(s, 0, &len);
+		ok = len == 32 && secure_equal(kept, h, 32) && store_col_int(s, 1) > now;
+	}
+	store_done(s);
+	return ok && shaped;
+}
+
+/* An account's username and whether it has multi-factor set up. */
+static int account_of(struct store_conn *c, int64_t user, char username[USERNAME_MAX + 1],
+		      bool *enrolled, struct st_error *e)
+{
+	username[0] = '\0';
+	*enrolled = false;
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT u.username, (SELECT COUNT(*) FROM mfa_totp t WHERE t.user_id = "
+			       "u.id AND t.confirmed_at IS NOT NULL) FROM app_user u WHERE u.id = ?",
+			       &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "i", user);
+	rc = store_step(s, e);
+	if (rc == STORE_ROW) {
+		str_copy(username, USERNAME_MAX + 1, store_col_text(s, 0));
+		*enrolled = store_col_int(s, 1) > 0;
+		rc = ST_OK;
+	} else if (rc == STORE_DONE) {
+		rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)user);
+	}
+	store_done(s);
+	return rc;
+}
+
+int auth_enrollment_code_issue(struct steward *st, const struct actor *who, int64_t user_id,
+			       char code[AUTH_ENROLL_CODE_MAX], int64_t *expires_at,
+			       struct st_error *e)
+{
+	memset(code, 0, AUTH_ENROLL_CODE_MAX);
+	*expires_at = 0;
+	json_t *detail = json_pack("{s:I}", "user", (json_int_t)user_id);
+	struct audit_event ev = {.action = "mfa.enrollment_code", .detail = detail};
+	int rc = access_admin_over(st, who, ADM_USERS, user_id, &ev, "multi-factor enrolment", e);
+	struct store_conn *c = NULL;
+	if (rc == ST_OK)
+		rc = store_acquire(st->db, &c, e);
+	char username[USERNAME_MAX + 1];
+	bool enrolled = false;
+	if (rc == ST_OK)
+		rc = account_of(c, user_id, username, &enrolled, e);
+	if (rc == ST_OK && enrolled)
+		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
+			      "this person has multi-factor set up already; if the device was lost, "
+			      "reset their sign-in instead (POST /api/v1/users/{id}/reset, steward "
+			      "users reset)");
+	if (rc == ST_OK)
+		rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = enrollment_store(st, c, user_id, who->user_id, time_now(), code, expires_at, e);
+	if (rc == ST_OK) {
+		char until[32];
+		time_format(*expires_at, until);
+		json_object_set_new(detail, "expires_at", json_string(until));
+		ev.outcome = "allow";
+		ev.reason = "a one-time multi-factor enrolment code was issued";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (c && store_in_transaction(c))
+		store_rollback(c);
+	if (c)
+		store_release(c);
+	json_decref(detail);
+	if (rc != ST_OK) {
+		secure_wipe(code, AUTH_ENROLL_CODE_MAX);
+		*expires_at = 0;
+	}
+	return rc;
+}
+
+/* A random one-time password (100 bits, "xxxxx-xxxxx-xxxxx-xxxxx") that the
+ * password rules accept for this username, and its hash. */
+static int one_time_password(const char *username, char out[32], char hash[PASSWORD_HASH_MAX],
+			     struct st_error *e)
+{
+	int rc = ST_EINTERNAL;
+	for (int attempt = 0; attempt < 100 && rc != ST_OK; attempt++) {
+		unsigned char raw[13];
+		random_bytes(raw, sizeof(raw));
+		char *b = base32_encode(raw, sizeof(raw));
+		for (char *p = b; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		/* a username that is a dash or one character may sit in any
+		 * such password by chance: another is drawn */
+		snprintf(out, 32, attempt < 50 ? "%.5s-%.5s-%.5s-%.5s" : "%.5s%.5s%.5s%.5s", b,
+			 b + 5, b + 10, b + 15);
+		secure_wipe(b, strlen(b));
+		free(b);
+		secure_wipe(raw, sizeof(raw));
+		rc = password_check_policy(out, username, "password", NULL);
+	}
+	if (rc == ST_OK && password_hash(out, hash) != ST_OK)
+		rc = ST_EINTERNAL;
+	if (rc != ST_OK) {
+		secure_wipe(out, 32);
+		return err_set(e, ST_EINTERNAL, NULL, "cannot make a one-time password");
+	}
+	return ST_OK;
+}
+
+int auth_credentials_reset(struct steward *st, const struct actor *who, int64_t user_id,
+			   const char *reason, struct credentials_reset *out, struct st_error *e)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *detail = json_pack("{s:I}", "user", (json_int_t)user_id);
+	struct audit_event ev = {.action = "user.reset", .detail = detail};
+	int rc = access_admin_over(st, who, ADM_USERS, user_id, &ev, "password and multi-factor", e);
+	if (rc == ST_OK && (!reason || !*reason || strlen(reason) > 500 ||
+			    !str_is_clean_utf8(reason, strlen(reason))))
+		rc = err_setc(e, ST_EINVAL, "missing_field", "reason",
+			      "\"reason\" is required (at most 500 characters): why the sign-in is "
+			      "reset, for the log");
+	struct store_conn *c = NULL;
+	if (rc == ST_OK)
+		rc = store_acquire(st->db, &c, e);
+	char username[USERNAME_MAX + 1] = "", hash[PASSWORD_HASH_MAX] = "";
+	bool enrolled = false;
+	if (rc == ST_OK)
+		rc = account_of(c, user_id, username, &enrolled, e);
+	if (rc == ST_OK)
+		rc = one_time_password(username, out->password, hash, e);
+	char nkey[40], pattern[48];
+	int64_t now = time_now();
+	if (rc == ST_OK) {
+		name_key(st, username, nkey);
+		snprintf(pattern, sizeof(pattern), "%s|%%", nkey);
+		rc = store_begin(c, e);
+	}
+	/* the new one-time password, to be changed at the next sign-in */
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE app_user SET password_hash = ?, must_change_password = 1, "
+			       "password_changed_at = ?, updated_at = ? WHERE id = ?",
+			       "tiii", hash, now, now, user_id);
+	/* the authenticator and its recovery codes go; a new code to enrol again */
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM mfa_totp WHERE user_id = ?", "i", user_id);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM recovery_code WHERE user_id = ?", "i", user_id);
+	if (rc == ST_OK)
+		rc = enrollment_store(st, c, user_id, who->user_id, now, out->enrollment_code,
+				      &out->expires_at, e);
+	/* whatever was opened with the old secrets ends */
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE session SET revoked_at = ? WHERE user_id = ? AND revoked_at IS "
+			       "NULL",
+			       "ii", now, user_id);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at "
+			       "IS NULL",
+			       "ii", now, user_id);
+	/* the person is known to be who they say: their name's locks end */
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM signin_lock WHERE name_key = ? OR name_key LIKE ?",
+			       "tt", nkey, pattern);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM signin_failure WHERE username = ?", "t", nkey);
+	if (rc == ST_OK) {
+		json_object_set_new(detail, "note", json_string(reason));
+		json_object_set_new(detail, "had_mfa", json_boolean(enrolled));
+		ev.outcome = "allow";
+		ev.reason = "password and multi-factor reset: a one-time password and an enrolment "
+			    "code were issued; sessions and API tokens ended";
+		rc = steward_audit(st, who, &ev, NULL, e);
+	}
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (c && store_in_transaction(c))
+		store_rollback(c);
+	if (c)
+		store_release(c);
+	secure_wipe(hash, sizeof(hash));
+	json_decref(detail);
+	if (rc != ST_OK)
+		secure_wipe(out, sizeof(*out));
+	return rc;
+}
+
+static bool session_place(struct steward *st, struct store_conn *c, const struct actor *who,
+			  const struct auth_settings *cfg, int64_t now, const char *kind,
+			  int64_t *row);
+static int wrong_in_session(struct steward *st, struct store_conn *c, const struct actor *who,
+			    const struct auth_settings *cfg, int64_t now, const char *action,
+			    const char *what, struct st_error *e);
+static int session_guard_refusal(struct steward *st, struct store_conn *c,
+				 const struct actor *who, const char *action, struct st_error *e);
+
+int auth_mfa_begin(struct steward *st, const struct actor *who, const char *enrollment_code,
+		   struct mfa_enrollment *out, struct st_error *e)
 {
 	memset(out, 0, sizeof(*out));
 	if (who->user_id <= 0)
 		return err_set(e, ST_EAUTH, NULL, "sign in first");
+	struct auth_settings cfg = settings(st);
 	struct store_conn *c;
 	int rc = store_acquire(st->db, &c, e);
 	if (rc != ST_OK)
 		return rc;
-	int64_t confirmed = 0;
+	int64_t confirmed = 0, mine = 0;
 	store_query_int(c, &confirmed, NULL,
 			"SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND confirmed_at IS NOT NULL",
 			"i", who->user_id);
 	if (confirmed) {
 		store_release(c);
 		return err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
-				"multi-factor is already set up for this account; ask the "
-				"designee to reset it if the device was lost");
+				"multi-factor is already set up for this account; if the device was "
+				"lost, ask a user administrator to reset your sign-in");
+	}
+	/* starting again in the session that presented a code needs none */
+	if (who->session_id)
+		store_query_int(c, &mine, NULL,
+				"SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND confirmed_at IS "
+				"NULL AND session_id = ?",
+				"it", who->user_id, who->session_id);
+	bool spend = mine == 0;
+	unsigned char code_hash[32] = {0};
+	if (spend) {
+		if (!enrollment_code || !*enrollment_code) {
+			store_release(c);
+			return err_setc(e, ST_EINVAL, "missing_field", "enrollment_code",
+					"\"enrollment_code\" is required: the one-time code a user "
+					"administrator gives you for setting up multi-factor");
+		}
+		int64_t now = time_now(), place = 0;
+		if (!session_place(st, c, who, &cfg, now, "enroll", &place))
+			return session_guard_refusal(st, c, who, "mfa.enroll", e);
+		if (!enrollment_code_ok(st, c, who->user_id, enrollment_code, now, code_hash)) {
+			rc = wrong_in_session(st, c, who, &cfg, now, "mfa.enroll",
+					      "the enrolment code was wrong, expired or already used", e);
+			if (rc != ST_OK)
+				return rc;
+			return err_setc(e, ST_EINVAL, "bad_enrollment_code", "enrollment_code",
+					"the enrolment code is wrong, expired or already used; ask a "
+					"user administrator for a new one");
+		}
+		give_back(c, place);
 	}
 	char username[USERNAME_MAX + 1] = "";
 	struct store_stmt *s;
@@ -990,12 +1290,25 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 	struct buf sealed = BUF_INIT;
 	seal(st->mfa_key, ad, strlen(ad), secret, sizeof(secret), &sealed);
 	rc = store_begin(c, e);
+	/* the code is spent once, even by two enrolments at the same moment */
+	if (rc == ST_OK && spend) {
+		rc = store_run(c, e,
+			       "DELETE FROM mfa_enrollment_code WHERE user_id = ? AND code_hash = ?",
+			       "ib", who->user_id, code_hash, (size_t)32);
+		if (rc == ST_OK && store_changes(c) != 1)
+			rc = err_setc(e, ST_EINVAL, "bad_enrollment_code", "enrollment_code",
+				      "the enrolment code was used by another request at the same "
+				      "time");
+	}
+	/* the secret can be confirmed only from this session */
 	if (rc == ST_OK)
 		rc = store_run(c, e,
-			       "INSERT INTO mfa_totp (user_id, sealed_secret) VALUES (?, ?) "
-			       "ON CONFLICT (user_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, "
-			       "confirmed_at = NULL, last_step = 0",
-			       "ib", who->user_id, sealed.data, sealed.len);
+			       "INSERT INTO mfa_totp (user_id, sealed_secret, session_id) VALUES (?, ?, "
+			       "?) ON CONFLICT (user_id) DO UPDATE SET sealed_secret = "
+			       "excluded.sealed_secret, confirmed_at = NULL, last_step = 0, "
+			       "session_id = excluded.session_id",
+			       "ibt", who->user_id, sealed.data, sealed.len,
+			       who->session_id ? who->session_id : "");
 	if (rc == ST_OK)
 		rc = store_run(c, e, "DELETE FROM recovery_code WHERE user_id = ?", "i", who->user_id);
 	for (int i = 0; rc == ST_OK && i < 10; i++) {
@@ -1013,7 +1326,10 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 		free(b);
 	}
 	struct audit_event ev = {.action = "mfa.enroll", .outcome = "allow",
-				 .reason = "a new authenticator secret and recovery codes were issued"};
+				 .reason = spend ? "an enrolment code was spent; a new authenticator "
+						   "secret and recovery codes were issued"
+						 : "a new authenticator secret and recovery codes were "
+						   "issued (again, in the same session)"};
 	if (rc == ST_OK)
 		rc = steward_audit(st, who, &ev, NULL, e);
 	if (rc == ST_OK)
@@ -1039,6 +1355,7 @@ int auth_mfa_begin(struct steward *st, const struct actor *who, struct mfa_enrol
 		memset(out, 0, sizeof(*out));
 	}
 	secure_wipe(secret, sizeof(secret));
+	secure_wipe(code_hash, sizeof(code_hash));
 	return rc;
 }
 
@@ -1147,6 +1464,16 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	else if (rc == ST_OK && confirmed)
 		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
 			      "multi-factor is already set up for this account");
+	/* only the session that began the enrolment (with its code) finishes it */
+	int64_t mine = 0;
+	if (rc == ST_OK && who->session_id)
+		store_query_int(c, &mine, NULL,
+				"SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND session_id = ?",
+				"it", who->user_id, who->session_id);
+	if (rc == ST_OK && !mine)
+		rc = err_setc(e, ST_ECONFLICT, "not_started", NULL,
+			      "multi-factor set-up was not started in this session: start with POST "
+			      "/api/v1/mfa/totp and the enrolment code");
 	uint64_t step = 0;
 	if (rc == ST_OK && (strlen(code) != TOTP_DIGITS ||
 			    !totp_check(secret, TOTP_SECRET_BYTES, code, now, &step) ||
@@ -1168,8 +1495,9 @@ int auth_mfa_confirm(struct steward *st, const struct actor *who, const char *co
 	if (rc == ST_OK)
 		rc = store_run(c, e,
 			       "UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? "
-			       "AND confirmed_at IS NULL AND last_step < ?",
-			       "iiii", now, (int64_t)step, who->user_id, (int64_t)step);
+			       "AND confirmed_at IS NULL AND last_step < ? AND session_id = ?",
+			       "iiiit", now, (int64_t)step, who->user_id, (int64_t)step,
+			       who->session_id ? who->session_id : "");
 	if (rc == ST_OK && store_changes(c) != 1)
 		rc = err_setc(e, ST_ECONFLICT, "already_enrolled", NULL,
 			      "multi-factor was set up by another request at the same time");

@@ -13,53 +13,132 @@
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
+/* One row per command: its name (one or two words), its function, what
+ * follows the name in its usage line, and one line of help. */
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	const char *args;
 	const char *help;
 } commands[] = {
-	{"init", cmd_init, "create a data directory with its keys and first administrator"},
-	{"migrate", cmd_migrate, "apply pending database schema migrations"},
-	{"serve", cmd_serve, "run the HTTP API server"},
-	{"keys rotate", cmd_keys_rotate, "make a new master key version and rewrap every key"},
-	{"backup", cmd_backup, "copy the databases consistently, even beside a running server"},
-	{"audit verify", cmd_audit_verify, "recompute the access log's tree and check every checkpoint"},
-	{"audit export", cmd_audit_export,
+	{"init", cmd_init, "--data DIR --admin NAME [options]",
+	 "create a data directory with its keys and first administrator (and its enrolment code)"},
+	{"migrate", cmd_migrate, "--data DIR", "apply pending database schema migrations"},
+	{"serve", cmd_serve, "--data DIR [--listen ADDRESS:PORT] [options]", "run the HTTP API server"},
+	{"keys rotate", cmd_keys_rotate, "--data DIR [options]",
+	 "make a new master key version and rewrap every key"},
+	{"backup", cmd_backup, "--data DIR --to NEW_DIR",
+	 "copy the databases consistently, even beside a running server"},
+	{"audit verify", cmd_audit_verify, "--data DIR [options]",
+	 "recompute the access log's tree and check every checkpoint"},
+	{"audit export", cmd_audit_export, "--from T --to T --out FILE [options]",
 	 "write an evidence package for a time window (--data: offline, from the data directory)"},
-	{"audit verify-proof", cmd_audit_verify_proof, "check an evidence package on its own"},
-	{"policy check", cmd_policy_check, "validate a rule file; report rules that never apply or conflict"},
-	{"policy install", cmd_policy_install, "recovery: install a rule file locally, as the system"},
-	{"users unlock", cmd_users_unlock, "recovery: end the sign-in locks on a user's name, locally"},
-	{"login", cmd_login, "sign in to a server (keeps the session for the commands below)"},
-	{"logout", cmd_logout, "sign out"},
-	{"whoami", cmd_whoami, "the signed-in user"},
-	{"password", cmd_password, "change your password"},
-	{"mfa enroll", cmd_mfa_enroll, "start setting up an authenticator app"},
-	{"mfa confirm", cmd_mfa_confirm, "finish it with a current CODE"},
-	{"records get", cmd_records_get, "read a record (--purpose is logged)"},
-	{"records create", cmd_records_create, "create a record"},
-	{"audit query", cmd_audit_query, "who accessed what, when and why"},
-	{"policy who-can", cmd_policy_who_can, "who may act on a category or subject (IDEA 300.623)"},
-	{"policy explain", cmd_policy_explain, "why a user may or may not act on a record"},
-	{"api", cmd_api, "any API request: METHOD PATH [--data JSON]"},
-	{"demo", cmd_demo, "fill a data directory with the synthetic district"},
-	{"version", cmd_version, "print the version"},
-	{"help", cmd_help, "list the commands"},
+	{"audit verify-proof", cmd_audit_verify_proof, "FILE [--public-key FILE]",
+	 "check an evidence package on its own"},
+	{"policy check", cmd_policy_check, "FILE [--inventory FILE]",
+	 "validate a rule file; report rules that never apply or conflict"},
+	{"policy install", cmd_policy_install, "--data DIR FILE [--note TEXT]",
+	 "recovery: install a rule file locally, as the system"},
+	{"users unlock", cmd_users_unlock, "--data DIR --user NAME",
+	 "recovery: end the sign-in locks on a user's name, locally"},
+	{"users enrollment-code", cmd_users_enrollment_code, "ID",
+	 "issue a person's one-time multi-factor enrolment code"},
+	{"users reset", cmd_users_reset, "ID --reason TEXT | --data DIR --user NAME --reason TEXT",
+	 "reset a person's password and multi-factor (a lost device)"},
+	{"login", cmd_login, "--server URL [--username NAME] [options]",
+	 "sign in to a server (keeps the session for the commands below)"},
+	{"logout", cmd_logout, "", "sign out"},
+	{"whoami", cmd_whoami, "", "the signed-in user"},
+	{"password", cmd_password, "[--current-password-file FILE] [--new-password-file FILE]",
+	 "change your password"},
+	{"mfa enroll", cmd_mfa_enroll, "--code CODE [--qr-svg FILE]",
+	 "start setting up an authenticator app, with the enrolment code you were given"},
+	{"mfa confirm", cmd_mfa_confirm, "CODE", "finish it with a current CODE from the app"},
+	{"records get", cmd_records_get, "ID [--purpose TEXT] [--version N]",
+	 "read a record (a purpose, where a rule asks for one, is logged)"},
+	{"records create", cmd_records_create, "--subject ID --category NAME --fields JSON",
+	 "create a record"},
+	{"audit query", cmd_audit_query, "[--user ID] [--subject ID] [--record ID] [options]",
+	 "who accessed what, when and why"},
+	{"policy who-can", cmd_policy_who_can, "--category NAME [--action A] | --subject ID",
+	 "who may act on a category or subject (IDEA 300.623)"},
+	{"policy explain", cmd_policy_explain, "--user ID --record ID [--action A] [--purpose TEXT]",
+	 "why a user may or may not act on a record"},
+	{"api", cmd_api, "METHOD PATH [--data JSON]", "any API request, e.g. GET /api/v1/health"},
+	{"demo", cmd_demo, "--data DIR [--students N] [--schools N] [--seed N]",
+	 "fill an initialized data directory with the synthetic district"},
+	{"version", cmd_version, "", "print the version"},
+	{"help", cmd_help, "[COMMAND]", "list the commands, or show one command's options"},
 };
+
+/* The command being run, for its --help. */
+static const struct command *current;
+
+static void print_usage(const struct command *c)
+{
+	printf("usage: steward %s%s%s\n%s\n", c->name, c->args[0] ? " " : "", c->args, c->help);
+}
+
+/* For commands that take nothing: --help works and a stray argument is an error. */
+static int no_arguments(int argc, char **argv)
+{
+	const struct cli_opt opts[] = {{NULL, NULL, NULL, NULL}};
+	const char *pos[1];
+	int npos;
+	return cli_parse(argc, argv, opts, pos, 0, &npos);
+}
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (no_arguments(argc, argv) != 0)
+		return 2;
 	printf("steward %s\n", STEWARD_VERSION);
 	return 0;
 }
 
+/* The command named by words (one or two), or NULL; *used says how many. */
+static const struct command *command_find(int n, char **words, int *used)
+{
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		const char *name = commands[i].name;
+		const char *space = strchr(name, ' ');
+		if (!space) {
+			if (n >= 1 && str_eq(words[0], name))
+				return *used = 1, &commands[i];
+			continue;
+		}
+		size_t n1 = (size_t)(space - name);
+		if (n >= 2 && strlen(words[0]) == n1 && !strncmp(words[0], name, n1) &&
+		    str_eq(words[1], space + 1))
+			return *used = 2, &commands[i];
+	}
+	return NULL;
+}
+
 static int cmd_help(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	int used = 0;
+	const struct command *c = argc > 0 && argv[0][0] != '-' ? command_find(argc, argv, &used)
+								 : NULL;
+	if (c) {
+		/* `steward help audit export` is `steward audit export --help` */
+		char *help_argv[] = {(char *)"--help", NULL};
+		current = c;
+		return c->fn(1, help_argv);
+	}
+	if (argc > 0 && argv[0][0] != '-') {
+		fprintf(stderr, "steward: no command \"%s\"; run 'steward help'\n", argv[0]);
+		return 2;
+	}
+	if (no_arguments(argc, argv) != 0)
+		return 2;
+	int width = 0;
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if ((int)strlen(commands[i].name) > width)
+			width = (int)strlen(commands[i].name);
 	printf("usage: steward COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-		printf("  %-18s %s\n", commands[i].name, commands[i].help);
+		printf("  %-*s  %s\n", width, commands[i].name, commands[i].help);
 	printf("\nRun 'steward COMMAND --help' for a command's options; docs/cli.md has more.\n");
 	return 0;
 }
@@ -71,9 +150,13 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (str_eq(a, "--help") || str_eq(a, "-h")) {
-			printf("options:\n");
+			if (current)
+				print_usage(current);
+			if (opts->name)
+				printf("\noptions:\n");
 			for (const struct cli_opt *o = opts; o->name; o++)
 				printf("  --%-24s %s\n", o->name, o->help ? o->help : "");
+			fflush(stdout);
 			exit(0);
 		}
 		if (a[0] == '-' && a[1] == '-') {
@@ -236,21 +319,27 @@ const char *cli_data_dir(const char *opt)
 int cli_main(int argc, char **argv)
 {
 	umask(077); /* everything Steward creates is owner-only */
-	if (argc < 2)
+	if (argc < 2 || str_eq(argv[1], "--help") || str_eq(argv[1], "-h"))
 		return cmd_help(0, NULL);
-	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
-		const char *name = commands[i].name;
-		const char *space = strchr(name, ' ');
-		if (!space) {
-			if (str_eq(argv[1], name))
-				return commands[i].fn(argc - 2, argv + 2);
-			continue;
-		}
-		size_t n1 = (size_t)(space - name);
-		if (strlen(argv[1]) == n1 && !strncmp(argv[1], name, n1) && argc >= 3 &&
-		    str_eq(argv[2], space + 1))
-			return commands[i].fn(argc - 3, argv + 3);
+	if (str_eq(argv[1], "--version"))
+		return cmd_version(0, NULL);
+	int used = 0;
+	const struct command *c = command_find(argc - 1, argv + 1, &used);
+	if (c) {
+		current = c;
+		return c->fn(argc - 1 - used, argv + 1 + used);
 	}
-	fprintf(stderr, "steward: unknown command \"%s\"; run 'steward help'\n", argv[1]);
+	/* the first word of a two-word command alone: say which there are */
+	struct buf which = BUF_INIT;
+	size_t n1 = strlen(argv[1]);
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (!strncmp(commands[i].name, argv[1], n1) && commands[i].name[n1] == ' ')
+			buf_printf(&which, "%s'steward %s'", which.len ? ", " : "", commands[i].name);
+	if (which.len)
+		fprintf(stderr, "steward: \"%s\" needs one more word: %s (see 'steward help')\n",
+			argv[1], which.data);
+	else
+		fprintf(stderr, "steward: unknown command \"%s\"; run 'steward help'\n", argv[1]);
+	buf_release(&which);
 	return 2;
 }

@@ -5,8 +5,11 @@
  * with one set of checks.
  *
  * How to add a command: write `int cmd_xxx(int argc, char **argv)` in the
- * file of its area, add a row to the table in cli.c (name, function, one
- * line of help), document it in docs/cli.md, and add a test.
+ * file of its area (parsing its options with cli_parse, which answers
+ * --help), add a row to the table in cli.c (name, function, what follows
+ * the name in its usage line, one line of help), document it in
+ * docs/cli.md, and add a test (tests/integration/test_cli_help.sh checks
+ * every row's --help).
  */
 #ifndef STEWARD_CLI_H
 #define STEWARD_CLI_H
@@ -86,6 +89,9 @@ int cmd_audit_verify_proof(int argc, char **argv);
 int cmd_policy_check(int argc, char **argv);
 int cmd_policy_install(int argc, char **argv);
 int cmd_users_unlock(int argc, char **argv);
+int cmd_users_enrollment_code(int argc, char **argv);
+int cmd_users_reset(int argc, char **argv);
+int cmd_users_reset_remote(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
@@ -100,6 +106,10 @@ int cmd_policy_who_can(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv);
 int cmd_api(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+
+/* Prints what a reset gives out (its secrets made safe to print) and what
+ * the administrator does with them. who: "user 7", "admin". */
+void cli_print_reset(const char *who, const char *password, const char *code, const char *until);
 
 int cli_main(int argc, char **argv);
 

@@ -427,6 +427,8 @@ static int report(long status, json_t *body)
 			printf("%s\n", shown);
 			free(shown);
 			free(s);
+		} else {
+			printf("done (HTTP %ld)\n", status); /* an answer without a body */
 		}
 		json_decref(body);
 		return 0;
@@ -583,11 +585,16 @@ int cmd_login(int argc, char **argv)
 	}
 	char *uline = NULL;
 	if (!user) {
+		/* asked on a terminal; read as a line from a pipe */
 		size_t cap = 0;
-		fprintf(stderr, "Username: ");
+		bool tty = isatty(STDIN_FILENO);
+		if (tty)
+			fprintf(stderr, "Username: ");
 		if (getline(&uline, &cap, stdin) < 0) {
 			free(uline);
 			conn_release(&c);
+			fprintf(stderr, "%ssteward: login needs --username NAME (nothing was typed)\n",
+				tty ? "\n" : "");
 			return 2;
 		}
 		uline[strcspn(uline, "\r\n")] = '\0';
@@ -628,8 +635,9 @@ int cmd_login(int argc, char **argv)
 		printf("signed in to %s as %s (session saved in %s)\n", c.server, user, path);
 		if (json_is_true(json_object_get(out, "mfa_enrollment_required")))
 			printf("multi-factor authentication must be set up first: run 'steward mfa "
-			       "enroll', add the secret to an authenticator app, then 'steward mfa "
-			       "confirm CODE'\n");
+			       "enroll --code CODE' with the enrolment code a user administrator "
+			       "gave you, add the secret to an authenticator app, then 'steward mfa "
+			       "confirm CODE' with the code the app shows\n");
 		if (json_is_true(json_object_get(out, "must_change_password")))
 			printf("the password was one-time: run 'steward password' to choose yours\n");
 	}
@@ -659,7 +667,7 @@ int cmd_logout(int argc, char **argv)
 {
 	if (!no_arguments(argc, argv, "logout"))
 		return 2;
-	int rc = request("DELETE", "/api/v1/sessions/current", NULL);
+	int rc = request_quiet("DELETE", "/api/v1/sessions/current", NULL, "signed out");
 	char *path = session_path();
 	if (file_exists(path))
 		file_shred(path, NULL);
@@ -684,8 +692,11 @@ static void print_field(const char *label, const char *v)
 
 int cmd_mfa_enroll(int argc, char **argv)
 {
-	const char *qr = NULL;
+	const char *qr = NULL, *code = NULL;
 	const struct cli_opt opts[] = {
+		{"code", &code, NULL,
+		 "the one-time enrolment code a user administrator gave you (not needed to start "
+		 "again in the same session)"},
 		{"qr-svg", &qr, NULL, "write the QR code (SVG) for an authenticator app to scan here"},
 		{NULL, NULL, NULL, NULL},
 	};
@@ -696,7 +707,19 @@ int cmd_mfa_enroll(int argc, char **argv)
 	struct st_error e = {0};
 	long status = 0;
 	json_t *out = NULL;
-	if (fetch("POST", "/api/v1/mfa/totp", NULL, &status, &out, &e) != ST_OK)
+	char *body = NULL;
+	if (code) {
+		json_t *b = json_pack("{s:s}", "enrollment_code", code);
+		body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+		json_decref(b);
+		if (!body) {
+			fprintf(stderr, "steward: the enrolment code is not valid text\n");
+			return 2;
+		}
+	}
+	int rc = fetch("POST", "/api/v1/mfa/totp", body, &status, &out, &e);
+	free(body);
+	if (rc != ST_OK)
 		return cli_fail(&e);
 	if (status != 201)
 		return report(status, out);
@@ -773,11 +796,106 @@ int cmd_password(int argc, char **argv)
 	return rc;
 }
 
+/* A person's id as the first argument of a users command. */
+static bool user_id_arg(const char *arg, int64_t *id)
+{
+	return str_to_i64(arg, id) && *id > 0;
+}
+
+int cmd_users_enrollment_code(int argc, char **argv)
+{
+	const struct cli_opt opts[] = {{NULL, NULL, NULL, NULL}};
+	const char *pos[1];
+	int npos;
+	int64_t id = 0;
+	if (cli_parse(argc, argv, opts, pos, 1, &npos) != 0 || npos != 1 ||
+	    !user_id_arg(pos[0], &id)) {
+		fprintf(stderr, "steward: users enrollment-code needs the person's user ID\n");
+		return 2;
+	}
+	char path[80];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld/enrollment-code", (long long)id);
+	struct st_error e = {0};
+	long status = 0;
+	json_t *out = NULL;
+	if (fetch("POST", path, NULL, &status, &out, &e) != ST_OK)
+		return cli_fail(&e);
+	if (status != 201)
+		return report(status, out);
+	print_field("enrolment code: ", json_string_value(json_object_get(out, "enrollment_code")));
+	print_field("works until:    ", json_string_value(json_object_get(out, "expires_at")));
+	printf("it works once, for user %lld only: give it to them in person or by phone (never "
+	       "together with their password); they run 'steward mfa enroll --code CODE'\n",
+	       (long long)id);
+	json_decref(out);
+	return 0;
+}
+
+/* What a reset gives out, from the API or the library, said the same way. */
+void cli_print_reset(const char *who, const char *password, const char *code, const char *until)
+{
+	printf("the sign-in of %s was reset (logged as user.reset); its sessions and API tokens "
+	       "ended\n",
+	       who);
+	print_field("one-time password: ", password);
+	print_field("enrolment code:    ", code);
+	print_field("code works until:  ", until);
+	printf("give both to the person out of band (in person or by phone, not together in one "
+	       "message): they sign in with the password, choose their own, then run 'steward mfa "
+	       "enroll --code CODE'\n");
+}
+
+int cmd_users_reset_remote(int argc, char **argv)
+{
+	const char *reason = NULL;
+	const struct cli_opt opts[] = {
+		{"reason", &reason, NULL, "why (kept in the access log)"},
+		{NULL, NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos;
+	int64_t id = 0;
+	if (cli_parse(argc, argv, opts, pos, 1, &npos) != 0 || npos != 1 ||
+	    !user_id_arg(pos[0], &id) || !reason) {
+		fprintf(stderr, "steward: users reset needs the person's user ID and --reason TEXT\n");
+		return 2;
+	}
+	json_t *b = json_pack("{s:s}", "reason", reason);
+	char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (!body) {
+		fprintf(stderr, "steward: --reason is not valid text\n");
+		return 2;
+	}
+	char path[80];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld/reset", (long long)id);
+	struct st_error e = {0};
+	long status = 0;
+	json_t *out = NULL;
+	int rc = fetch("POST", path, body, &status, &out, &e);
+	free(body);
+	if (rc != ST_OK)
+		return cli_fail(&e);
+	if (status != 200)
+		return report(status, out);
+	char who[40];
+	snprintf(who, sizeof(who), "user %lld", (long long)id);
+	cli_print_reset(who, json_string_value(json_object_get(out, "password")),
+			json_string_value(json_object_get(out, "enrollment_code")),
+			json_string_value(json_object_get(out, "enrollment_code_expires_at")));
+	json_t *pw = json_object_get(out, "password");
+	if (json_is_string(pw))
+		secure_wipe((char *)json_string_value(pw), json_string_length(pw));
+	json_decref(out);
+	return 0;
+}
+
 int cmd_records_get(int argc, char **argv)
 {
 	const char *purpose = NULL, *version = NULL;
 	const struct cli_opt opts[] = {
-		{"purpose", &purpose, NULL, "why you need the record (it is logged)"},
+		{"purpose", &purpose, NULL,
+		 "why you need the record (logged; required only where a rule asks for one)"},
 		{"version", &version, NULL, "an earlier version"},
 		{NULL, NULL, NULL, NULL},
 	};

@@ -120,14 +120,18 @@ static int parse_when(const char *s, const char *name, int64_t *us, struct st_er
 int cmd_audit_export(int argc, char **argv)
 {
 	bool local = false;
+	/* (--help shows these options: the server's, and --data's) */
 	for (int i = 0; i < argc; i++)
-		local |= str_eq(argv[i], "--data") || str_has_prefix(argv[i], "--data=");
+		local |= str_eq(argv[i], "--data") || str_has_prefix(argv[i], "--data=") ||
+			 str_eq(argv[i], "--help") || str_eq(argv[i], "-h");
 	if (!local)
 		return cmd_audit_export_remote(argc, argv);
 	const char *data = NULL, *from = NULL, *to = NULL, *user = NULL, *subject = NULL,
 		   *outpath = NULL, *ppfile = NULL;
 	const struct cli_opt opts[] = {
-		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
+		{"data", &data, NULL,
+		 "work offline on the data directory (or $STEWARD_DATA), logged as the system; "
+		 "without it, the signed-in person asks the server"},
 		{"from", &from, NULL, "start of the window (inclusive)"},
 		{"to", &to, NULL, "end of the window (exclusive)"},
 		{"user", &user, NULL, "only events of this user id"},

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "server/server.h"
+#include "steward/access.h"
 #include "steward/auth.h"
 #include "steward/steward.h"
 
@@ -21,9 +22,13 @@ static void wipe_free(char *s)
 
 int cmd_init(int argc, char **argv)
 {
-	const char *data = NULL, *admin = NULL, *pwfile = NULL, *ppfile = NULL, *display = NULL;
+	const char *data = NULL, *admin = NULL, *pwfile = NULL, *ppfile = NULL, *display = NULL,
+		   *codefile = NULL;
 	bool use_passphrase = false, one_time = false;
 	const struct cli_opt opts[] = {
+		{"enrollment-code-file", &codefile, NULL,
+		 "write the administrator's one-time multi-factor enrolment code to this new file "
+		 "(0600) instead of printing it"},
 		{"one-time-password", NULL, &one_time,
 		 "the administrator must choose a new password at first sign-in"},
 		{"data", &data, NULL, "the data directory to create (or $STEWARD_DATA)"},
@@ -74,12 +79,53 @@ int cmd_init(int argc, char **argv)
 	};
 	rc = steward_init(&o, &e);
 	wipe_free(password);
-	wipe_free(passphrase);
-	if (rc != ST_OK)
+	if (rc != ST_OK) {
+		wipe_free(passphrase);
 		return cli_fail(&e);
+	}
 	printf("created data directory %s\n", data);
 	printf("administrator: %s (role designee)\n", admin);
 	printf("access-log public key: %s/audit-signing.pub\n", data);
+	/* multi-factor is required of an administrator, and its first
+	 * enrolment needs a code the password does not give: the system
+	 * issues the first one (logged), to be kept with the password */
+	char code[AUTH_ENROLL_CODE_MAX] = "", until[32] = "";
+	struct steward *st = NULL;
+	struct steward_options so = {.dir = data, .passphrase = passphrase,
+				     .check_permissions = true, .exclusive = true};
+	rc = steward_open(&so, &st, &e);
+	wipe_free(passphrase);
+	int64_t id = 0, expires = 0;
+	struct actor sys = {.user_id = 0, .via = "cli"};
+	if (rc == ST_OK)
+		rc = user_find(st, admin, &id, &e);
+	if (rc == ST_OK)
+		rc = auth_enrollment_code_issue(st, &sys, id, code, &expires, &e);
+	if (st)
+		steward_close(st);
+	if (rc == ST_OK && codefile) {
+		char *line = xasprintf("%s\n", code);
+		rc = file_write_atomic(codefile, line, strlen(line), 0600, false, &e);
+		secure_free_plain(line, strlen(line));
+	}
+	if (rc != ST_OK) {
+		secure_wipe(code, sizeof(code));
+		fprintf(stderr, "steward: the data directory was created, but the administrator's "
+				"enrolment code could not be issued; issue one with 'steward users reset "
+				"--data %s --user %s --reason \"first enrolment\"'\n",
+			data, admin);
+		return cli_fail(&e);
+	}
+	time_format(expires, until);
+	if (codefile)
+		printf("the administrator's multi-factor enrolment code is in %s (works once, until "
+		       "%s)\n",
+		       codefile, until);
+	else
+		printf("the administrator's multi-factor enrolment code: %s (works once, until %s)\n",
+		       code, until);
+	printf("sign in, then set up multi-factor with 'steward mfa enroll --code CODE'\n");
+	secure_wipe(code, sizeof(code));
 	return 0;
 }
 

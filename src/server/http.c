@@ -602,7 +602,8 @@ static int authenticate(struct request *req, const struct route *r)
 	if (s->limit == SESSION_ENROLL_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_ENROLL)
 		return access_refusal(req, "mfa_enrollment_required",
 				      "set up multi-factor authentication first: POST "
-				      "/api/v1/mfa/totp, then POST /api/v1/mfa/totp/confirm");
+				      "/api/v1/mfa/totp with the enrolment code a user "
+				      "administrator gave you, then POST /api/v1/mfa/totp/confirm");
 	if (s->limit == SESSION_PASSWORD_ONLY && r->auth != AUTH_ANY && r->auth != AUTH_PASSWORD)
 		return access_refusal(req, "password_change_required",
 				      "choose a new password first: POST "

@@ -32,6 +32,8 @@ HANDLER(h_user_patch);
 HANDLER(h_suspension_create);
 HANDLER(h_suspension_delete);
 HANDLER(h_user_unlock);
+HANDLER(h_user_enrollment_code);
+HANDLER(h_user_reset);
 HANDLER(h_training_create);
 HANDLER(h_agreement_create);
 HANDLER(h_relationship_create);

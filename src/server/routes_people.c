@@ -181,6 +181,73 @@ HANDLER(h_user_unlock)
 	return rc;
 }
 
+/* Credentials are handed out from a signed-in person's session, never to
+ * an integration's API token. */
+static int refuse_api_token(struct request *req)
+{
+	return req->session.api_token
+		       ? err_setc(&req->err, ST_EDENIED, "forbidden", NULL,
+				  "sign-in credentials are issued from a signed-in session, not "
+				  "with an API token")
+		       : ST_OK;
+}
+
+HANDLER(h_user_enrollment_code)
+{
+	int64_t user = 0, expires = 0;
+	int rc = refuse_api_token(req);
+	if (rc == ST_OK)
+		rc = request_id_param(req, 0, &user);
+	if (rc == ST_OK && req->body_len) {
+		static const char *const keys[] = {NULL};
+		json_t *b = NULL;
+		rc = request_body(req, keys, &b);
+		json_decref(b);
+	}
+	char code[AUTH_ENROLL_CODE_MAX];
+	if (rc == ST_OK)
+		rc = auth_enrollment_code_issue(req->st, &req->actor, user, code, &expires, &req->err);
+	if (rc == ST_OK) {
+		char until[32];
+		time_format(expires, until);
+		response_json(res, 201,
+			      json_pack("{s:I, s:s, s:s}", "user", (json_int_t)user,
+					"enrollment_code", code, "expires_at", until));
+		memset(code, 0, sizeof(code));
+	}
+	return rc;
+}
+
+HANDLER(h_user_reset)
+{
+	static const char *const keys[] = {"reason", NULL};
+	int64_t user = 0;
+	json_t *b = NULL;
+	const char *reason = NULL;
+	int rc = refuse_api_token(req);
+	if (rc == ST_OK)
+		rc = request_id_param(req, 0, &user);
+	if (rc == ST_OK)
+		rc = request_body(req, keys, &b);
+	if (rc == ST_OK)
+		rc = json_get_str(b, "reason", true, 500, &reason, "", &req->err);
+	struct credentials_reset out;
+	if (rc == ST_OK)
+		rc = auth_credentials_reset(req->st, &req->actor, user, reason, &out, &req->err);
+	json_decref(b);
+	if (rc == ST_OK) {
+		char until[32];
+		time_format(out.expires_at, until);
+		response_json(res, 200,
+			      json_pack("{s:I, s:s, s:b, s:s, s:s}", "user", (json_int_t)user,
+					"password", out.password, "must_change_password", 1,
+					"enrollment_code", out.enrollment_code,
+					"enrollment_code_expires_at", until));
+		memset(&out, 0, sizeof(out));
+	}
+	return rc;
+}
+
 HANDLER(h_training_create)
 {
 	static const char *const keys[] = {"user", "course", "completed_on", NULL};

@@ -104,16 +104,21 @@ HANDLER(h_password_change)
 
 HANDLER(h_mfa_begin)
 {
+	/* the body may be left out only to start again in the session that
+	 * presented the enrolment code */
+	json_t *body = NULL;
+	const char *code = NULL;
+	int rc = ST_OK;
 	if (req->body_len) {
-		json_t *body = NULL;
-		static const char *const keys[] = {NULL};
-		int rc = request_body(req, keys, &body);
-		json_decref(body);
-		if (rc != ST_OK)
-			return rc;
+		static const char *const keys[] = {"enrollment_code", NULL};
+		rc = request_body(req, keys, &body);
+		if (rc == ST_OK)
+			rc = json_get_str(body, "enrollment_code", false, 64, &code, "", &req->err);
 	}
 	struct mfa_enrollment m;
-	int rc = auth_mfa_begin(req->st, &req->actor, &m, &req->err);
+	if (rc == ST_OK)
+		rc = auth_mfa_begin(req->st, &req->actor, code, &m, &req->err);
+	json_decref(body);
 	if (rc != ST_OK)
 		return rc;
 	json_t *codes = json_array();

@@ -253,6 +253,19 @@ const struct migration schema_main[] = {
 	 "  at INTEGER NOT NULL,\n"
 	 "  PRIMARY KEY (name_key, client)\n"
 	 ");\n"},
+	{6, "multi-factor enrolment codes; a pending secret bound to the session that began it",
+	 /* A first enrolment needs a one-time code that a user administrator
+	  * issued (kept only as a keyed hash); the secret it starts can be
+	  * confirmed only from the session that presented it. Secrets begun
+	  * before this version belong to no session: they are begun again. */
+	 "CREATE TABLE mfa_enrollment_code (\n"
+	 "  user_id INTEGER PRIMARY KEY REFERENCES app_user(id),\n"
+	 "  code_hash BLOB NOT NULL,\n"
+	 "  issued_by INTEGER NOT NULL,\n"
+	 "  issued_at INTEGER NOT NULL,\n"
+	 "  expires_at INTEGER NOT NULL\n"
+	 ");\n"
+	 "ALTER TABLE mfa_totp ADD COLUMN session_id TEXT;\n"},
 };
 
 const size_t schema_main_count = sizeof(schema_main) / sizeof(schema_main[0]);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Recovery on the data directory, with the server stopped: an administrator
-# locked out of signing in is unlocked locally; rules that leave nobody able
-# to change them are replaced locally. Both acts are in the access log.
+# locked out of signing in is unlocked locally; the only administrator's
+# sign-in (password and multi-factor) is reset locally; rules that leave
+# nobody able to change them are replaced locally. Every act is in the
+# access log.
 set -euo pipefail
 steward=${1:?path to steward}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +15,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 printf 'violet umbrella tractor 42\n' > pw
 "$steward" init --data d --admin admin --admin-password-file pw > out 2>&1 || fail "init: $(cat out)"
+first_code=$(sed -n 's/.*enrolment code: \([a-z2-7-]*\) .*/\1/p' out)
+[ ${#first_code} = 19 ] || fail "init printed no enrolment code: $(cat out)"
 
 serve() {
   rm -f port
@@ -25,6 +29,17 @@ stop() { kill -TERM "$server"; wait "$server" || true; server=""; }
 signin() {
   curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$1\"}" "$base/api/v1/sessions"
+}
+# signs in and prints the session token
+session() {
+  curl -s -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$1\"}" "$base/api/v1/sessions" |
+    sed -n 's/.*"token": *"\([^"]*\)".*/\1/p'
+}
+# POST $2 as session $1 with body $3; prints the status
+post() {
+  curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+    -H 'Content-Type: application/json' -d "$3" "$base$2"
 }
 
 # the only administrator is locked out of signing in
@@ -40,6 +55,33 @@ serve
 [ "$(signin 'violet umbrella tractor 42')" = 201 ] || fail "still locked after unlock"
 stop
 
+# the only administrator lost the device (or never used the first code):
+# a reset needs the server stopped, a reason and an account
+serve
+if "$steward" users reset --data d --user admin --reason "lost phone" > out 2>&1; then fail "reset beside a running server"; fi
+stop
+if "$steward" users reset --data d --user admin > out 2>&1; then fail "reset without a reason"; fi
+grep -q -- "--reason" out || fail "no-reason message: $(cat out)"
+if "$steward" users reset --data d --user nobody --reason "x" > out 2>&1; then fail "reset of no such user"; fi
+"$steward" users reset --data d --user admin --reason "lost phone; identity checked in person" > out 2>&1 ||
+  fail "reset: $(cat out)"
+one_time=$(sed -n 's/^one-time password: *//p' out)
+new_code=$(sed -n 's/^enrolment code: *//p' out)
+[ ${#one_time} -ge 20 ] && [ ${#new_code} = 19 ] || fail "reset output: $(cat out)"
+serve
+[ "$(signin 'violet umbrella tractor 42')" = 401 ] || fail "the old password still works"
+tok=$(session "$one_time")
+[ -n "$tok" ] || fail "the one-time password does not sign in"
+[ "$(post "$tok" /api/v1/sessions/current/password \
+  "{\"current_password\":\"$one_time\",\"new_password\":\"copper canyon whistle 19\"}")" = 204 ] ||
+  fail "password change after reset"
+# the code init printed was replaced; the new one works
+[ "$(post "$tok" /api/v1/mfa/totp "{\"enrollment_code\":\"$first_code\"}")" = 400 ] || fail "the old code still works"
+[ "$(post "$tok" /api/v1/mfa/totp "{\"enrollment_code\":\"$new_code\"}")" = 201 ] || fail "the new code does not work"
+stop
+! grep -rqF "$one_time" d || fail "the one-time password is in the data directory"
+! grep -rqF "$new_code" d || fail "the enrolment code is in the data directory"
+
 # rules under which nobody can change the rules, installed locally ...
 sed 's/"policy": \["designee"\]/"policy": ["attorney"]/' "$src/data/policy.json" > ghost.json  # nobody holds it
 grep -q '"policy": \["attorney"\]' ghost.json || fail "could not make the test rules"
@@ -53,6 +95,6 @@ if "$steward" policy install --data d bad.json > out 2>&1; then fail "installed 
 
 # every one of these acts is in the access log, and the log verifies
 "$steward" audit verify --data d > out 2>&1 || fail "verify: $(cat out)"
-n=$(sqlite3 d/audit.db "SELECT COUNT(*) FROM audit_event WHERE action IN ('user.unlock', 'policy.update') AND outcome = 'allow'")
-[ "$n" = 3 ] || fail "expected 3 recovery events, found $n"
+n=$(sqlite3 d/audit.db "SELECT COUNT(*) FROM audit_event WHERE action IN ('user.unlock', 'user.reset', 'policy.update') AND outcome = 'allow'")
+[ "$n" = 4 ] || fail "expected 4 recovery events, found $n"
 echo ok

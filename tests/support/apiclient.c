@@ -18,8 +18,10 @@
 #include "audit/audit.h"
 #include "steward/access.h"
 #include "crypto/crypto.h"
+#include "steward/auth.h"
 
 char *api_dir, *api_data, api_base[64];
+char api_admin_enrollment_code[32], api_issuer[128];
 _Thread_local char api_source[48];
 _Thread_local char api_forwarded_for[128];
 _Thread_local bool api_expect_continue;
@@ -217,11 +219,38 @@ void api_login(struct who *w, const char *user, const char *pass)
 		api_enroll(w);
 }
 
+int64_t api_enrollment_code(const struct who *w, char code[32])
+{
+	json_t *o = NULL;
+	assert_int_equal(api_call("GET", "/api/v1/sessions/current", w->token, NULL, &o), 200);
+	int64_t uid = json_integer_value(json_object_get(o, "user"));
+	json_decref(o);
+	if (uid == 1 && api_admin_enrollment_code[0]) {
+		str_copy(code, 32, api_admin_enrollment_code);
+		api_admin_enrollment_code[0] = '\0';
+		return uid;
+	}
+	if (!api_issuer[0])
+		fail_msg("no user administrator to issue an enrolment code for user %lld", (long long)uid);
+	char path[80];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld/enrollment-code", (long long)uid);
+	o = NULL;
+	long st = api_call("POST", path, api_issuer, NULL, &o);
+	if (st != 201)
+		fail_msg("POST %s: %ld", path, st);
+	str_copy(code, 32, json_string_value(json_object_get(o, "enrollment_code")));
+	json_decref(o);
+	return uid;
+}
+
 /* Sets up multi-factor in a session, which then counts as multi-factor. */
 void api_enroll(struct who *w)
 {
+	char ecode[32], ebody[80];
+	int64_t uid = api_enrollment_code(w, ecode);
+	snprintf(ebody, sizeof(ebody), "{\"enrollment_code\":\"%s\"}", ecode);
 	json_t *o = NULL;
-	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w->token, NULL, &o), 201);
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w->token, ebody, &o), 201);
 	size_t n = 0;
 	assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")), w->secret, 20, &n),
 			 ST_OK);
@@ -236,6 +265,8 @@ void api_enroll(struct who *w)
 	api_code_for(w, w->step, code);
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
 	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", w->token, body, NULL);
+	if (uid == 1 && !api_issuer[0])
+		str_copy(api_issuer, sizeof(api_issuer), w->token);
 }
 
 /* --- the server -------------------------------------------------------- */
@@ -253,6 +284,13 @@ void api_server_start(const char *const *extra)
 	if (training_record(st, &ts_system, 1, "student-records-confidentiality",
 			    time_now() - 60 * 86400, &training, &ts_err) != ST_OK)
 		fail_msg("training: %s", ts_err.message);
+	/* as `steward init` does: the first administrator's enrolment code */
+	int64_t until = 0;
+	struct st_error e = {0};
+	if (auth_enrollment_code_issue(st, &ts_system, 1, api_admin_enrollment_code, &until, &e) !=
+	    ST_OK)
+		fail_msg("enrolment code: %s", e.message);
+	api_issuer[0] = '\0';
 	steward_close(st);
 	api_server_restart(extra);
 }
@@ -344,6 +382,19 @@ int64_t api_db_count(const char *db, const char *sql)
 	sqlite3_close(h);
 	free(path);
 	return n;
+}
+
+void api_db_exec(const char *db, const char *sql)
+{
+	char *path = xasprintf("%s/%s", api_data, db);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	char *err = NULL;
+	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "failed");
+	sqlite3_close(h);
+	free(path);
 }
 
 bool api_logged(const char *action, const char *outcome, const char *reason_part)

@@ -10,6 +10,14 @@
 #include "testsupport.h"
 
 extern char *api_dir, *api_data, api_base[64];
+/* The first administrator's one-time enrolment code, issued by the system
+ * when the server's data directory is made (as `steward init` does); api_enroll
+ * spends it (then it is empty). */
+extern char api_admin_enrollment_code[32];
+/* A multi-factor session of a user administrator that api_enroll asks for
+ * everyone else's enrolment codes: set when the first administrator
+ * enrols through api_enroll (a test may set it itself). */
+extern char api_issuer[128];
 /* The local address this thread's requests come from ("127.0.0.7"; empty:
  * the default), so that tests can be many clients on one machine. */
 extern _Thread_local char api_source[48];
@@ -68,13 +76,21 @@ struct resp api_sign_in(const char *user, const char *pass, const char *totp);
 void api_code_for(const struct who *w, uint64_t step, char out[16]);
 /* Signs in; enrols in multi-factor when required. */
 void api_login(struct who *w, const char *user, const char *pass);
-/* Sets up multi-factor in a session, which then counts as multi-factor. */
+/* The one-time enrolment code for the session's person: the system's for
+ * the first administrator (once), else one issued by api_issuer. Returns
+ * the person's id. */
+int64_t api_enrollment_code(const struct who *w, char code[32]);
+/* Sets up multi-factor in a session, which then counts as multi-factor,
+ * with an enrolment code (see api_issuer). */
 void api_enroll(struct who *w);
 
 /* A plain TCP connection to the server, for raw requests. */
 int api_connect_raw(void);
 /* One integer from a read-only query of a database in the data directory. */
 int64_t api_db_count(const char *db, const char *sql);
+/* Runs one statement on a database of the running server's data directory
+ * (to age a row the server reads afresh, e.g. an enrolment code's expiry). */
+void api_db_exec(const char *db, const char *sql);
 /* Whether the access log holds an event with this action and outcome whose
  * entry contains reason_part. */
 bool api_logged(const char *action, const char *outcome, const char *reason_part);

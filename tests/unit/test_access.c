@@ -692,6 +692,86 @@ static void test_rules_are_data(void **state)
 	json_decref(f);
 }
 
+/* Every event of a list names its person as want (NULL: by id only). */
+static void expect_names(json_t *events, const char *want_name, const char *want_position)
+{
+	assert_true(json_array_size(events) > 0);
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) {
+		json_t *n = json_object_get(ev, "user_display_name");
+		json_t *p = json_object_get(ev, "user_position");
+		if (!want_name) {
+			assert_null(n);
+			assert_null(p);
+			continue;
+		}
+		assert_string_equal(json_string_value(n), want_name);
+		assert_string_equal(json_string_value(p), want_position);
+		assert_null(json_object_get(ev, "username"));
+	}
+}
+
+static void test_the_log_names_people_where_the_viewer_may_see_them(void **state)
+{
+	(void)state;
+	int64_t teacher, record, rel;
+	teacher_and_record(&teacher, &record, &rel);
+	int64_t nurse = query1("SELECT r.user_id FROM user_role r JOIN app_user u ON u.id = r.user_id "
+			       "WHERE r.role = 'nurse' AND u.status = 'active' AND r.user_id NOT IN "
+			       "(SELECT user_id FROM suspension) AND r.user_id NOT IN (SELECT user_id "
+			       "FROM user_role WHERE role <> 'nurse') LIMIT 1",
+			       "");
+	assert_true(nurse > 0);
+	struct actor t = as_user(teacher), d = as_user(1), n = as_user(nurse);
+	json_t *out = NULL;
+	struct st_error e = {0};
+	/* an event of the teacher's, allowed or not */
+	if (record_read(st, &t, record, "grading", &out, &e) == ST_OK)
+		json_decref(out);
+	json_t *u = NULL;
+	ASSERT_OK(user_get(st, &d, teacher, &u, &ts_err));
+	const char *name = json_string_value(json_object_get(u, "display_name"));
+	const char *position = json_string_value(json_object_get(u, "position"));
+	struct evidence_filter f = {.user = teacher, .after = -1, .limit = 1000};
+	json_t *events = NULL;
+	int64_t next = -1;
+	/* the designee (who may read accounts) sees who it was */
+	ASSERT_OK(evidence_query(st, &d, &f, &events, &next, &ts_err));
+	expect_names(events, name, position);
+	json_decref(events);
+	/* so does the teacher, of their own events */
+	ASSERT_OK(evidence_query(st, &t, &f, &events, &next, &ts_err));
+	expect_names(events, name, position);
+	json_decref(events);
+	/* someone who may read the log but not the accounts gets the id only */
+	json_t *doc = NULL;
+	int version = 0;
+	ASSERT_OK(policy_document(st, &d, &doc, &version, &ts_err));
+	char *before = json_dumps(doc, 0);
+	json_array_append_new(json_object_get(json_object_get(doc, "administration"), "audit_read"),
+			      json_string("nurse"));
+	char *text = json_dumps(doc, 0);
+	json_decref(doc);
+	ASSERT_OK(policy_install(st, &d, text, "nurses read the log", &version, &ts_err));
+	free(text);
+	ASSERT_OK(evidence_query(st, &n, &f, &events, &next, &ts_err));
+	expect_names(events, NULL, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(events, 0), "user")), teacher);
+	json_decref(events);
+	/* the system is named as such */
+	struct evidence_filter all = {.after = -1, .limit = 1};
+	ASSERT_OK(evidence_query(st, &n, &all, &events, &next, &ts_err));
+	assert_null(json_object_get(json_array_get(events, 0), "user"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0),
+							      "user_display_name")),
+			    "the system");
+	json_decref(events);
+	ASSERT_OK(policy_install(st, &d, before, "as it was", &version, &ts_err));
+	free(before);
+	json_decref(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_own_log_tells_no_more),
 		cmocka_unit_test(test_client_keys),
 		cmocka_unit_test(test_rules_are_data),
+		cmocka_unit_test(test_the_log_names_people_where_the_viewer_may_see_them),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

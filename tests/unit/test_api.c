@@ -134,8 +134,16 @@ static void test_api(void **state)
 	str_copy(admin.token, sizeof(admin.token), json_string_value(json_object_get(r.json, "token")));
 	json_decref(r.json);
 	api_expect(403, "GET", "/api/v1/users/1", admin.token, NULL, "mfa_enrollment_required");
+	/* enrolment needs the one-time code that `steward init` issued */
+	api_expect(400, "POST", "/api/v1/mfa/totp", admin.token, NULL, "missing_field");
+	api_expect(400, "POST", "/api/v1/mfa/totp", admin.token,
+		   "{\"enrollment_code\":\"aaaa-bbbb-cccc-dddd\"}", "bad_enrollment_code");
+	api_expect(400, "POST", "/api/v1/mfa/totp", admin.token, "{\"enrollment_code\":5}", "wrong_type");
+	api_expect(400, "POST", "/api/v1/mfa/totp", admin.token, "{\"code\":\"x\"}", "unknown_field");
 	json_t *o = NULL;
-	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", admin.token, NULL, &o), 201);
+	snprintf(body, sizeof(body), "{\"enrollment_code\":\"%s\"}", api_admin_enrollment_code);
+	api_admin_enrollment_code[0] = '\0';
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", admin.token, body, &o), 201);
 	size_t n = 0;
 	assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")), admin.secret, 20, &n), ST_OK);
 	char recovery[16];
@@ -148,6 +156,7 @@ static void test_api(void **state)
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
 	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", admin.token, body, NULL);
 	api_expect(200, "GET", "/api/v1/users/1", admin.token, NULL, NULL);
+	str_copy(api_issuer, sizeof(api_issuer), admin.token);
 	/* from now on sign-in needs the code; a used code does not work twice */
 	r = api_sign_in(TS_ADMIN, TS_PASSWORD, NULL);
 	assert_int_equal(r.status, 401);
@@ -192,6 +201,11 @@ static void test_api(void **state)
 	api_create("/api/v1/users", A, body);
 	snprintf(body, sizeof(body), "{\"username\":\"locky\",%s,\"display_name\":\"L\",\"roles\":[\"teacher\"]}", pw);
 	api_create("/api/v1/users", A, body);
+	/* whose sign-in the matrix resets, and who gets enrolment codes */
+	snprintf(body, sizeof(body), "{\"username\":\"resetme\",%s,\"display_name\":\"R\",\"roles\":[\"teacher\"]}", pw);
+	int64_t resetme = api_create("/api/v1/users", A, body);
+	snprintf(body, sizeof(body), "{\"username\":\"codeme\",%s,\"display_name\":\"C\",\"roles\":[\"teacher\"]}", pw);
+	int64_t codeme = api_create("/api/v1/users", A, body);
 	int64_t people[] = {teach1, teach2, nurse1, nurse2, vendor1};
 	for (size_t i = 0; i < ARRAY_LEN(people); i++) {
 		snprintf(body, sizeof(body), "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}", (long long)people[i], api_day(-60, d1));
@@ -239,7 +253,10 @@ static void test_api(void **state)
 	snprintf(who_subj, sizeof(who_subj), "/api/v1/policy/who-can?subject=%lld", (long long)student);
 	const char *new_account = "{\"username\":\"y%d\",\"display_name\":\"Y\"}";
 	const char *new_teacher = "{\"username\":\"x%d\",\"password\":\"quartz harbor violin 88\",\"display_name\":\"X\",\"roles\":[\"teacher\"]}";
-	char user_t2[64], rel_body[160], train_body[160];
+	char user_t2[64], rel_body[160], train_body[160], reset_path[64], code_path[80];
+	const char *reset_body = "{\"reason\":\"lost phone; identity checked in person\"}";
+	snprintf(reset_path, sizeof(reset_path), "/api/v1/users/%lld/reset", (long long)resetme);
+	snprintf(code_path, sizeof(code_path), "/api/v1/users/%lld/enrollment-code", (long long)codeme);
 	snprintf(user_t2, sizeof(user_t2), "/api/v1/users/%lld", (long long)teach2);
 	snprintf(rel_body, sizeof(rel_body), "{\"user\":%lld,\"subject\":%lld,\"kind\":\"caseload\"}",
 		 (long long)teach1, (long long)student);
@@ -311,6 +328,20 @@ static void test_api(void **state)
 		{"contractor", v1.token, "GET", user_t2, NULL, 403},
 		{"it_admin", it.token, "GET", user_t2, NULL, 200},
 		{"teacher", t1.token, "GET", "/api/v1/tokens", NULL, 200},
+		/* sign-in credentials: the users power, over no one more powerful */
+		{"teacher", t1.token, "POST", code_path, NULL, 403},
+		{"nurse", n1mfa.token, "POST", code_path, NULL, 403},
+		{"contractor", v1.token, "POST", code_path, NULL, 403},
+		{"it_admin", it.token, "POST", code_path, NULL, 201},
+		{"designee", A, "POST", code_path, NULL, 201},
+		{"it_admin", it.token, "POST", "/api/v1/users/1/enrollment-code", NULL, 403},
+		{"teacher", t1.token, "POST", reset_path, reset_body, 403},
+		{"nurse", n1mfa.token, "POST", reset_path, reset_body, 403},
+		{"contractor", v1.token, "POST", reset_path, reset_body, 403},
+		{"it_admin", it.token, "POST", "/api/v1/users/1/reset", reset_body, 403},
+		{"it_admin", it.token, "POST", reset_path, reset_body, 200},
+		{"designee", A, "POST", reset_path, reset_body, 200},
+		{"designee", A, "POST", "/api/v1/users/1/reset", reset_body, 403},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
 		char b[512] = "";
@@ -373,6 +404,15 @@ static void test_api(void **state)
 		assert_null(json_object_get(one, "rule"));
 		assert_null(strstr(json_string_value(json_object_get(one, "reason")), "health"));
 	}
+	json_decref(o);
+	/* the designee, who may read accounts, sees who acted: name and position */
+	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&limit=1", (long long)teach1);
+	o = NULL;
+	assert_int_equal(api_call("GET", q, A, NULL, &o), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o, "events"), 0),
+							      "user_display_name")),
+			    "T One");
+	assert_non_null(json_object_get(json_array_get(json_object_get(o, "events"), 0), "user_position"));
 	json_decref(o);
 	snprintf(q, sizeof(q), "/api/v1/audit?user=%lld&subject=%lld", (long long)teach1, (long long)student);
 	api_expect(400, "GET", q, t1.token, NULL, "bad_value");
@@ -637,6 +677,7 @@ static void test_api(void **state)
 	cmd = xasprintf("%s audit query --user %lld", cli, (long long)teach1);
 	assert_int_equal(ts_run(cmd, &out), 0);
 	assert_non_null(strstr(out, "record.read"));
+	assert_non_null(strstr(out, "\"user_display_name\": \"T One\"")); /* one's own name */
 	free(out);
 	free(cmd);
 	cmd = xasprintf("%s whoami", cli);

@@ -421,6 +421,11 @@ static void test_saved_token_stays_home(void **state)
 	/* setting up multi-factor says what to do, not the whole answer */
 	char *qr = xasprintf("%s/qr.svg", api_dir);
 	char *enroll = xasprintf("mfa enroll --qr-svg %s", qr);
+	assert_int_equal(run(cli, enroll, &out), 2); /* the enrolment code is needed */
+	assert_non_null(strstr(out, "enrollment_code"));
+	free(out);
+	free(enroll);
+	enroll = xasprintf("mfa enroll --code %s --qr-svg %s", api_admin_enrollment_code, qr);
 	assert_int_equal(run(cli, enroll, &out), 0);
 	assert_null(strstr(out, "<svg"));
 	assert_non_null(strstr(out, "otpauth://totp/"));
@@ -463,6 +468,38 @@ static void test_saved_token_stays_home(void **state)
 	free(check);
 	free(export);
 	free(pkg);
+	/* an administrator hands out enrolment codes and resets a lost device */
+	assert_int_equal(run(cli, "api POST /api/v1/users --data '{\"username\":\"lena\","
+				  "\"password\":\"kestrel meadow lantern 7\",\"display_name\":\"Lena\","
+				  "\"roles\":[\"teacher\"]}'",
+			     &out),
+			 0);
+	free(out);
+	int64_t lena = api_db_count("steward.db", "SELECT id FROM app_user WHERE username = 'lena'");
+	char *issue = xasprintf("users enrollment-code %lld", (long long)lena);
+	assert_int_equal(run(cli, issue, &out), 0);
+	assert_non_null(strstr(out, "enrolment code: "));
+	assert_non_null(strstr(out, "steward mfa enroll --code"));
+	free(out);
+	free(issue);
+	assert_int_equal(run(cli, "users enrollment-code lena", &out), 2); /* an id, not a name */
+	free(out);
+	char *reset = xasprintf("users reset %lld", (long long)lena);
+	assert_int_equal(run(cli, reset, &out), 2); /* no reason */
+	assert_non_null(strstr(out, "--reason"));
+	free(out);
+	free(reset);
+	reset = xasprintf("users reset %lld --reason 'forgot the password; checked in person'",
+			  (long long)lena);
+	assert_int_equal(run(cli, reset, &out), 0);
+	assert_non_null(strstr(out, "one-time password: "));
+	assert_non_null(strstr(out, "enrolment code: "));
+	free(out);
+	free(reset);
+	assert_int_equal(run(cli, "users reset 1 --reason 'mine'", &out), 3); /* not one's own */
+	assert_non_null(strstr(out, "their own"));
+	free(out);
+	assert_true(api_logged("user.reset", "allow", "checked in person"));
 	/* a password change says so */
 	char *pw2 = write_file(api_dir, "pw2", "another harbor quartz 77\n");
 	char *change = xasprintf("password --current-password-file %s --new-password-file %s", pw,
@@ -473,6 +510,7 @@ static void test_saved_token_stays_home(void **state)
 	free(change);
 	free(pw2);
 	assert_int_equal(run(cli, "logout", &out), 0);
+	assert_non_null(strstr(out, "signed out\n"));
 	free(out);
 	assert_false(file_exists(session));
 	free(cli);

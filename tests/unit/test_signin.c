@@ -270,8 +270,11 @@ static void test_enrolment_confirmation_is_no_oracle(void **state)
 	make_user("eve", "teacher");
 	struct who w = {0};
 	api_login(&w, "eve", "kestrel meadow lantern 7");
+	char ecode[32], ebody[80];
+	api_enrollment_code(&w, ecode);
+	snprintf(ebody, sizeof(ebody), "{\"enrollment_code\":\"%s\"}", ecode);
 	json_t *o = NULL;
-	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w.token, NULL, &o), 201);
+	assert_int_equal(api_call("POST", "/api/v1/mfa/totp", w.token, ebody, &o), 201);
 	json_decref(o);
 	/* 30 wrong codes at once: at most five are checked, and the session
 	 * that sent them ends */
@@ -367,6 +370,232 @@ static void test_a_locked_name_is_unlocked_by_an_administrator(void **state)
 	api_expect(204, "DELETE", path, admin_token, NULL, NULL);
 	assert_int_equal(status_of(api_sign_in("lou", "kestrel meadow lantern 7", NULL)), 201);
 	assert_true(api_logged("user.unlock", "allow", ""));
+}
+
+static int64_t user_id_of(const char *name)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT id FROM app_user WHERE username = '%s'", name);
+	return api_db_count("steward.db", sql);
+}
+
+/* Starts an enrolment in a session with an enrolment code (NULL: none);
+ * returns the status, and the new secret into w->secret on 201. */
+static long begin_enrolment(struct who *w, const char *code)
+{
+	char body[96];
+	snprintf(body, sizeof(body), "{\"enrollment_code\":\"%s\"}", code ? code : "");
+	json_t *o = NULL;
+	long st = api_call("POST", "/api/v1/mfa/totp", w->token, code ? body : NULL, &o);
+	if (st == 201) {
+		size_t n = 0;
+		assert_int_equal(base32_decode(json_string_value(json_object_get(o, "secret")),
+					       w->secret, 20, &n),
+				 ST_OK);
+		assert_int_equal(n, 20);
+	}
+	json_decref(o);
+	return st;
+}
+
+static void confirm_body(const struct who *w, char body[64])
+{
+	char code[16];
+	api_code_for(w, (uint64_t)time_now() / 30, code);
+	snprintf(body, 64, "{\"code\":\"%s\"}", code);
+}
+
+static void test_a_stolen_password_cannot_enrol(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("olive", "teacher");
+	make_user("pete", "teacher");
+	int64_t olive = user_id_of("olive");
+	/* the thief holds olive's password and nothing else */
+	struct who thief = {0};
+	api_login(&thief, "olive", "kestrel meadow lantern 7");
+	api_expect(400, "POST", "/api/v1/mfa/totp", thief.token, NULL, "missing_field");
+	api_expect(400, "POST", "/api/v1/mfa/totp", thief.token, "{}", "missing_field");
+	assert_int_equal(begin_enrolment(&thief, "abcd-efgh-ijkl-mnop"), 400);
+	api_expect(409, "POST", "/api/v1/mfa/totp/confirm", thief.token, "{\"code\":\"123456\"}",
+		   "not_started");
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM mfa_totp t JOIN app_user u "
+						    "ON u.id = t.user_id WHERE u.username = 'olive'"),
+			 0);
+	/* so olive is not locked out: her password still signs her in */
+	struct resp r = api_sign_in("olive", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_false(json_object_get(r.json, "mfa")));
+	json_decref(r.json);
+	/* an administrator gives olive a code out of band; it is hers alone */
+	struct who owner = {0}, other = {0};
+	api_login(&owner, "olive", "kestrel meadow lantern 7");
+	char code[32];
+	assert_int_equal(api_enrollment_code(&owner, code), olive);
+	api_login(&other, "pete", "kestrel meadow lantern 7");
+	assert_int_equal(begin_enrolment(&other, code), 400);
+	/* she starts in her session (dashes and case do not matter), and may
+	 * start again there without the code, which is spent */
+	char typed[32];
+	str_copy(typed, sizeof(typed), code);
+	for (char *p = typed; *p; p++)
+		*p = *p == '-' ? ' ' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	assert_int_equal(begin_enrolment(&owner, typed), 201);
+	assert_int_equal(begin_enrolment(&owner, NULL), 201);
+	/* the thief can neither use the spent code nor finish her enrolment */
+	assert_int_equal(begin_enrolment(&thief, code), 400);
+	assert_int_equal(begin_enrolment(&thief, NULL), 400);
+	char body[64];
+	confirm_body(&owner, body);
+	api_expect(409, "POST", "/api/v1/mfa/totp/confirm", thief.token, body, "not_started");
+	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", owner.token, body, NULL);
+	/* from now on the password alone is not enough */
+	r = api_sign_in("olive", "kestrel meadow lantern 7", NULL);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(error_code(&r), "totp_required");
+	json_decref(r.json);
+	/* on record, without the code */
+	assert_true(api_logged("mfa.enroll", "deny", "enrolment code was wrong"));
+	assert_true(api_logged("mfa.enrollment_code", "allow", ""));
+	char *sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%%%s%%'",
+			      code);
+	assert_int_equal(api_db_count("audit.db", sql), 0);
+	free(sql);
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM mfa_enrollment_code t JOIN "
+						    "app_user u ON u.id = t.user_id WHERE u.username = 'olive'"),
+			 0);
+}
+
+static void test_an_enrolment_code_expires(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("quin", "teacher");
+	struct who w = {0};
+	api_login(&w, "quin", "kestrel meadow lantern 7");
+	char code[32];
+	int64_t quin = api_enrollment_code(&w, code);
+	char *sql = xasprintf("UPDATE mfa_enrollment_code SET expires_at = %lld WHERE user_id = %lld",
+			      (long long)time_now() - 1, (long long)quin);
+	api_db_exec("steward.db", sql);
+	free(sql);
+	assert_int_equal(begin_enrolment(&w, code), 400);
+	/* a new code replaces it */
+	assert_int_equal(api_enrollment_code(&w, code), quin);
+	assert_int_equal(begin_enrolment(&w, code), 201);
+}
+
+static void test_an_administrator_resets_a_lost_device(void **state)
+{
+	(void)state;
+	ensure_org();
+	make_user("rosa", "teacher");
+	make_user("tad", "teacher");
+	make_user("ivy", "it_admin");
+	int64_t rosa = user_id_of("rosa");
+	struct who w = {0};
+	api_login(&w, "rosa", "kestrel meadow lantern 7");
+	api_enroll(&w);
+	json_t *o = NULL;
+	char until[16], tbody[160], tok[128];
+	snprintf(tbody, sizeof(tbody),
+		 "{\"name\":\"grades\",\"scopes\":[\"records:read\"],\"expires\":\"%s\"}",
+		 api_day(30, until));
+	assert_int_equal(api_call("POST", "/api/v1/tokens", w.token, tbody, &o), 201);
+	str_copy(tok, sizeof(tok), json_string_value(json_object_get(o, "token")));
+	json_decref(o);
+	char path[80], cpath[80];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld/reset", (long long)rosa);
+	snprintf(cpath, sizeof(cpath), "/api/v1/users/%lld/enrollment-code", (long long)rosa);
+	const char *why = "{\"reason\":\"lost her phone; identity checked in person\"}";
+	/* a code for someone enrolled is refused: a reset it must be */
+	api_expect(409, "POST", cpath, admin_token, NULL, "already_enrolled");
+	/* bad input: refused, naming the field, nothing changed */
+	api_expect(415, "POST", path, admin_token, NULL, NULL);
+	api_expect(400, "POST", path, admin_token, "{\"reason\":", "bad_json");
+	api_expect(400, "POST", path, admin_token, "{}", "missing_field");
+	api_expect(400, "POST", path, admin_token, "{\"reason\":\"\"}", "empty_field");
+	api_expect(400, "POST", path, admin_token, "{\"reason\":5}", "wrong_type");
+	api_expect(400, "POST", path, admin_token, "{\"reason\":\"x\",\"password\":\"mine\"}",
+		   "unknown_field");
+	char long_reason[600];
+	memset(long_reason, 'a', sizeof(long_reason));
+	memcpy(long_reason, "{\"reason\":\"", 11);
+	memcpy(long_reason + 560, "\"}", 3);
+	api_expect(400, "POST", path, admin_token, long_reason, NULL);
+	api_expect(404, "POST", "/api/v1/users/999999/reset", admin_token, why, NULL);
+	api_expect(404, "POST", "/api/v1/users/999999/enrollment-code", admin_token, NULL, NULL);
+	/* who may not: a teacher, oneself, an API token, an IT administrator
+	 * over the designee (who holds powers it lacks) */
+	struct who tad = {0}, ivy = {0};
+	api_login(&tad, "tad", "kestrel meadow lantern 7");
+	api_expect(403, "POST", path, tad.token, why, "forbidden");
+	api_expect(403, "POST", cpath, tad.token, NULL, "forbidden");
+	/* a code's route takes no body: refused, nothing issued */
+	char tadpath[80];
+	snprintf(tadpath, sizeof(tadpath), "/api/v1/users/%lld/enrollment-code",
+		 (long long)user_id_of("tad"));
+	api_expect(400, "POST", tadpath, admin_token, "{\"code\":\"mine\"}", "unknown_field");
+	api_expect(400, "POST", tadpath, admin_token, "[", "bad_json");
+	assert_int_equal(api_db_count("steward.db", "SELECT COUNT(*) FROM mfa_enrollment_code t JOIN "
+						    "app_user u ON u.id = t.user_id WHERE u.username = 'tad'"),
+			 0);
+	api_expect(403, "POST", "/api/v1/users/1/reset", admin_token, why, "forbidden");
+	snprintf(tbody, sizeof(tbody), "{\"name\":\"hr sync\",\"scopes\":[\"people\"],\"expires\":\"%s\"}",
+		 api_day(30, until));
+	assert_int_equal(api_call("POST", "/api/v1/tokens", admin_token, tbody, &o), 201);
+	char ptok[128];
+	str_copy(ptok, sizeof(ptok), json_string_value(json_object_get(o, "token")));
+	json_decref(o);
+	api_expect(403, "POST", path, ptok, why, "forbidden");
+	api_login(&ivy, "ivy", "kestrel meadow lantern 7");
+	api_expect(403, "POST", "/api/v1/users/1/reset", ivy.token, why, "forbidden");
+	assert_true(api_logged("user.reset", "deny", "administrative powers"));
+	assert_true(api_logged("user.reset", "deny", "their own"));
+	/* none of that changed anything */
+	api_expect(200, "GET", "/api/v1/sessions/current", w.token, NULL, NULL);
+	char *sql = xasprintf("SELECT COUNT(*) FROM mfa_totp WHERE user_id = %lld AND confirmed_at IS NOT NULL",
+			      (long long)rosa);
+	assert_int_equal(api_db_count("steward.db", sql), 1);
+	free(sql);
+	/* the reset */
+	o = NULL;
+	assert_int_equal(api_call("POST", path, admin_token, why, &o), 200);
+	char pw[32], ecode[32];
+	str_copy(pw, sizeof(pw), json_string_value(json_object_get(o, "password")));
+	str_copy(ecode, sizeof(ecode), json_string_value(json_object_get(o, "enrollment_code")));
+	assert_true(json_is_true(json_object_get(o, "must_change_password")));
+	assert_true(strlen(pw) >= 20 && strlen(ecode) == 19);
+	json_decref(o);
+	/* what was opened with the old secrets ends */
+	api_expect(401, "GET", "/api/v1/sessions/current", w.token, NULL, "session_ended");
+	api_expect(401, "GET", "/api/v1/records/999999", tok, NULL, "session_ended");
+	assert_int_equal(status_of(api_sign_in("rosa", "kestrel meadow lantern 7", NULL)), 401);
+	/* the one-time password signs in without a code (the authenticator is
+	 * gone), to choose a password first, then to enrol with the new code */
+	struct resp r = api_sign_in("rosa", pw, NULL);
+	assert_int_equal(r.status, 201);
+	assert_true(json_is_true(json_object_get(r.json, "must_change_password")));
+	struct who again = {0};
+	str_copy(again.token, sizeof(again.token), json_string_value(json_object_get(r.json, "token")));
+	json_decref(r.json);
+	assert_int_equal(begin_enrolment(&again, ecode), 403);
+	char pbody[160];
+	snprintf(pbody, sizeof(pbody),
+		 "{\"current_password\":\"%s\",\"new_password\":\"harbor lantern quiet 58\"}", pw);
+	api_expect(204, "POST", "/api/v1/sessions/current/password", again.token, pbody, NULL);
+	assert_int_equal(begin_enrolment(&again, ecode), 201);
+	char body[64];
+	confirm_body(&again, body);
+	api_expect(200, "POST", "/api/v1/mfa/totp/confirm", again.token, body, NULL);
+	/* on record, with the reason, without a secret */
+	assert_true(api_logged("user.reset", "allow", "identity checked in person"));
+	sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%%%s%%' OR "
+			"CAST(entry AS TEXT) LIKE '%%%s%%'",
+			pw, ecode);
+	assert_int_equal(api_db_count("audit.db", sql), 0);
+	free(sql);
 }
 
 static void test_an_address_that_keeps_failing_is_throttled(void **state)
@@ -550,6 +779,9 @@ int main(void)
 		cmocka_unit_test(test_enrolment_ends_sessions_without_it),
 		cmocka_unit_test(test_password_change_ends_tokens_and_counts_failures),
 		cmocka_unit_test(test_a_locked_name_is_unlocked_by_an_administrator),
+		cmocka_unit_test(test_a_stolen_password_cannot_enrol),
+		cmocka_unit_test(test_an_enrolment_code_expires),
+		cmocka_unit_test(test_an_administrator_resets_a_lost_device),
 		cmocka_unit_test(test_failures_spread_over_addresses_do_not_lock_out_a_known_place),
 		cmocka_unit_test(test_an_address_that_keeps_failing_is_throttled),
 		cmocka_unit_test(test_behind_a_trusted_proxy_each_client_counts_alone),
