@@ -41,6 +41,15 @@ static const struct command {
 	{"audit query", cmd_audit_query, "who accessed what, when and why"},
 	{"policy who-can", cmd_policy_who_can, "who may act on a category or subject (IDEA 300.623)"},
 	{"policy explain", cmd_policy_explain, "why a user may or may not act on a record"},
+	{"subjects list", cmd_subjects_list, "the subjects you may read (by kind, school, status)"},
+	{"subjects find", cmd_subjects_find, "find subjects by external id or name"},
+	{"subjects get", cmd_subjects_get, "a subject's identifying fields, as far as you may see them"},
+	{"subjects records", cmd_subjects_records, "a subject's records you may read"},
+	{"subjects update", cmd_subjects_update, "change, deactivate or reactivate a subject"},
+	{"users list", cmd_users_list, "list and search users"},
+	{"organizations list", cmd_organizations_list, "list the organizations and their codes"},
+	{"organizations update", cmd_organizations_update, "rename, deactivate or reactivate one"},
+	{"relationships list", cmd_relationships_list, "list need-to-know relationships"},
 	{"api", cmd_api, "any API request: METHOD PATH [--data JSON]"},
 	{"demo", cmd_demo, "fill a data directory with the synthetic district"},
 	{"version", cmd_version, "print the version"},
@@ -59,7 +68,7 @@ static int cmd_help(int argc, char **argv)
 	(void)argc, (void)argv;
 	printf("usage: steward COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-		printf("  %-18s %s\n", commands[i].name, commands[i].help);
+		printf("  %-20s %s\n", commands[i].name, commands[i].help);
 	printf("\nRun 'steward COMMAND --help' for a command's options; docs/cli.md has more.\n");
 	return 0;
 }
