@@ -51,7 +51,7 @@ struct where {
 		char type; /* 't' text, 'b' a blind index */
 		const char *t;
 		unsigned char b[HASH_BYTES];
-	} bind[16];
+	} bind[20];
 };
 
 static void where_add(struct where *w, const char *clause)
@@ -202,15 +202,19 @@ int subject_search(struct steward *st, const struct actor *who, const struct sub
 		bind_push_text(&w, q->kind);
 	}
 	if (q->external_id) {
-		/* each kind has its own domain: without a kind, look in each */
-		buf_puts(&w.sql, " AND external_index IN (");
+		/* each kind has its own domain: without a kind, look in each (one
+		 * lookup of the (kind, external_index) index per kind) */
+		buf_puts(&w.sql, " AND (");
 		for (int k = 0; k < SUBJECT_KIND_COUNT; k++) {
 			if (q->kind && k != (int)kind)
 				continue;
 			unsigned char h[HASH_BYTES], fam[HASH_BYTES], full[HASH_BYTES];
 			subject_indexes(st, subject_kind_name((enum subject_kind)k), q->external_id,
 					"", "", h, fam, full);
-			buf_puts(&w.sql, w.sql.data[w.sql.len - 1] == '(' ? "?" : ", ?");
+			if (w.sql.data[w.sql.len - 1] != '(')
+				buf_puts(&w.sql, " OR ");
+			buf_puts(&w.sql, "(kind = ? AND external_index = ?)");
+			bind_push_text(&w, subject_kind_name((enum subject_kind)k));
 			bind_push_hash(&w, h);
 		}
 		buf_putc(&w.sql, ')');

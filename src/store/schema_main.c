@@ -260,7 +260,6 @@ const struct migration schema_main[] = {
 	 "ALTER TABLE subject ADD COLUMN updated_by INTEGER;\n"
 	 "ALTER TABLE organization ADD COLUMN status TEXT NOT NULL DEFAULT 'active'\n"
 	 "  CHECK (status IN ('active','inactive'));\n"
-	 "CREATE INDEX subject_by_status ON subject(status, id);\n"
 	 "CREATE INDEX app_user_by_org ON app_user(organization_id);\n"},
 };
 
