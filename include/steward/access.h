@@ -25,6 +25,65 @@ int organization_list(struct steward *st, const struct actor *who, json_t **out,
 		      struct st_error *e);
 int organization_create(struct steward *st, const struct actor *who, const char *code,
 			const char *name, const char *kind, int64_t *id, struct st_error *e);
+/* Renames an organization (name NULL: unchanged) or changes its status
+ * ("active", "inactive"; NULL: unchanged), in one logged transaction; the
+ * `subjects` power, as for creating one. An organization with active users
+ * or subjects is not deactivated (ST_ECONFLICT "in_use"); an inactive one
+ * cannot be named for new users, subjects, agreements or grants.
+ * (organization.c) */
+int organization_update(struct steward *st, const struct actor *who, int64_t id,
+			const char *name, const char *status, struct st_error *e);
+
+/* --- finding people, organizations and relationships (find.c) ------------- */
+/* Each is a page of at most `limit` rows (1 to FIND_MAX; 0: FIND_DEFAULT)
+ * after the cursor `after`, with "next" (the cursor for the following page)
+ * while more may follow; filters are validated (ST_EINVAL naming them);
+ * decided by an administrative power and logged as one event naming the
+ * filters used (a search text only as present or not). */
+#define FIND_DEFAULT 50
+#define FIND_MAX 200
+
+struct user_filter {
+	const char *q;            /* text in the username or display name (any case) */
+	const char *role;         /* a role of the rules */
+	const char *status;       /* active, disabled, separated */
+	const char *kind;         /* employee, contractor, board_member, volunteer */
+	const char *organization; /* organization code */
+	int64_t after;            /* user id */
+	int limit;
+};
+/* {"users": [{"id", "username", "display_name", "kind", "status",
+ *  "organization", "position", "agreement", "roles"}], "next"?}, by id; for
+ * those who manage accounts (`users`) or review access (`review`). */
+int user_list(struct steward *st, const struct actor *who, const struct user_filter *f,
+	      json_t **out, struct st_error *e);
+
+struct organization_filter {
+	const char *kind;   /* school, department, district */
+	const char *status; /* active, inactive */
+	const char *after;  /* organization code */
+	int limit;
+};
+/* {"organizations": [{"id", "code", "name", "kind", "status"}], "next"?}, by
+ * code; for those who name organizations elsewhere (`users`, `subjects`,
+ * `agreements`, `relationships`) or review access (`review`). */
+int organization_find(struct steward *st, const struct actor *who,
+		      const struct organization_filter *f, json_t **out, struct st_error *e);
+
+struct relationship_filter {
+	int64_t user, subject;    /* 0: any */
+	const char *organization; /* code (organization-wide grants) */
+	const char *kind;         /* teacher_of, counselor_caseload, ... grant */
+	const char *status;       /* current (NULL: not removed), removed, all */
+	int64_t after;            /* relationship id */
+	int limit;
+};
+/* {"relationships": [{"id", "user", "subject", "organization", "kind",
+ *  "categories", "purpose", "source", "start", "end", "created_at",
+ *  "removed_at"}], "next"?}, by id; for those who assign relationships
+ *  (`relationships`) or review access (`review`). */
+int relationship_list(struct steward *st, const struct actor *who,
+		      const struct relationship_filter *f, json_t **out, struct st_error *e);
 
 struct user_input {
 	const char *username;

@@ -36,6 +36,13 @@ int access_check_target(struct steward *st, const struct actor *who, int64_t tar
  * for the refusal ("password and multi-factor"). Refusals are logged as ev. */
 int access_admin_over(struct steward *st, const struct actor *who, enum admin_perm perm,
 		      int64_t target, struct audit_event *ev, const char *what, struct st_error *e);
+/* Runs a change (write.c): a transaction in which fn writes, then ev is
+ * logged as allowed, then the transaction commits - no change without its
+ * event. A failure after the act was allowed is logged as an error with
+ * what stopped it (unless the log itself failed). */
+int access_logged_write(struct steward *st, const struct actor *who, struct audit_event *ev,
+			int (*fn)(void *ctx, struct store_conn *c, struct st_error *e), void *ctx,
+			struct st_error *e);
 
 /* Held around a change that could leave nobody able to change the rules,
  * from its check to its effect on the live facts, so two such changes at
@@ -55,6 +62,28 @@ bool access_holds(struct steward *st, const struct actor *who, enum admin_perm p
 int access_check(struct steward *st, const struct actor *who, enum action act,
 		 int64_t subject, const char *category, struct audit_event *ev,
 		 struct decision *dec, struct policy **pol, struct st_error *e);
+
+/* A look at a subject (its identifying fields, or the list of its records):
+ * policy_decide_subject() for who, with ev->purpose and who->mfa. kind is
+ * the subject's enum subject_kind, or -1 when the id names no subject.
+ * need_fields: some identifying field must be shown (a read of the
+ * subject); else some category of its records must be readable (a list of
+ * them). Allowed: fills *sd, *pol (a reference to the rules that decided:
+ * policy_unref it) and ev's role, rule and agreement for the caller to log
+ * once it has acted. Refused: logs ev as denied with the full reason and
+ * returns ST_EDENIED telling only what the person may be told - the
+ * account's own reason, or a condition unmet where a rule and relationship
+ * reach an existing subject; otherwise the same words whether the subject
+ * exists or not. The system itself (user 0) is shown everything. */
+int access_check_subject(struct steward *st, const struct actor *who, int64_t subject, int kind,
+			 bool need_fields, struct audit_event *ev, struct subject_decision *sd,
+			 struct policy **pol, struct st_error *e);
+
+/* The same decision, without logging anything: for leaving out of a list
+ * what the person may not read. p: the rules the caller holds. */
+bool access_decide_subject(struct steward *st, const struct actor *who,
+			   const struct policy *p, int64_t subject, int kind, const char *purpose,
+			   struct subject_decision *sd);
 
 /* Fills an event's role, rule, reason and agreement from a decision;
  * reason points into buf. */
@@ -100,6 +129,15 @@ bool access_reaches(struct steward *st, const struct actor *who, const struct po
 		    int64_t subject, int category);
 bool access_reaches_locked(struct steward *st, const struct actor *who, const struct policy *p,
 			   int64_t subject, uint32_t org, int category);
+
+/* Whether the actor reaches one of the categories a relationship opens to
+ * an account with these roles (of its subject, or of every subject of its
+ * organization): a relationship one could not see through tells what files
+ * a student has (a special-education caseload). Under the model's read
+ * lock. */
+bool access_sees_relationship_locked(struct steward *st, const struct actor *who,
+				     const struct policy *p, uint32_t roles, int64_t subject,
+				     uint32_t org, enum relkind kind, uint64_t categories);
 
 /* Comma-separated names -> category bitmask against an inventory. */
 int categories_mask(const struct inventory *inv, const char *csv, uint64_t *mask);

@@ -27,50 +27,12 @@ static const char *const suspension_kinds[] = {"pending_investigation", "tempora
 					       "long_term", "permanent"};
 
 /* Runs a write transaction: fn writes, then the event is logged, then the
- * transaction commits. */
+ * transaction commits (access_logged_write, write.c). */
 static int logged_write(struct steward *st, const struct actor *who, struct audit_event *ev,
 			int (*fn)(void *ctx, struct store_conn *c, struct st_error *e), void *ctx,
 			struct st_error *e)
 {
-	struct store_conn *c;
-	int rc = store_acquire(st->db, &c, e);
-	if (rc != ST_OK)
-		return rc;
-	rc = store_begin(c, e);
-	if (rc == ST_OK)
-		rc = fn(ctx, c, e);
-	if (rc == ST_OK) {
-		ev->outcome = "allow";
-		rc = steward_audit(st, who, ev, NULL, e);
-	}
-	if (rc == ST_OK) {
-		rc = store_commit(c, e);
-		if (rc != ST_OK) {
-			struct audit_event fail = *ev;
-			fail.outcome = "error";
-			fail.reason = "logged but not committed; the change did not happen";
-			struct st_error e2 = {0};
-			if (steward_audit(st, who, &fail, NULL, &e2) != ST_OK)
-				fprintf(stderr, "steward: cannot log a failed commit: %s\n",
-					e2.message);
-		}
-	} else {
-		store_rollback(c);
-		if (rc != ST_EAUDIT) {
-			/* allowed, then refused by the data (a name taken, a
-			 * password too common, no such account): the attempt is
-			 * recorded too, with what stopped it */
-			struct audit_event fail = *ev;
-			fail.outcome = "error";
-			fail.reason = e ? e->message : "the change could not be made";
-			struct st_error e2 = {0};
-			if (steward_audit(st, who, &fail, NULL, &e2) != ST_OK)
-				fprintf(stderr, "steward: cannot log a failed change: %s\n",
-					e2.message);
-		}
-	}
-	store_release(c);
-	return rc;
+	return access_logged_write(st, who, ev, fn, ctx, e);
 }
 
 static uint32_t admin_perms_of_roles(const struct policy *p, uint32_t roles)

@@ -165,6 +165,22 @@ bool access_reaches_locked(struct steward *st, const struct actor *who, const st
 	return reaches(&c, category, subject > 0 ? (uint64_t)subject : 0, org);
 }
 
+bool access_sees_relationship_locked(struct steward *st, const struct actor *who,
+				     const struct policy *p, uint32_t roles, int64_t subject,
+				     uint32_t org, enum relkind kind, uint64_t categories)
+{
+	for (int i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->forbid || !(r->roles & roles) || !(r->through >> kind & 1))
+			continue;
+		uint64_t cats = r->categories & (kind == REL_GRANT ? categories : ~0ull);
+		for (int c = 0; cats; c++, cats >>= 1)
+			if ((cats & 1) && access_reaches_locked(st, who, p, subject, org, c))
+				return true;
+	}
+	return false;
+}
+
 static void org_code(struct steward *st, uint32_t org, char *out, size_t n)
 {
 	snprintf(out, n, "organization %u", org);

@@ -491,6 +491,101 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
 }
 
+bool access_decide_subject(struct steward *st, const struct actor *who,
+			   const struct policy *p, int64_t subject, int kind, const char *purpose,
+			   struct subject_decision *sd)
+{
+	if (who->user_id == 0) {
+		/* the system itself: everything, unmasked */
+		memset(sd, 0, sizeof(*sd));
+		sd->rule = sd->role = -1;
+		sd->refusal = (struct decision){.reason = R_NO_RULE, .rule = -1, .role = -1};
+		sd->refusal_category = -1;
+		for (size_t c = 0; c < p->inv->ncats; c++)
+			if (kind >= 0 && (p->inv->cats[c].subject_kinds >> kind & 1))
+				sd->readable |= 1ULL << c;
+		sd->fields = kind >= 0 ? (1u << SF_COUNT) - 1 : 0;
+		sd->allow = kind >= 0;
+		return sd->allow;
+	}
+	if (!valid_user(who->user_id)) {
+		memset(sd, 0, sizeof(*sd));
+		sd->rule = sd->role = -1;
+		sd->refusal = (struct decision){.reason = R_NO_USER, .rule = -1, .role = -1};
+		sd->refusal_category = -1;
+		return false;
+	}
+	struct access_request r = {
+		.user = (uint32_t)who->user_id,
+		.action = ACT_READ,
+		.subject = subject > 0 ? (uint64_t)subject : 0,
+		.mfa = who->mfa,
+		.purpose = purpose,
+		.now = time_now(),
+	};
+	return policy_decide_subject(p, st->model, &r, kind, sd);
+}
+
+int access_check_subject(struct steward *st, const struct actor *who, int64_t subject, int kind,
+			 bool need_fields, struct audit_event *ev, struct subject_decision *sd,
+			 struct policy **pol, struct st_error *e)
+{
+	struct policy *p = steward_policy(st);
+	bool ok = access_decide_subject(st, who, p, subject, kind, ev->purpose, sd);
+	if (who->user_id == 0 && kind < 0) {
+		policy_unref(p);
+		return err_set(e, ST_ENOTFOUND, "id", "no subject %lld", (long long)subject);
+	}
+	if (ok || (!need_fields && sd->readable)) {
+		ev->role = sd->role >= 0 ? p->roles[sd->role] : NULL;
+		ev->rule = who->user_id == 0 ? "system" : sd->rule >= 0 ? p->rules[sd->rule].id : NULL;
+		ev->agreement_id = sd->agreement;
+		*pol = p;
+		return ST_OK;
+	}
+	struct access_request r = {
+		.user = valid_user(who->user_id) ? (uint32_t)who->user_id : 0,
+		.action = ACT_READ,
+		.subject = subject > 0 ? (uint64_t)subject : 0,
+		.mfa = who->mfa,
+		.purpose = ev->purpose,
+		.now = time_now(),
+	};
+	/* the full reason for the log */
+	char reason[320];
+	r.category = sd->refusal_category;
+	if (kind < 0 && reason_scope(sd->refusal.reason) != REASON_ACCOUNT)
+		snprintf(reason, sizeof(reason), "no subject %lld", (long long)subject);
+	else if (sd->refusal_category < 0 && reason_scope(sd->refusal.reason) != REASON_ACCOUNT)
+		snprintf(reason, sizeof(reason),
+			 "no category of the data inventory applies to a %s, so nobody may read "
+			 "one",
+			 subject_kind_name((enum subject_kind)kind));
+	else
+		access_describe(p, st, &r, &sd->refusal, ev, reason, sizeof(reason));
+	ev->reason = reason;
+	ev->outcome = "deny";
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	enum reason_scope scope = reason_scope(sd->refusal.reason);
+	/* nothing in ev may point into the rules or this frame any more */
+	ev->reason = ev->role = ev->rule = NULL;
+	policy_unref(p);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	/* What the person is told: their account's own state, or a condition
+	 * of a rule that reaches this subject; never whether it exists, nor
+	 * what kind of person it is. */
+	if (scope == REASON_ACCOUNT || (scope == REASON_CONDITION && kind >= 0))
+		return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+	return err_setc(e, ST_EDENIED, "forbidden", NULL,
+			"no need-to-know for this subject: your duties do not include it (the "
+			"superintendent's designee can explain the refusal, which is recorded)");
+}
+
 bool access_user_suspended(struct steward *st, int64_t user)
 {
 	if (!valid_user(user))

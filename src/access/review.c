@@ -401,24 +401,11 @@ struct what_ctx {
 	uint32_t roles;          /* the user's roles */
 };
 
-/* Whether the asker's duties reach one of the categories a relationship
- * opens to the user: a relationship the asker could not see through tells
- * what files a student has (a special-education caseload). */
 static bool what_told(const struct what_ctx *w, uint64_t subject, uint32_t org, enum relkind kind,
 		      uint64_t categories)
 {
-	const struct policy *p = w->p;
-	for (int i = 0; i < p->nrules; i++) {
-		const struct rule *r = &p->rules[i];
-		if (r->forbid || !(r->roles & w->roles) || !(r->through >> kind & 1))
-			continue;
-		uint64_t cats = r->categories & (kind == REL_GRANT ? categories : ~0ull);
-		for (int c = 0; cats; c++, cats >>= 1)
-			if ((cats & 1) &&
-			    access_reaches_locked(w->st, w->who, p, (int64_t)subject, org, c))
-				return true;
-	}
-	return false;
+	return access_sees_relationship_locked(w->st, w->who, w->p, w->roles, (int64_t)subject, org,
+					       kind, categories);
 }
 
 static void what_rel(void *ctx, uint64_t subject, uint32_t org, enum relkind kind,

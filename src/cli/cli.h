@@ -78,6 +78,14 @@ enum cli_text {
  * cursor, clear the screen, retitle the window or reorder what is shown. */
 char *cli_printable_dup(const char *s, size_t len, enum cli_text mode);
 
+/* --- requests to the server with the saved session (client.c) ------------- */
+
+/* One request; prints the answer (or the error) and returns the exit code. */
+int cli_request(const char *method, const char *path, const char *body);
+/* GET path?name=value&... for every option given (the options' names are
+ * the route's query parameters), as cli_request. */
+int cli_get(const char *path, const struct cli_opt *opts);
+
 int cmd_init(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -105,6 +113,17 @@ int cmd_audit_export_remote(int argc, char **argv);
 int cmd_policy_who_can(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv);
 int cmd_api(int argc, char **argv);
+/* cmd_find.c: finding and changing subjects, people, organizations and
+ * relationships */
+int cmd_users_list(int argc, char **argv);
+int cmd_organizations_list(int argc, char **argv);
+int cmd_organizations_update(int argc, char **argv);
+int cmd_relationships_list(int argc, char **argv);
+int cmd_subjects_list(int argc, char **argv);
+int cmd_subjects_find(int argc, char **argv);
+int cmd_subjects_get(int argc, char **argv);
+int cmd_subjects_records(int argc, char **argv);
+int cmd_subjects_update(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Prints what a reset gives out (its secrets made safe to print) and what

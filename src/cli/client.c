@@ -1073,3 +1073,13 @@ int cmd_api(int argc, char **argv)
 	}
 	return request(pos[0], pos[1], data);
 }
+
+int cli_request(const char *method, const char *path, const char *body)
+{
+	return request(method, path, body);
+}
+
+int cli_get(const char *path, const struct cli_opt *opts)
+{
+	return get_with_options(path, opts);
+}

@@ -26,6 +26,30 @@ int subject_kind_parse(const char *s, enum subject_kind *out)
 	return ST_EINVAL;
 }
 
+static const char *const subject_field_names[SF_COUNT] = {
+	"external_id", "given_name", "family_name", "date_of_birth", "organization"};
+
+const char *subject_field_name(enum subject_field f)
+{
+	return (unsigned)f < SF_COUNT ? subject_field_names[f] : "unknown";
+}
+
+int subject_field_parse(const char *s, enum subject_field *out)
+{
+	for (int i = 0; s && i < SF_COUNT; i++)
+		if (str_eq(s, subject_field_names[i])) {
+			*out = (enum subject_field)i;
+			return ST_OK;
+		}
+	return ST_EINVAL;
+}
+
+bool inventory_subject_field(const struct inv_category *cat, const char *name)
+{
+	enum subject_field f;
+	return subject_field_parse(name, &f) == ST_OK && (cat->subject_fields >> f & 1);
+}
+
 static const char *const class_names[] = {"directory", "internal", "confidential",
 					   "restricted"};
 
@@ -194,8 +218,9 @@ static int parse_category(const char *name, json_t *c, struct inv_category *out,
 	if (!json_is_object(c))
 		return err_setc(e, ST_EINVAL, "wrong_type", path, "\"%s\" must be an object",
 				path);
-	static const char *const keys[] = {"title", "classification", "subject_kinds",
-					   "series", "description", "fields", NULL};
+	static const char *const keys[] = {"title",       "classification", "subject_kinds",
+					   "series",      "description",    "fields",
+					   "subject_fields", NULL};
 	int rc = json_only_keys(c, keys, path, e);
 	if (rc != ST_OK)
 		return rc;
@@ -227,6 +252,27 @@ static int parse_category(const char *name, json_t *c, struct inv_category *out,
 			return err_setc(e, ST_EINVAL, "bad_value", sub,
 					"unknown subject kind in \"subject_kinds\"");
 		out->subject_kinds |= 1u << sk;
+	}
+	/* which of the subject's identifying fields its readers see: none
+	 * unless declared (deny by default) */
+	json_t *sfields = json_object_get(c, "subject_fields");
+	snprintf(sub, sizeof(sub), "%s.subject_fields", path);
+	out->subject_fields = 0;
+	if (sfields && !json_is_array(sfields))
+		return err_setc(e, ST_EINVAL, "wrong_type", sub,
+				"\"subject_fields\" must list identifying fields of the subject "
+				"(external_id, given_name, family_name, date_of_birth, "
+				"organization)");
+	json_array_foreach(sfields, i, k) {
+		enum subject_field sf;
+		if (!json_is_string(k) || subject_field_parse(json_string_value(k), &sf))
+			return err_setc(e, ST_EINVAL, "bad_value", sub,
+					"unknown identifying field in \"subject_fields\" (external_id, "
+					"given_name, family_name, date_of_birth, organization)");
+		if (out->subject_fields >> sf & 1)
+			return err_setc(e, ST_EINVAL, "bad_value", sub,
+					"\"%s\" is listed twice", subject_field_name(sf));
+		out->subject_fields |= 1u << sf;
 	}
 	json_t *fields = json_object_get(c, "fields");
 	snprintf(sub, sizeof(sub), "%s.fields", path);

@@ -64,6 +64,9 @@ struct inv_category {
 	enum classification classification;
 	const char *series;
 	unsigned subject_kinds; /* bit per subject kind (SUBJECT_KIND_*) */
+	unsigned subject_fields; /* bit per enum subject_field: the identifying
+				  * fields of the subject that a reader of this
+				  * category sees ("subject_fields"; none if absent) */
 	int index;              /* position, stable within one snapshot */
 	struct inv_field fields[INV_MAX_FIELDS];
 	size_t nfields;
@@ -88,6 +91,24 @@ enum subject_kind {
 };
 const char *subject_kind_name(enum subject_kind k);
 int subject_kind_parse(const char *s, enum subject_kind *out);
+
+/* A subject's identifying fields (sealed with the subject, not in a record).
+ * Each category of the inventory declares which of them a reader of its
+ * records sees ("subject_fields"): the directory category carries directory
+ * information (FERPA 34 CFR 99.37), the others what their readers' duties
+ * need. A rule's masks may name them as they name record fields. */
+enum subject_field {
+	SF_EXTERNAL_ID = 0,
+	SF_GIVEN_NAME,
+	SF_FAMILY_NAME,
+	SF_DATE_OF_BIRTH,
+	SF_ORGANIZATION,
+	SF_COUNT
+};
+const char *subject_field_name(enum subject_field f);
+int subject_field_parse(const char *s, enum subject_field *out);
+/* Whether a category shows the subject's identifying field `name`. */
+bool inventory_subject_field(const struct inv_category *cat, const char *name);
 
 /* Parses and validates an inventory document. Errors name the path of the
  * offending key ("categories.health.fields.ssn.type"). */

@@ -60,6 +60,15 @@ int org_find(struct store_conn *c, const char *code, int64_t *id, struct st_erro
 	if (rc == ST_ENOTFOUND)
 		return err_setc(e, ST_EINVAL, "unknown_organization", "organization",
 				"no organization with code \"%s\"", code);
+	int64_t active = 0;
+	if (rc == ST_OK)
+		rc = store_query_int(c, &active, e,
+				     "SELECT COUNT(*) FROM organization WHERE id = ? AND "
+				     "status = 'active'",
+				     "i", *id);
+	if (rc == ST_OK && !active)
+		return err_setc(e, ST_EINVAL, "inactive_organization", "organization",
+				"the organization \"%s\" is inactive; reactivate it first", code);
 	return rc;
 }
 

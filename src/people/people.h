@@ -34,6 +34,8 @@ int password_check_policy(const char *password, const char *username, const char
 /* True for a known common or breached password or a trivial pattern. */
 bool password_is_common(const char *password);
 
+/* The id of an active organization by its code; an unknown or inactive
+ * one is ST_EINVAL naming "organization". */
 int org_find(struct store_conn *c, const char *code, int64_t *id, struct st_error *e);
 int org_create(struct store_conn *c, const char *code, const char *name, const char *kind,
 	       int64_t *id, struct st_error *e);

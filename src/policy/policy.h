@@ -252,6 +252,51 @@ ST_MUST_CHECK bool policy_admin_decide(const struct policy *p, struct model *m, 
 				       enum admin_perm perm, bool mfa, int64_t now,
 				       struct decision *d);
 
+/* What a refusal's reason is about, for deciding what the refused person
+ * may be told: REASON_ACCOUNT - the person asking (no such account,
+ * disabled, separated, suspended, a contractor's agreement missing, not
+ * started or ended); REASON_CONDITION - a condition after a relationship
+ * that held (training, multi-factor, a purpose); REASON_SUBJECT - what
+ * tells something of the subject or record (forbidden, no rule, no
+ * relationship, a grant or an agreement that does not cover it). */
+enum reason_scope { REASON_ACCOUNT, REASON_CONDITION, REASON_SUBJECT };
+enum reason_scope reason_scope(enum reason r);
+
+/* --- the decision on a subject's identifying fields (policy/subject.c) ----- */
+
+struct subject_decision {
+	bool allow;          /* some identifying field may be shown */
+	unsigned fields;     /* bit per enum subject_field shown */
+	enum mask_kind masks[SF_COUNT]; /* per field shown: the strictest mask of
+					 * the allowing rules that show it */
+	uint64_t readable;   /* categories of the subject's records it may read */
+	int rule, role;      /* the first allowing rule and its role, or -1 */
+	uint32_t agreement;  /* the contractor's agreement used, or 0 */
+	bool disclosure;     /* an allowing rule records a disclosure */
+	/* when nothing may be shown: the most telling refusal and the category
+	 * it was decided for (for decision_explain); refusal.reason's scope
+	 * says what may be told */
+	struct decision refusal;
+	int refusal_category;
+};
+
+/* May r->user read subject r->subject's identifying fields, and which?
+ * kind is the subject's enum subject_kind, or -1 for an id that names no
+ * subject. The account is checked first (active, not suspended, a
+ * contractor's agreement in force: refusals of scope REASON_ACCOUNT, the
+ * same for any subject or none); then ACT_READ is decided, with
+ * r->purpose and r->mfa, on every category of the inventory that applies
+ * to the subject's kind (r->category and r->action are ignored). A category
+ * allowed adds the fields it declares (inventory "subject_fields") and the
+ * deciding rule's masks; a field shown by several is masked as the
+ * strictest of them asks. An id that names no subject is never allowed and
+ * is refused with REASON_ACCOUNT or the plain refusal (R_NO_RULE), as an
+ * unreachable subject is. Pure, like policy_decide; takes the model's read
+ * lock. */
+ST_MUST_CHECK bool policy_decide_subject(const struct policy *p, struct model *m,
+					 const struct access_request *r, int kind,
+					 struct subject_decision *sd);
+
 /* Plain words for a decision ("annual confidentiality training expired on
  * 2026-08-31"). */
 void decision_explain(const struct policy *p, const struct model *m,

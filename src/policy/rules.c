@@ -247,7 +247,8 @@ static int parse_rule(struct policy *p, int idx, json_t *r, struct st_error *e)
 				bool declared = false;
 				for (size_t c = 0; c < p->inv->ncats; c++)
 					if ((ru->categories >> c & 1) &&
-					    inventory_field(&p->inv->cats[c], field))
+					    (inventory_field(&p->inv->cats[c], field) ||
+					     inventory_subject_field(&p->inv->cats[c], field)))
 						declared = true;
 				if (!declared)
 					return bad(e, "undeclared_field", mpath,

@@ -89,6 +89,15 @@ int record_change_check(struct steward *st, struct store_conn *c, const struct a
 	(void)st;
 	(void)c;
 	(void)who;
+	if (r->id == 0) {
+		/* the subject itself: its identifying fields, school or status */
+		if (r->deleted_at)
+			return err_setc(e, ST_ECONFLICT, "inactive", "id",
+					"subject %lld is inactive; it cannot be %s unless it is "
+					"reactivated",
+					(long long)r->subject_id, action);
+		return ST_OK;
+	}
 	if (r->deleted_at)
 		return err_setc(e, ST_EGONE, "deleted", "id",
 				"record %lld was deleted; it cannot be %s", (long long)r->id,

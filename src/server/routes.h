@@ -26,6 +26,9 @@ HANDLER(h_token_delete);
 /* routes_people.c */
 HANDLER(h_org_create);
 HANDLER(h_org_list);
+HANDLER(h_org_patch);
+HANDLER(h_user_list);
+HANDLER(h_relationship_list);
 HANDLER(h_user_create);
 HANDLER(h_user_get);
 HANDLER(h_user_patch);
@@ -41,6 +44,10 @@ HANDLER(h_relationship_delete);
 /* routes_records.c */
 HANDLER(h_subject_create);
 HANDLER(h_subject_get);
+HANDLER(h_subject_patch);
+HANDLER(h_subject_list);
+HANDLER(h_subject_search);
+HANDLER(h_subject_records);
 HANDLER(h_record_create);
 HANDLER(h_record_get);
 HANDLER(h_record_patch);

@@ -5,6 +5,8 @@
  * and logs.
  */
 #include "crypto/crypto.h"
+#include <limits.h>
+
 #include "server/routes.h"
 #include "steward/auth.h"
 #include "steward/access.h"
@@ -30,10 +32,90 @@ HANDLER(h_org_create)
 	return rc;
 }
 
+/* An optional query parameter: absent or empty is NULL. */
+static const char *query_opt(struct request *req, const char *name)
+{
+	const char *v = request_query(req, name);
+	return v && *v ? v : NULL;
+}
+
+/* ?limit= as an int (a huge one stays out of range for the library). */
+static int query_limit(struct request *req, int *out)
+{
+	int64_t v = 0;
+	int rc = request_query_id(req, "limit", &v);
+	*out = v > INT_MAX ? INT_MAX : (int)v;
+	return rc;
+}
+
 HANDLER(h_org_list)
 {
+	struct organization_filter f = {.kind = query_opt(req, "kind"),
+					.status = query_opt(req, "status"),
+					.after = query_opt(req, "after")};
 	json_t *o = NULL;
-	int rc = organization_list(req->st, &req->actor, &o, &req->err);
+	int rc = query_limit(req, &f.limit);
+	if (rc == ST_OK)
+		rc = organization_find(req->st, &req->actor, &f, &o, &req->err);
+	if (rc == ST_OK)
+		response_json(res, 200, o);
+	return rc;
+}
+
+HANDLER(h_org_patch)
+{
+	static const char *const keys[] = {"name", "status", NULL};
+	int64_t id = 0;
+	json_t *b = NULL;
+	const char *name = NULL, *status = NULL;
+	int rc = request_id_param(req, 0, &id);
+	if (rc == ST_OK)
+		rc = request_body(req, keys, &b);
+	if (rc == ST_OK)
+		rc = json_get_str(b, "name", false, 200, &name, "", &req->err);
+	if (rc == ST_OK)
+		rc = json_get_str(b, "status", false, 16, &status, "", &req->err);
+	if (rc == ST_OK)
+		rc = organization_update(req->st, &req->actor, id, name, status, &req->err);
+	json_decref(b);
+	if (rc == ST_OK)
+		response_json(res, 200, json_pack("{s:I}", "id", (json_int_t)id));
+	return rc;
+}
+
+HANDLER(h_user_list)
+{
+	struct user_filter f = {.q = query_opt(req, "q"),
+				.role = query_opt(req, "role"),
+				.status = query_opt(req, "status"),
+				.kind = query_opt(req, "kind"),
+				.organization = query_opt(req, "organization")};
+	int rc = request_query_id(req, "after", &f.after);
+	if (rc == ST_OK)
+		rc = query_limit(req, &f.limit);
+	json_t *o = NULL;
+	if (rc == ST_OK)
+		rc = user_list(req->st, &req->actor, &f, &o, &req->err);
+	if (rc == ST_OK)
+		response_json(res, 200, o);
+	return rc;
+}
+
+HANDLER(h_relationship_list)
+{
+	struct relationship_filter f = {.organization = query_opt(req, "organization"),
+					.kind = query_opt(req, "kind"),
+					.status = query_opt(req, "status")};
+	int rc = request_query_id(req, "user", &f.user);
+	if (rc == ST_OK)
+		rc = request_query_id(req, "subject", &f.subject);
+	if (rc == ST_OK)
+		rc = request_query_id(req, "after", &f.after);
+	if (rc == ST_OK)
+		rc = query_limit(req, &f.limit);
+	json_t *o = NULL;
+	if (rc == ST_OK)
+		rc = relationship_list(req->st, &req->actor, &f, &o, &req->err);
 	if (rc == ST_OK)
 		response_json(res, 200, o);
 	return rc;

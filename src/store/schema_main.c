@@ -266,6 +266,14 @@ const struct migration schema_main[] = {
 	 "  expires_at INTEGER NOT NULL\n"
 	 ");\n"
 	 "ALTER TABLE mfa_totp ADD COLUMN session_id TEXT;\n"},
+	{7, "subjects and organizations deactivated, not deleted; who changed a subject",
+	 "ALTER TABLE subject ADD COLUMN status TEXT NOT NULL DEFAULT 'active'\n"
+	 "  CHECK (status IN ('active','inactive'));\n"
+	 "ALTER TABLE subject ADD COLUMN status_changed_at INTEGER;\n"
+	 "ALTER TABLE subject ADD COLUMN updated_by INTEGER;\n"
+	 "ALTER TABLE organization ADD COLUMN status TEXT NOT NULL DEFAULT 'active'\n"
+	 "  CHECK (status IN ('active','inactive'));\n"
+	 "CREATE INDEX app_user_by_org ON app_user(organization_id);\n"},
 };
 
 const size_t schema_main_count = sizeof(schema_main) / sizeof(schema_main[0]);

@@ -263,6 +263,8 @@ static void test_api(void **state)
 	snprintf(train_body, sizeof(train_body),
 		 "{\"user\":%lld,\"course\":\"student-records-confidentiality\",\"completed_on\":\"%s\"}",
 		 (long long)teach2, api_day(-30, d1));
+	char subj_path[64];
+	snprintf(subj_path, sizeof(subj_path), "/api/v1/subjects/%lld", (long long)student);
 	const char *export_body = "{\"from\":\"2026-01-01\",\"to\":\"2030-01-01\"}";
 	const char *subject_body = "{\"kind\":\"student\",\"external_id\":\"SIS-77\",\"given_name\":\"Mo\","
 				   "\"family_name\":\"Lee\",\"organization\":\"school-a\"}";
@@ -342,6 +344,12 @@ static void test_api(void **state)
 		{"it_admin", it.token, "POST", reset_path, reset_body, 200},
 		{"designee", A, "POST", reset_path, reset_body, 200},
 		{"designee", A, "POST", "/api/v1/users/1/reset", reset_body, 403},
+		/* a subject is read through the decision: it_admin registers, reads none */
+		{"teacher", t1.token, "GET", subj_path, NULL, 200},
+		{"it_admin", it.token, "GET", subj_path, NULL, 403},
+		{"teacher", t1.token, "GET", "/api/v1/users", NULL, 403},
+		{"it_admin", it.token, "GET", "/api/v1/users", NULL, 200},
+		{"teacher", t1.token, "GET", "/api/v1/relationships", NULL, 403},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
 		char b[512] = "";
