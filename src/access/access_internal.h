@@ -43,6 +43,15 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 		 int64_t subject, const char *category, struct audit_event *ev,
 		 struct decision *dec, struct policy **pol, struct st_error *e);
 
+/* An act on record `id`, which does not exist. The system and those who
+ * may review access for the district (who can ask about any record) hear
+ * 404 record_not_found. Anyone else is refused exactly as for a record
+ * outside their need-to-know — the same status, code and words, and ev
+ * logged as denied (the log says the record does not exist) — so that
+ * asking for record after record cannot tell which exist. */
+int access_record_unknown(struct steward *st, const struct actor *who, int64_t id,
+			  struct audit_event *ev, struct st_error *e);
+
 /* Fills an event's role, rule, reason and agreement from a decision;
  * reason points into buf. */
 void access_describe(const struct policy *p, struct steward *st, const struct access_request *r,

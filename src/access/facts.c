@@ -344,6 +344,15 @@ int access_admin_any(struct steward *st, const struct actor *who, const enum adm
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
 }
 
+/* The refusal for want of need-to-know, as its person hears it: the same
+ * words whatever the record (see access_check and access_record_unknown). */
+static int refuse_need_to_know(struct st_error *e)
+{
+	return err_setc(e, ST_EDENIED, "forbidden", NULL,
+			"no need-to-know for this record: your duties do not include it (the "
+			"superintendent's designee can explain the refusal, which is recorded)");
+}
+
 int access_check(struct steward *st, const struct actor *who, enum action act,
 		 int64_t subject, const char *category, struct audit_event *ev,
 		 struct decision *dec, struct policy **pol, struct st_error *e)
@@ -407,11 +416,30 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 		       dec->reason == R_AGREEMENT_CATEGORY || dec->reason == R_AGREEMENT_ORGANIZATION ||
 		       dec->reason == R_BAD_REQUEST;
 	if (reveals && act != ACT_CREATE)
-		return err_setc(e, ST_EDENIED, "forbidden", NULL,
-				"no need-to-know for this record: your duties do not include "
-				"it (the superintendent's designee can explain the refusal, "
-				"which is recorded)");
+		return refuse_need_to_know(e);
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+}
+
+int access_record_unknown(struct steward *st, const struct actor *who, int64_t id,
+			  struct audit_event *ev, struct st_error *e)
+{
+	char reason[64];
+	snprintf(reason, sizeof(reason), "no record %lld", (long long)id);
+	if (who->user_id == 0 || access_holds(st, who, ADM_REVIEW))
+		return err_setc(e, ST_ENOTFOUND, "record_not_found", "id", "%s", reason);
+	/* refused as a record out of reach is: logged (the log says why),
+	 * and answered in the same words */
+	ev->outcome = "deny";
+	ev->reason = reason;
+	ev->record_id = id;
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return refuse_need_to_know(e);
 }
 
 bool access_user_suspended(struct steward *st, int64_t user)

@@ -216,8 +216,18 @@ int subject_get(struct steward *st, const struct actor *who, int64_t id, json_t 
 	store_bind(s, "i", id);
 	rc = store_step(s, e);
 	if (rc == STORE_DONE) {
-		rc = err_set(e, ST_ENOTFOUND, "id", "no subject %lld", (long long)id);
 		store_done(s);
+		/* Whether it exists is told only to those who may look subjects
+		 * up: anyone else is refused as for a subject they may not read
+		 * (whose rules none allow: the permission decides), and logged. */
+		json_t *detail = json_pack("{s:b}", "exists", 0);
+		struct audit_event ev = {.action = "subject.read", .subject_id = id,
+					 .detail = detail};
+		rc = access_admin(st, who, ADM_SUBJECTS, &ev, e);
+		json_decref(detail);
+		if (rc == ST_OK)
+			rc = err_setc(e, ST_ENOTFOUND, "subject_not_found", "id", "no subject %lld",
+				      (long long)id);
 		goto out;
 	}
 	if (rc != STORE_ROW) {

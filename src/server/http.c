@@ -228,11 +228,16 @@ int request_body(struct request *req, const char *const *allowed, json_t **out)
 	return ST_OK;
 }
 
-int request_id_param(struct request *req, size_t n, int64_t *id)
+int request_id_param(struct request *req, size_t n, const char *what, int64_t *id)
 {
 	int64_t v = 0;
-	if (n >= req->nparams || !str_to_i64(req->params[n], &v) || v <= 0)
-		return err_setc(&req->err, ST_ENOTFOUND, "not_found", "id", "no such object");
+	if (n >= req->nparams || !str_to_i64(req->params[n], &v) || v <= 0) {
+		/* a path parameter is digits only (path_match): safe to name */
+		char code[64];
+		snprintf(code, sizeof(code), "%s_not_found", what);
+		return err_setc(&req->err, ST_ENOTFOUND, code, "id", "no %s %s", what,
+				n < req->nparams ? req->params[n] : "");
+	}
 	*id = v;
 	return ST_OK;
 }
@@ -308,6 +313,21 @@ void response_error(struct response *res, const struct st_error *e)
 	response_json(res, status, body);
 }
 
+/* Whether a path segment can be the parameter `name`: an API token's id is
+ * hexadecimal; every other parameter is an id, a whole number. So a path
+ * such as /api/v1/records/search is no route (404), not a record. */
+static bool param_fits(const char *name, size_t name_len, const char *seg, size_t n)
+{
+	bool token = name_len == 5 && memcmp(name, "token", 5) == 0;
+	if (n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isdigit((unsigned char)seg[i]) ||
+		      (token && seg[i] >= 'a' && seg[i] <= 'f')))
+			return false;
+	return true;
+}
+
 /* Matches "/api/v1/records/{id}" against a path, capturing parameters. */
 static bool path_match(const char *pattern, const char *path, struct request *req)
 {
@@ -322,7 +342,8 @@ static bool path_match(const char *pattern, const char *path, struct request *re
 				return false;
 			size_t n = qe ? (size_t)(qe - q) : strlen(q);
 			if (n == 0 || req->nparams == HTTP_MAX_PARAMS ||
-			    used + n + 1 > sizeof(req->param_buf))
+			    used + n + 1 > sizeof(req->param_buf) ||
+			    !param_fits(p + 1, (size_t)(pe - p - 1), q, n))
 				return false;
 			memcpy(req->param_buf + used, q, n);
 			req->param_buf[used + n] = '\0';

@@ -82,7 +82,7 @@ HANDLER(h_user_get)
 {
 	int64_t id = 0;
 	json_t *o = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "user", &id);
 	if (rc == ST_OK)
 		rc = user_get(req->st, &req->actor, id, &o, &req->err);
 	if (rc == ST_OK)
@@ -95,7 +95,7 @@ HANDLER(h_user_patch)
 	static const char *const keys[] = {"roles", "status", NULL};
 	int64_t id = 0;
 	json_t *b = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "user", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	const char *roles[32], *status = NULL;
@@ -125,7 +125,7 @@ HANDLER(h_suspension_create)
 	int64_t user = 0, until = 0, id = 0;
 	json_t *b = NULL;
 	const char *kind = NULL, *reason = NULL;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	if (rc == ST_OK)
@@ -145,9 +145,9 @@ HANDLER(h_suspension_create)
 HANDLER(h_suspension_delete)
 {
 	int64_t user = 0, id = 0;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
-		rc = request_id_param(req, 1, &id);
+		rc = request_id_param(req, 1, "suspension", &id);
 	if (rc == ST_OK)
 		rc = suspension_lift(req->st, &req->actor, user, id, &req->err);
 	if (rc == ST_OK)
@@ -158,7 +158,7 @@ HANDLER(h_suspension_delete)
 HANDLER(h_user_unlock)
 {
 	int64_t user = 0;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
 		rc = auth_unlock(req->st, &req->actor, user, &req->err);
 	if (rc == ST_OK)
@@ -254,7 +254,7 @@ HANDLER(h_relationship_create)
 HANDLER(h_relationship_delete)
 {
 	int64_t id = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "relationship", &id);
 	if (rc == ST_OK)
 		rc = relationship_remove(req->st, &req->actor, id, &req->err);
 	if (rc == ST_OK)

@@ -40,7 +40,7 @@ HANDLER(h_subject_get)
 {
 	int64_t id = 0;
 	json_t *o = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "subject", &id);
 	if (rc == ST_OK)
 		rc = subject_get(req->st, &req->actor, id, &o, &req->err);
 	if (rc == ST_OK)
@@ -78,7 +78,7 @@ HANDLER(h_record_create)
 HANDLER(h_record_get)
 {
 	int64_t id = 0, version = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "version", &version);
 	if (rc == ST_OK && version > INT_MAX)
@@ -107,7 +107,7 @@ HANDLER(h_record_patch)
 	static const char *const keys[] = {"fields", NULL};
 	int64_t id = 0;
 	json_t *b = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	json_t *fields = b ? json_object_get(b, "fields") : NULL;
@@ -125,7 +125,7 @@ HANDLER(h_record_patch)
 HANDLER(h_record_delete)
 {
 	int64_t id = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = record_delete(req->st, &req->actor, id, &req->err);
 	if (rc == ST_OK)

@@ -534,9 +534,9 @@ static void test_query_values(const char *A)
 	assert_true(api_logged("request.refused", "deny", "not clean text"));
 	/* text passes: accents, spaces, other scripts */
 	api_expect(404, "GET", "/api/v1/records/99999?purpose=caf%C3%A9+r%C3%A9sum%C3%A9", A,
-		   NULL, "not_found");
+		   NULL, "record_not_found");
 	api_expect(404, "GET", "/api/v1/records/99999?purpose=%E5%AD%A6%E7%94%9F", A, NULL,
-		   "not_found");
+		   "record_not_found");
 	/* a parameter the endpoint does not take, even without a value */
 	api_expect(400, "GET", "/api/v1/records/99999?purpose=%E5%AD%A6%E7%94%9F&flag", A, NULL,
 		   "unknown_parameter");
