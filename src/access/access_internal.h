@@ -84,6 +84,14 @@ int access_check_subject(struct steward *st, const struct actor *who, int64_t su
 bool access_decide_subject(struct steward *st, const struct actor *who,
 			   const struct policy *p, int64_t subject, int kind, const char *purpose,
 			   struct subject_decision *sd);
+/* An act on record `id`, which does not exist. The system and those who
+ * may review access for the district (who can ask about any record) hear
+ * 404 record_not_found. Anyone else is refused exactly as for a record
+ * outside their need-to-know — the same status, code and words, and ev
+ * logged as denied (the log says the record does not exist) — so that
+ * asking for record after record cannot tell which exist. */
+int access_record_unknown(struct steward *st, const struct actor *who, int64_t id,
+			  struct audit_event *ev, struct st_error *e);
 
 /* Fills an event's role, rule, reason and agreement from a decision;
  * reason points into buf. */

@@ -256,7 +256,8 @@ static int user_exists(struct store_conn *c, int64_t id, struct st_error *e)
 	int64_t n = 0;
 	int rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM app_user WHERE id = ?", "i", id);
 	if (rc == ST_OK && !n)
-		rc = err_set(e, ST_ENOTFOUND, "user", "no user %lld", (long long)id);
+		rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "user", "no user %lld",
+			      (long long)id);
 	return rc;
 }
 
@@ -426,7 +427,7 @@ static int user_write(void *ctx, struct store_conn *c, struct st_error *e)
 		rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM agreement WHERE id = ?", "i",
 				     u->in->agreement);
 		if (rc == ST_OK && !n)
-			rc = err_setc(e, ST_EINVAL, "unknown_agreement", "agreement",
+			rc = err_setc(e, ST_ENOTFOUND, "agreement_not_found", "agreement",
 				      "no agreement %lld", (long long)u->in->agreement);
 		if (rc == ST_OK)
 			rc = store_run(c, e, "UPDATE app_user SET agreement_id = ? WHERE id = ?",
@@ -575,7 +576,8 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 				      (int)store_col_int(s, 8));
 			rc = ST_OK;
 		} else if (rc == STORE_DONE) {
-			rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)id);
+			rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "id", "no user %lld",
+				      (long long)id);
 		}
 		store_done(s);
 	}
@@ -866,13 +868,16 @@ struct lift_ctx {
 static int lift_write(void *ctx, struct store_conn *c, struct st_error *e)
 {
 	struct lift_ctx *l = ctx;
-	int rc = store_run(c, e,
-			   "UPDATE suspension SET lifted_at = ?, lifted_by = ? WHERE id = ? AND "
-			   "user_id = ? AND lifted_at IS NULL",
-			   "iiii", time_now(), l->by, l->id, l->user);
+	int rc = user_exists(c, l->user, e);
+	if (rc == ST_OK)
+		rc = store_run(c, e,
+			       "UPDATE suspension SET lifted_at = ?, lifted_by = ? WHERE id = ? AND "
+			       "user_id = ? AND lifted_at IS NULL",
+			       "iiii", time_now(), l->by, l->id, l->user);
 	if (rc == ST_OK && store_changes(c) != 1)
-		rc = err_set(e, ST_ENOTFOUND, "id", "no active suspension %lld of user %lld",
-			     (long long)l->id, (long long)l->user);
+		rc = err_setc(e, ST_ENOTFOUND, "suspension_not_found", "id",
+			      "no active suspension %lld of user %lld",
+			      (long long)l->id, (long long)l->user);
 	return rc;
 }
 
@@ -1114,8 +1119,8 @@ static int rel_write(void *ctx, struct store_conn *c, struct st_error *e)
 		rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM subject WHERE id = ?", "i",
 				     r->in->subject);
 		if (rc == ST_OK && !n)
-			rc = err_setc(e, ST_EINVAL, "unknown_subject", "subject", "no subject %lld",
-				      (long long)r->in->subject);
+			rc = err_setc(e, ST_ENOTFOUND, "subject_not_found", "subject",
+				      "no subject %lld", (long long)r->in->subject);
 	}
 	if (rc == ST_OK && !r->in->subject)
 		rc = org_find(c, r->in->organization, &r->org, e);
@@ -1304,7 +1309,8 @@ static int relrm_write(void *ctx, struct store_conn *c, struct st_error *e)
 		r->org = store_col_int(s, 2);
 		rc = ST_OK;
 	} else if (rc == STORE_DONE) {
-		rc = err_set(e, ST_ENOTFOUND, "id", "no current relationship %lld", (long long)r->id);
+		rc = err_setc(e, ST_ENOTFOUND, "relationship_not_found", "id",
+			      "no current relationship %lld", (long long)r->id);
 	}
 	store_done(s);
 	if (rc == ST_OK)

@@ -235,9 +235,9 @@ int evidence_proof(struct steward *st, const struct actor *who, int64_t seq, int
 	if (rc == ST_OK && tree_size == 0)
 		tree_size = (int64_t)cp.tree_size;
 	if (rc == ST_OK && (seq < 0 || seq >= tree_size))
-		rc = err_set(e, ST_ENOTFOUND, "sequence",
-			     "event %lld is not covered by a checkpoint of %lld events yet",
-			     (long long)seq, (long long)tree_size);
+		rc = err_setc(e, ST_ENOTFOUND, "event_not_found", "sequence",
+			      "event %lld is not covered by a checkpoint of %lld events yet",
+			      (long long)seq, (long long)tree_size);
 	struct merkle_hash proof[MERKLE_MAX_PROOF];
 	int n = 0;
 	unsigned char leaf[HASH_BYTES], root[HASH_BYTES];

@@ -421,6 +421,15 @@ int access_purpose_check(const char *purpose, struct st_error *e)
 	return ST_OK;
 }
 
+/* The refusal for want of need-to-know, as its person hears it: the same
+ * words whatever the record (see access_check and access_record_unknown). */
+static int refuse_need_to_know(struct st_error *e)
+{
+	return err_setc(e, ST_EDENIED, "forbidden", NULL,
+			"no need-to-know for this record: your duties do not include it (the "
+			"superintendent's designee can explain the refusal, which is recorded)");
+}
+
 int access_check(struct steward *st, const struct actor *who, enum action act,
 		 int64_t subject, const char *category, struct audit_event *ev,
 		 struct decision *dec, struct policy **pol, struct st_error *e)
@@ -484,10 +493,7 @@ int access_check(struct steward *st, const struct actor *who, enum action act,
 		       dec->reason == R_AGREEMENT_CATEGORY || dec->reason == R_AGREEMENT_ORGANIZATION ||
 		       dec->reason == R_BAD_REQUEST;
 	if (reveals && act != ACT_CREATE)
-		return err_setc(e, ST_EDENIED, "forbidden", NULL,
-				"no need-to-know for this record: your duties do not include "
-				"it (the superintendent's designee can explain the refusal, "
-				"which is recorded)");
+		return refuse_need_to_know(e);
 	return err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
 }
 
@@ -532,9 +538,13 @@ int access_check_subject(struct steward *st, const struct actor *who, int64_t su
 {
 	struct policy *p = steward_policy(st);
 	bool ok = access_decide_subject(st, who, p, subject, kind, ev->purpose, sd);
-	if (who->user_id == 0 && kind < 0) {
+	/* Whether a person is known to the district is told to nobody who
+	 * reads through the decision: a missing subject is refused exactly as
+	 * one out of reach (below); only the system hears 404. */
+	if (kind < 0 && who->user_id == 0) {
 		policy_unref(p);
-		return err_set(e, ST_ENOTFOUND, "id", "no subject %lld", (long long)subject);
+		return err_setc(e, ST_ENOTFOUND, "subject_not_found", "id", "no subject %lld",
+				(long long)subject);
 	}
 	if (ok || (!need_fields && sd->readable)) {
 		ev->role = sd->role >= 0 ? p->roles[sd->role] : NULL;
@@ -584,6 +594,28 @@ int access_check_subject(struct steward *st, const struct actor *who, int64_t su
 	return err_setc(e, ST_EDENIED, "forbidden", NULL,
 			"no need-to-know for this subject: your duties do not include it (the "
 			"superintendent's designee can explain the refusal, which is recorded)");
+}
+
+int access_record_unknown(struct steward *st, const struct actor *who, int64_t id,
+			  struct audit_event *ev, struct st_error *e)
+{
+	char reason[64];
+	snprintf(reason, sizeof(reason), "no record %lld", (long long)id);
+	if (who->user_id == 0 || access_holds(st, who, ADM_REVIEW))
+		return err_setc(e, ST_ENOTFOUND, "record_not_found", "id", "%s", reason);
+	/* refused as a record out of reach is: logged (the log says why),
+	 * and answered in the same words */
+	ev->outcome = "deny";
+	ev->reason = reason;
+	ev->record_id = id;
+	struct st_error le = {0};
+	int lrc = steward_audit(st, who, ev, NULL, &le);
+	if (lrc != ST_OK) {
+		if (e)
+			*e = le;
+		return lrc;
+	}
+	return refuse_need_to_know(e);
 }
 
 bool access_user_suspended(struct steward *st, int64_t user)

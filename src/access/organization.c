@@ -34,7 +34,7 @@ static int org_edit_write(void *ctx, struct store_conn *c, struct st_error *e)
 		str_copy(status, sizeof(status), store_col_text(s, 1));
 		rc = ST_OK;
 	} else if (rc == STORE_DONE) {
-		rc = err_set(e, ST_ENOTFOUND, "id", "no organization %lld", (long long)x->id);
+		rc = err_setc(e, ST_ENOTFOUND, "organization_not_found", "id", "no organization %lld", (long long)x->id);
 	}
 	store_done(s);
 	if (rc == ST_OK && x->status && str_eq(status, x->status) && !x->name)

@@ -39,6 +39,34 @@ static json_t *decision_json(const struct policy *p, struct steward *st,
 	return o;
 }
 
+/* Whether a user account exists (in the live facts). */
+static bool user_known(struct steward *st, int64_t user)
+{
+	struct model_user_view v = {0};
+	model_rdlock(st->model);
+	bool found = user > 0 && user < (int64_t)UINT32_MAX &&
+		     model_user_view(st->model, (uint32_t)user, &v);
+	model_unlock(st->model);
+	return found;
+}
+
+/* Whether a subject exists. */
+static int subject_known(struct steward *st, int64_t subject, struct st_error *e)
+{
+	struct store_conn *c = NULL;
+	int64_t n = 0;
+	int rc = store_acquire(st->db, &c, e);
+	if (rc == ST_OK) {
+		rc = store_query_int(c, &n, e, "SELECT COUNT(*) FROM subject WHERE id = ?", "i",
+				     subject);
+		store_release(c);
+	}
+	if (rc == ST_OK && !n)
+		rc = err_setc(e, ST_ENOTFOUND, "subject_not_found", "subject", "no subject %lld",
+			      (long long)subject);
+	return rc;
+}
+
 static bool is_self(const struct actor *who, int64_t user)
 {
 	return who->user_id != 0 && who->user_id == user;
@@ -63,10 +91,14 @@ int access_explain(struct steward *st, const struct actor *who, int64_t user,
 			      "action must be read, create, update, delete, export or disclose");
 	if (rc == ST_OK && (user <= 0 || user >= (int64_t)UINT32_MAX))
 		rc = err_setc(e, ST_EINVAL, "bad_value", "user", "\"user\" must be a user id");
+	if (rc == ST_OK && !user_known(st, user))
+		rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "user", "no user %lld",
+			      (long long)user);
 	struct {
 		int64_t subject_id;
 		char category[64];
 	} row = {0};
+	bool record_missing = false;
 	if (rc == ST_OK) {
 		/* only the record's subject and category: nothing is decrypted */
 		struct store_conn *c = NULL;
@@ -82,16 +114,18 @@ int access_explain(struct steward *st, const struct actor *who, int64_t user,
 				str_copy(row.category, sizeof(row.category), store_col_text(s, 1));
 				rc = ST_OK;
 			} else if (rc == STORE_DONE) {
-				rc = err_set(e, ST_ENOTFOUND, "record", "no record %lld",
-					     (long long)record);
+				record_missing = true;
+				rc = err_setc(e, ST_ENOTFOUND, "record_not_found", "record",
+					      "no record %lld", (long long)record);
 			}
 			store_done(s);
 		}
 		if (c)
 			store_release(c);
 	}
-	if (rc == ST_ENOTFOUND && who->user_id != 0) {
-		/* the same answer as for a record one may not see */
+	if (record_missing && self_only) {
+		/* the same answer as for a record one may not see (those who
+		 * review access hear 404, as for any record they ask for) */
 		err_clear(e);
 		rc = ST_OK;
 		row.subject_id = -1;
@@ -298,6 +332,8 @@ int access_who_can(struct steward *st, const struct actor *who, const char *cate
 	 * not: it reveals who works with that student. */
 	if (subject)
 		rc = access_admin(st, who, ADM_REVIEW, &ev, e);
+	if (rc == ST_OK && subject)
+		rc = subject_known(st, subject, e);
 	struct policy *p = steward_policy(st);
 	enum action act = ACT_READ;
 	if (rc == ST_OK && action && action_parse(action, &act) != ST_OK)
@@ -449,7 +485,8 @@ int access_what_can(struct steward *st, const struct actor *who, int64_t user, j
 			     model_user_view(st->model, (uint32_t)user, &v);
 		model_unlock(st->model);
 		if (!found)
-			rc = err_set(e, ST_ENOTFOUND, "user", "no user %lld", (long long)user);
+			rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "user", "no user %lld",
+				      (long long)user);
 	}
 	json_t *o = NULL;
 	if (rc == ST_OK) {

@@ -1053,7 +1053,7 @@ static int account_of(struct store_conn *c, int64_t user, char username[USERNAME
 		*enrolled = store_col_int(s, 1) > 0;
 		rc = ST_OK;
 	} else if (rc == STORE_DONE) {
-		rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)user);
+		rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "id", "no user %lld", (long long)user);
 	}
 	store_done(s);
 	return rc;
@@ -1695,14 +1695,19 @@ int auth_token_revoke(struct steward *st, const struct actor *who, const char *i
 	if (rc == ST_OK) {
 		rc = store_query_int(c, &owner, e, "SELECT user_id FROM api_token WHERE id = ?", "t",
 				     id ? id : "");
-		if (rc == ST_ENOTFOUND)
-			rc = err_set(e, ST_ENOTFOUND, "id", "no API token %s", id ? id : "");
 		store_release(c);
 	}
-	/* one's own tokens, or a user administrator's, over an account that
-	 * holds no power the administrator lacks */
-	if (rc == ST_OK && owner != who->user_id)
+	/* One's own tokens, or a user administrator's. To anyone else,
+	 * someone else's token is one that does not exist: the same answer,
+	 * and the attempt logged either way. */
+	if (rc == ST_ENOTFOUND || (rc == ST_OK && owner != who->user_id)) {
+		bool missing = rc == ST_ENOTFOUND;
 		rc = access_admin(st, who, ADM_USERS, &ev, e);
+		if (rc == ST_EDENIED || (rc == ST_OK && missing))
+			rc = err_setc(e, ST_ENOTFOUND, "token_not_found", "id", "no API token %s",
+				      id ? id : "");
+	}
+	/* and never over an account holding powers the administrator lacks */
 	if (rc == ST_OK && owner != who->user_id)
 		rc = access_check_target(st, who, owner, &ev, "API tokens", e);
 	if (rc == ST_OK)
@@ -1777,7 +1782,8 @@ int auth_unlock(struct steward *st, const struct actor *who, int64_t user_id,
 			if (store_step(s, e) == STORE_ROW)
 				str_copy(username, sizeof(username), store_col_text(s, 0));
 			else
-				rc = err_set(e, ST_ENOTFOUND, "id", "no user %lld", (long long)user_id);
+				rc = err_setc(e, ST_ENOTFOUND, "user_not_found", "id", "no user %lld",
+					      (long long)user_id);
 			store_done(s);
 		}
 	}

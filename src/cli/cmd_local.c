@@ -157,7 +157,8 @@ int cmd_serve(int argc, char **argv)
 	const char *data = NULL, *listen = "127.0.0.1:8080", *ppfile = NULL, *cert = NULL,
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
 		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL,
-		   *proxies = NULL, *connections = NULL, *loops = NULL;
+		   *proxies = NULL, *connections = NULL, *loops = NULL, *header_timeout = NULL,
+		   *body_timeout = NULL;
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -173,6 +174,10 @@ int cmd_serve(int argc, char **argv)
 		 "event-loop threads, which serve the connections and answer reads (default 2)"},
 		{"per-address", &per_address, NULL,
 		 "concurrent connections from one client address (default 64)"},
+		{"header-timeout", &header_timeout, NULL,
+		 "seconds a request's line and headers may take to arrive (default 10)"},
+		{"body-timeout", &body_timeout, NULL,
+		 "seconds a request's body may take to arrive after its headers (default 60)"},
 		{"port-file", &portfile, NULL, "write the port actually bound here"},
 		{"session-idle", &idle, NULL, "seconds of inactivity that end a session (default 1800)"},
 		{"session-max", &maxage, NULL, "seconds a session lasts at most (default 43200)"},
@@ -196,7 +201,7 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	int64_t nthreads = 0, nper = 0, nidle = 0, nmax = 0, nlock = 0, nthrottle = 0, nconns = 0,
-		nloops = 0;
+		nloops = 0, nheader = 0, nbody = 0;
 	if (threads && (!str_to_i64(threads, &nthreads) || nthreads < 1 || nthreads > 4096)) {
 		fprintf(stderr, "steward: --threads must be between 1 and 4096\n");
 		return 2;
@@ -213,6 +218,15 @@ int cmd_serve(int argc, char **argv)
 	if (per_address &&
 	    (!str_to_i64(per_address, &nper) || nper < 1 || nper > 4096)) {
 		fprintf(stderr, "steward: --per-address must be between 1 and 4096\n");
+		return 2;
+	}
+	if (header_timeout &&
+	    (!str_to_i64(header_timeout, &nheader) || nheader < 1 || nheader > 3600)) {
+		fprintf(stderr, "steward: --header-timeout must be between 1 and 3600 seconds\n");
+		return 2;
+	}
+	if (body_timeout && (!str_to_i64(body_timeout, &nbody) || nbody < 1 || nbody > 3600)) {
+		fprintf(stderr, "steward: --body-timeout must be between 1 and 3600 seconds\n");
 		return 2;
 	}
 	if ((idle && (!str_to_i64(idle, &nidle) || nidle < 1)) ||
@@ -234,6 +248,7 @@ int cmd_serve(int argc, char **argv)
 	struct server_options so = {.listen = listen, .tls_cert = cert, .tls_key = key,
 				    .threads = (int)nthreads, .per_address = (int)nper,
 				    .connections = (int)nconns, .loop_threads = (int)nloops,
+				    .header_timeout = (int)nheader, .body_timeout = (int)nbody,
 				    .port_file = portfile, .trusted_proxies = proxies};
 	int rc = server_run(st, &so, &e);
 	steward_close(st);

@@ -51,9 +51,10 @@ int record_row_load(struct store_conn *c, int64_t id, int version, struct record
 	if (rc == STORE_DONE) {
 		store_done(s);
 		if (version > 0)
-			return err_set(e, ST_ENOTFOUND, "version", "record %lld has no version %d",
-				       (long long)id, version);
-		return err_set(e, ST_ENOTFOUND, "id", "no record %lld", (long long)id);
+			return err_setc(e, ST_ENOTFOUND, "version_not_found", "version",
+					"record %lld has no version %d", (long long)id, version);
+		return err_setc(e, ST_ENOTFOUND, "record_not_found", "id", "no record %lld",
+				(long long)id);
 	}
 	if (rc != STORE_ROW) {
 		store_done(s);
@@ -198,7 +199,7 @@ static int subject_kind_of(struct store_conn *c, int64_t subject, enum subject_k
 			     ? ST_OK
 			     : err_set(e, ST_EINTERNAL, NULL, "bad subject kind");
 	} else if (rc == STORE_DONE) {
-		rc = err_setc(e, ST_EINVAL, "unknown_subject", "subject", "no subject %lld",
+		rc = err_setc(e, ST_ENOTFOUND, "subject_not_found", "subject", "no subject %lld",
 			      (long long)subject);
 	}
 	store_done(s);
@@ -265,18 +266,20 @@ int record_create(struct steward *st, const struct actor *who, const struct reco
 	}
 	unsigned char *key = secure_scratch();
 	int64_t rid = 0, kid = 0, exists = 0;
-	/* The subject must exist before anyone's access to it is decided. */
-	enum subject_kind kind0;
-	rc = subject_kind_of(c, in->subject_id, &kind0, e);
+	/* Decided first, on the subject named, whether it exists or not: a
+	 * subject that does not exist has no relationships, so whoever may not
+	 * act on every subject is refused as for one out of reach, and nobody
+	 * learns which ids exist but those who may. */
 	char *written = json_key_list(in->fields);
 	struct audit_event ev = {.action = "record.create", .subject_id = in->subject_id,
 				 .category = in->category, .written = written,
 				 .purpose = in->purpose && *in->purpose ? in->purpose : NULL};
 	struct decision dec;
 	struct policy *pol = NULL;
+	rc = access_check(st, who, ACT_CREATE, in->subject_id, in->category, &ev, &dec, &pol, e);
+	enum subject_kind kind0;
 	if (rc == ST_OK)
-		rc = access_check(st, who, ACT_CREATE, in->subject_id, in->category, &ev, &dec, &pol,
-				  e);
+		rc = subject_kind_of(c, in->subject_id, &kind0, e);
 	if (rc != ST_OK)
 		goto out;
 	rc = store_begin(c, e);
@@ -569,12 +572,20 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 	struct policy *pol = NULL;
 	struct decision dec;
 	rc = record_row_load(c, id, version, &r, e);
+	bool exists = rc != ST_ENOTFOUND;
 	if (rc == ST_ENOTFOUND && version > 0) {
 		/* Whether a version exists is the record's business: decide on
 		 * the record before saying (else "no version 9" would tell anyone
 		 * how often any record was changed). */
 		struct st_error e2 = {0};
-		if (record_row_load(c, id, 0, &r, &e2) == ST_OK) {
+		int lrc = record_row_load(c, id, 0, &r, &e2);
+		exists = lrc != ST_ENOTFOUND;
+		if (lrc != ST_OK && exists) {
+			rc = lrc;
+			if (e)
+				*e = e2;
+		}
+		if (lrc == ST_OK) {
 			struct audit_event ev = {.action = "record.read", .record_id = id,
 						 .subject_id = r.subject_id, .category = r.category,
 						 .purpose = purpose};
@@ -590,9 +601,14 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 			policy_unref(pol);
 		}
 	}
+	if (!exists) {
+		/* whether it exists is told only to those who may know */
+		struct audit_event ev = {.action = "record.read", .purpose = purpose};
+		rc = access_record_unknown(st, who, id, &ev, e);
+	}
 	if (rc != ST_OK) {
 		store_release(c);
-		return rc; /* nothing named: nothing to decide */
+		return rc;
 	}
 	struct audit_event ev = {.action = "record.read", .record_id = id,
 				 .subject_id = r.subject_id, .category = r.category,
@@ -743,9 +759,13 @@ int record_update(struct steward *st, const struct actor *who, int64_t id,
 	if (rc != ST_OK)
 		goto out;
 	rc = record_row_load(c, id, 0, &r, e);
+	written = json_key_list(fields);
+	if (rc == ST_ENOTFOUND) {
+		struct audit_event uev = {.action = "record.update", .written = written};
+		rc = access_record_unknown(st, who, id, &uev, e);
+	}
 	if (rc != ST_OK)
 		goto fail;
-	written = json_key_list(fields);
 	struct audit_event ev = {.action = "record.update", .record_id = id,
 				 .subject_id = r.subject_id, .category = r.category,
 				 .written = written, .purpose = purpose && *purpose ? purpose : NULL};
@@ -841,6 +861,10 @@ int record_delete(struct steward *st, const struct actor *who, int64_t id,
 	struct audit_event ev = {.action = "record.delete", .record_id = id,
 				 .subject_id = r.subject_id, .category = r.category,
 				 .purpose = purpose && *purpose ? purpose : NULL};
+	if (rc == ST_ENOTFOUND) {
+		struct audit_event uev = {.action = "record.delete"};
+		rc = access_record_unknown(st, who, id, &uev, e);
+	}
 	struct decision dec;
 	struct policy *pol = NULL;
 	if (rc == ST_OK)
@@ -882,6 +906,10 @@ int record_shred(struct steward *st, const struct actor *who, int64_t id,
 	struct audit_event ev = {.action = "record.shred", .record_id = id,
 				 .subject_id = r.subject_id, .category = r.category,
 				 .reason = "data key destroyed (cryptographic erase)"};
+	if (rc == ST_ENOTFOUND) {
+		struct audit_event uev = {.action = "record.shred"};
+		rc = access_record_unknown(st, who, id, &uev, e);
+	}
 	struct decision dec;
 	struct policy *pol = NULL;
 	if (rc == ST_OK)

@@ -222,7 +222,7 @@ int subject_row_load(struct store_conn *c, int64_t id, struct subject_row *r,
 	rc = store_step(s, e);
 	if (rc == STORE_DONE) {
 		store_done(s);
-		return err_set(e, ST_ENOTFOUND, "id", "no subject %lld", (long long)id);
+		return err_setc(e, ST_ENOTFOUND, "subject_not_found", "id", "no subject %lld", (long long)id);
 	}
 	if (rc != STORE_ROW) {
 		store_done(s);

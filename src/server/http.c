@@ -1,8 +1,9 @@
 /*
  * http.c - the HTTP server on libmicrohttpd: a few event-loop threads
- * (epoll) serve every connection, at most --connections in all and
- * --per-address from any one client address, each closed after 15 seconds
- * idle. Reads marked on_loop in the route table are answered on the loop:
+ * (epoll) serve every connection: at most --connections in all, shared
+ * fairly among client addresses, each with deadlines for its headers and
+ * its body (connections.c), and closed after 15 seconds idle. Reads marked
+ * on_loop in the route table are answered on the loop:
  * their log events are appended on a ticket, the connection is suspended,
  * and the answer is sent once the access log says the events are durable
  * (or a 503 instead if they could not be made so). Every other request is
@@ -30,6 +31,7 @@
 
 #include "audit/audit.h"
 #include "crypto/crypto.h"
+#include "server/connections.h"
 #include "server/http.h"
 #include "steward/access.h"
 #include "server/server.h"
@@ -82,8 +84,15 @@ struct conn_state {
 };
 
 /* Idle seconds after which a connection is closed (a request trickled in
- * byte by byte keeps it busy, not idle; the per-address limit bounds those). */
+ * byte by byte keeps it busy, not idle: the deadlines of connections.c
+ * bound those). */
 #define HTTP_IDLE_TIMEOUT 15
+/* Default deadlines (seconds) for a request's line and headers, and for
+ * its body (--header-timeout, --body-timeout; see connections.c). */
+#define HTTP_HEADER_TIMEOUT 10
+#define HTTP_BODY_TIMEOUT 60
+/* How often connections past their deadlines are looked for. */
+#define SWEEP_MS 250
 /* How long a stop waits for answers already queued to go out. */
 #define STOP_GRACE_MS 3000
 
@@ -219,11 +228,16 @@ int request_body(struct request *req, const char *const *allowed, json_t **out)
 	return ST_OK;
 }
 
-int request_id_param(struct request *req, size_t n, int64_t *id)
+int request_id_param(struct request *req, size_t n, const char *what, int64_t *id)
 {
 	int64_t v = 0;
-	if (n >= req->nparams || !str_to_i64(req->params[n], &v) || v <= 0)
-		return err_setc(&req->err, ST_ENOTFOUND, "not_found", "id", "no such object");
+	if (n >= req->nparams || !str_to_i64(req->params[n], &v) || v <= 0) {
+		/* a path parameter is digits only (path_match): safe to name */
+		char code[64];
+		snprintf(code, sizeof(code), "%s_not_found", what);
+		return err_setc(&req->err, ST_ENOTFOUND, code, "id", "no %s %s", what,
+				n < req->nparams ? req->params[n] : "");
+	}
 	*id = v;
 	return ST_OK;
 }
@@ -299,6 +313,21 @@ void response_error(struct response *res, const struct st_error *e)
 	response_json(res, status, body);
 }
 
+/* Whether a path segment can be the parameter `name`: an API token's id is
+ * hexadecimal; every other parameter is an id, a whole number. So a path
+ * such as /api/v1/records/search is no route (404), not a record. */
+static bool param_fits(const char *name, size_t name_len, const char *seg, size_t n)
+{
+	bool token = name_len == 5 && memcmp(name, "token", 5) == 0;
+	if (n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isdigit((unsigned char)seg[i]) ||
+		      (token && seg[i] >= 'a' && seg[i] <= 'f')))
+			return false;
+	return true;
+}
+
 /* Matches "/api/v1/records/{id}" against a path, capturing parameters. */
 static bool path_match(const char *pattern, const char *path, struct request *req)
 {
@@ -313,7 +342,8 @@ static bool path_match(const char *pattern, const char *path, struct request *re
 				return false;
 			size_t n = qe ? (size_t)(qe - q) : strlen(q);
 			if (n == 0 || req->nparams == HTTP_MAX_PARAMS ||
-			    used + n + 1 > sizeof(req->param_buf))
+			    used + n + 1 > sizeof(req->param_buf) ||
+			    !param_fits(p + 1, (size_t)(pe - p - 1), q, n))
 				return false;
 			memcpy(req->param_buf + used, q, n);
 			req->param_buf[used + n] = '\0';
@@ -825,6 +855,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!cs) {
 		cs = xcalloc(1, sizeof(*cs));
 		*con_cls = cs;
+		connections_headers_done(conn); /* the body's deadline runs */
 		/* Where a body ends must be beyond doubt: two lengths, or a length
 		 * and chunked coding, could let bytes of this body be read as a
 		 * request of its own (smuggling); so could a name with a space
@@ -897,6 +928,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	struct request *req = &cs->req;
+	connections_request_done(conn); /* complete: answering is the server's time */
 	cs->srv = srv;
 	cs->conn = conn;
 	cs->res.status = 200;
@@ -961,7 +993,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)conn, (void)toe;
+	(void)cls, (void)toe;
+	connections_answered(conn); /* the next request's deadline runs */
 	struct conn_state *cs = *con_cls;
 	if (cs) {
 		/* a request that ends unanswered (its client left) is no
@@ -1015,6 +1048,38 @@ static void stop_workers(struct server *srv)
 	free(srv->workers);
 	srv->workers = NULL;
 	srv->nworkers = 0;
+}
+
+/* libmicrohttpd's own messages (a client gone in the middle of a request, a
+ * connection cut at its deadline, ...) go to stderr, at most
+ * MHD_LOG_PER_MINUTE a minute, then counted: a flood of clients must not
+ * flood the server's log (the access log has the refusals, counted too). */
+#define MHD_LOG_PER_MINUTE 30
+static void mhd_log(void *cls, const char *fmt, va_list ap) ST_PRINTF(2, 0);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t minute;
+	static unsigned shown, dropped;
+	(void)cls;
+	int64_t now = time_now() / 60;
+	pthread_mutex_lock(&mu);
+	if (now != minute) {
+		if (dropped)
+			fprintf(stderr,
+				"steward: %u further messages of the HTTP library in the minute "
+				"before were not shown\n",
+				dropped);
+		minute = now;
+		shown = dropped = 0;
+	}
+	if (shown < MHD_LOG_PER_MINUTE) {
+		shown++;
+		vfprintf(stderr, fmt, ap);
+	} else {
+		dropped++;
+	}
+	pthread_mutex_unlock(&mu);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
@@ -1104,12 +1169,24 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	memcpy(srv.proxies, proxies.proxies, sizeof(srv.proxies));
 	srv.nproxies = proxies.nproxies;
 	/* Event-loop threads serve the connections; a request that may wait
-	 * is suspended and run by a worker. So that one client cannot hold
+	 * is suspended and run by a worker. So that a few clients cannot hold
 	 * every connection (slow or never-finished requests), a client address
-	 * gets at most per_address of them, and a connection idle for
-	 * HTTP_IDLE_TIMEOUT seconds is closed. */
+	 * gets at most per_address of them, and only its share once the server
+	 * is busy; a request's headers and body have deadlines; and a
+	 * connection idle for HTTP_IDLE_TIMEOUT seconds is closed. */
 	unsigned limit = opt->connections > 0 ? (unsigned)opt->connections : 1024;
 	unsigned per_address = opt->per_address > 0 ? (unsigned)opt->per_address : 64;
+	const char *exempt[MAX_PROXIES + 1] = {NULL};
+	for (int i = 0; i < srv.nproxies; i++)
+		exempt[i] = srv.proxies[i];
+	struct connections_options co = {
+		.limit = limit, .per_address = per_address,
+		.header_seconds = opt->header_timeout > 0 ? (unsigned)opt->header_timeout
+							  : HTTP_HEADER_TIMEOUT,
+		.body_seconds = opt->body_timeout > 0 ? (unsigned)opt->body_timeout
+						      : HTTP_BODY_TIMEOUT,
+		.exempt = exempt};
+	struct connections *conns = connections_new(st, &co);
 	unsigned loops = opt->loop_threads > 0 ? (unsigned)opt->loop_threads : 2;
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.work, NULL);
@@ -1130,8 +1207,10 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	};
 	struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
 	srv.daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+		flags, 0, connections_admit, conns, on_request, &srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to have every message */
+		MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT, limit,
+		MHD_OPTION_NOTIFY_CONNECTION, connections_notify, conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
@@ -1144,6 +1223,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	free(cert);
 	if (!srv.daemon) {
 		stop_workers(&srv);
+		connections_free(conns);
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		return err_set(e, ST_EIO, "listen",
 			       "cannot listen on %s (in use, or not allowed?)",
@@ -1162,9 +1242,15 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 			fprintf(stderr, "steward: cannot write %s: %s\n", opt->port_file, pe.message);
 	}
 
-	int sig = 0;
-	while (sigwait(&set, &sig) != 0)
-		;
+	/* Waits for a signal, sweeping the connections past their deadlines
+	 * a few times a second meanwhile. */
+	int sig = -1;
+	while (sig <= 0) {
+		struct timespec tick = {.tv_nsec = SWEEP_MS * 1000000L};
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig <= 0)
+			connections_sweep(conns);
+	}
 	fprintf(stderr, "steward: signal %d: finishing in-flight requests\n", sig);
 	MHD_socket lfd = MHD_quiesce_daemon(srv.daemon);
 	/* New connections are refused at once rather than left waiting in the
@@ -1188,6 +1274,7 @@ int server_run(struct steward *st, const struct server_options *opt, struct st_e
 	}
 	stop_workers(&srv);
 	MHD_stop_daemon(srv.daemon);
+	connections_free(conns);
 	pthread_mutex_destroy(&srv.lock);
 	pthread_cond_destroy(&srv.work);
 	if (lfd != MHD_INVALID_SOCKET)

@@ -108,8 +108,10 @@ void response_created(struct response *res, int64_t id);
 /* Parses the body as an object whose keys are all in allowed (NULL-
  * terminated); unknown keys are refused, naming them. */
 int request_body(struct request *req, const char *const *allowed, json_t **out);
-/* The n-th {param} as a positive id; a malformed one is 404. */
-int request_id_param(struct request *req, size_t n, int64_t *id);
+/* The n-th {param} as a positive id; one out of range is 404
+ * "<what>_not_found" ("record_not_found"), as an id that names nothing is.
+ * (A path whose parameter is not a whole number matches no route.) */
+int request_id_param(struct request *req, size_t n, const char *what, int64_t *id);
 /* A query parameter as a positive integer (0 when absent). */
 int request_query_id(struct request *req, const char *name, int64_t *out);
 /* A query parameter as a time (date or UTC time), microseconds; 0 when absent. */

@@ -67,7 +67,7 @@ static const struct route table[] = {
 	  "Confirm TOTP enrolment"),
 	R("POST", "/api/v1/tokens", h_token_create, AUTH_SESSION, NULL, "Create an API token"),
 	R("GET", "/api/v1/tokens", h_token_list, AUTH_SESSION, NULL, "List one's API tokens"),
-	R("DELETE", "/api/v1/tokens/{id}", h_token_delete, AUTH_SESSION, NULL, "Revoke an API token"),
+	R("DELETE", "/api/v1/tokens/{token}", h_token_delete, AUTH_SESSION, NULL, "Revoke an API token"),
 
 	R("POST", "/api/v1/organizations", h_org_create, AUTH_SESSION, "people",
 	  "Create a school or department"),

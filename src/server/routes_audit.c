@@ -58,7 +58,8 @@ HANDLER(h_audit_proof)
 	const char *p = req->params[0];
 	int rc = str_to_i64(p, &seq) && seq >= 0
 			 ? ST_OK
-			 : err_setc(&req->err, ST_ENOTFOUND, "not_found", "sequence", "no such event");
+			 : err_setc(&req->err, ST_ENOTFOUND, "event_not_found", "sequence",
+				   "no event %s", p);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "tree_size", &size);
 	json_t *o = NULL;

@@ -68,7 +68,7 @@ HANDLER(h_org_patch)
 	int64_t id = 0;
 	json_t *b = NULL;
 	const char *name = NULL, *status = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "organization", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	if (rc == ST_OK)
@@ -179,7 +179,7 @@ HANDLER(h_user_get)
 {
 	int64_t id = 0;
 	json_t *o = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "user", &id);
 	if (rc == ST_OK)
 		rc = user_get(req->st, &req->actor, id, &o, &req->err);
 	if (rc == ST_OK)
@@ -192,7 +192,7 @@ HANDLER(h_user_patch)
 	static const char *const keys[] = {"roles", "status", NULL};
 	int64_t id = 0;
 	json_t *b = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "user", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	const char *roles[32], *status = NULL;
@@ -222,7 +222,7 @@ HANDLER(h_suspension_create)
 	int64_t user = 0, until = 0, id = 0;
 	json_t *b = NULL;
 	const char *kind = NULL, *reason = NULL;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	if (rc == ST_OK)
@@ -242,9 +242,9 @@ HANDLER(h_suspension_create)
 HANDLER(h_suspension_delete)
 {
 	int64_t user = 0, id = 0;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
-		rc = request_id_param(req, 1, &id);
+		rc = request_id_param(req, 1, "suspension", &id);
 	if (rc == ST_OK)
 		rc = suspension_lift(req->st, &req->actor, user, id, &req->err);
 	if (rc == ST_OK)
@@ -255,7 +255,7 @@ HANDLER(h_suspension_delete)
 HANDLER(h_user_unlock)
 {
 	int64_t user = 0;
-	int rc = request_id_param(req, 0, &user);
+	int rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
 		rc = auth_unlock(req->st, &req->actor, user, &req->err);
 	if (rc == ST_OK)
@@ -279,7 +279,7 @@ HANDLER(h_user_enrollment_code)
 	int64_t user = 0, expires = 0;
 	int rc = refuse_api_token(req);
 	if (rc == ST_OK)
-		rc = request_id_param(req, 0, &user);
+		rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK && req->body_len) {
 		static const char *const keys[] = {NULL};
 		json_t *b = NULL;
@@ -308,7 +308,7 @@ HANDLER(h_user_reset)
 	const char *reason = NULL;
 	int rc = refuse_api_token(req);
 	if (rc == ST_OK)
-		rc = request_id_param(req, 0, &user);
+		rc = request_id_param(req, 0, "user", &user);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	if (rc == ST_OK)
@@ -418,7 +418,7 @@ HANDLER(h_relationship_create)
 HANDLER(h_relationship_delete)
 {
 	int64_t id = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "relationship", &id);
 	if (rc == ST_OK)
 		rc = relationship_remove(req->st, &req->actor, id, &req->err);
 	if (rc == ST_OK)

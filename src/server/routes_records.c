@@ -59,7 +59,7 @@ HANDLER(h_subject_get)
 {
 	int64_t id = 0;
 	json_t *o = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "subject", &id);
 	if (rc == ST_OK)
 		rc = subject_read(req->st, &req->actor, id, query_opt(req, "purpose"), &o,
 				  &req->err);
@@ -75,7 +75,7 @@ HANDLER(h_subject_patch)
 	int64_t id = 0;
 	json_t *b = NULL;
 	struct subject_change in = {0};
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "subject", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	if (rc == ST_OK)
@@ -175,7 +175,7 @@ HANDLER(h_subject_records)
 	int64_t id = 0;
 	struct record_query q = {.category = query_opt(req, "category"),
 				 .purpose = query_opt(req, "purpose")};
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "subject", &id);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "after", &q.after);
 	if (rc == ST_OK)
@@ -220,7 +220,7 @@ HANDLER(h_record_create)
 HANDLER(h_record_get)
 {
 	int64_t id = 0, version = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = request_query_id(req, "version", &version);
 	if (rc == ST_OK && version > INT_MAX)
@@ -248,7 +248,7 @@ HANDLER(h_record_patch)
 	int64_t id = 0;
 	json_t *b = NULL;
 	const char *purpose = NULL;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = request_body(req, keys, &b);
 	json_t *fields = b ? json_object_get(b, "fields") : NULL;
@@ -268,7 +268,7 @@ HANDLER(h_record_patch)
 HANDLER(h_record_delete)
 {
 	int64_t id = 0;
-	int rc = request_id_param(req, 0, &id);
+	int rc = request_id_param(req, 0, "record", &id);
 	if (rc == ST_OK)
 		rc = record_delete(req->st, &req->actor, id, request_query(req, "purpose"),
 				   &req->err);

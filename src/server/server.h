@@ -14,6 +14,8 @@ struct server_options {
 	int connections;      /* connections open at once; 0 = 1024 */
 	int loop_threads;     /* event-loop threads; 0 = 2 */
 	int per_address;      /* concurrent connections from one client address; 0 = 64 */
+	int header_timeout;   /* seconds for a request's line and headers; 0 = 10 */
+	int body_timeout;     /* seconds for a request's body, once its headers are in; 0 = 60 */
 	const char *port_file; /* write the bound port here (for --listen ...:0) */
 	/* comma-separated addresses of reverse proxies whose X-Forwarded-For
 	 * names the client; NULL: the peer address is the client */

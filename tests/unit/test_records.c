@@ -150,7 +150,9 @@ static void expect_refused(struct fixture *f, int64_t subject, const char *categ
 	struct record_input in = {.subject_id = subject, .category = category, .fields = j};
 	int64_t id = 0;
 	struct st_error e = {0};
-	assert_int_equal(record_create(f->st, &ts_system, &in, &id, &e), ST_EINVAL);
+	/* a subject that does not exist is not found; the rest is bad input */
+	assert_int_equal(record_create(f->st, &ts_system, &in, &id, &e),
+			 str_eq(code, "subject_not_found") ? ST_ENOTFOUND : ST_EINVAL);
 	assert_string_equal(e.field, field);
 	assert_string_equal(e.code, code);
 	json_decref(j);
@@ -188,7 +190,7 @@ static void test_inventory_refusals_write_nothing(void **state)
 	expect_refused(f, f->student, "payroll", "{\"ssn\":\"123-45-6789\"}", "subject",
 		       "wrong_subject_kind");
 	expect_refused(f, 424242, "health", "{\"conditions\":\"x\"}", "subject",
-		       "unknown_subject");
+		       "subject_not_found");
 	/* an update with an undeclared field changes nothing either */
 	int64_t id = make_record(f, f->student, "academic", "{\"course\":\"Algebra I\",\"grade\":\"B\"}");
 	int64_t before_v = count_rows(f, "record_version");

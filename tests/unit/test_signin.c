@@ -334,7 +334,9 @@ static void test_password_change_ends_tokens_and_counts_failures(void **state)
 	char tok[128];
 	str_copy(tok, sizeof(tok), json_string_value(json_object_get(o, "token")));
 	json_decref(o);
-	api_expect(404, "GET", "/api/v1/records/999999", tok, NULL, NULL); /* signed in */
+	/* signed in: decided (to a teacher, a record that does not exist is
+	 * refused as one out of reach is) */
+	api_expect(403, "GET", "/api/v1/records/999999", tok, NULL, "forbidden");
 	api_expect(204, "POST", "/api/v1/sessions/current/password", w.token,
 		   "{\"current_password\":\"kestrel meadow lantern 7\",\"new_password\":\"amber quarry violin 31\"}",
 		   NULL);
