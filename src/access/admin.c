@@ -223,6 +223,31 @@ static int refuse_self(struct steward *st, const struct actor *who, int64_t targ
 	return refused(st, who, ev, "id", reason, e);
 }
 
+static int check_conferral(struct steward *st, const struct actor *who, const struct policy *p,
+			   const struct conferral *cf, struct audit_event *ev, const char *field,
+			   struct st_error *e);
+
+/* Refuses (logged) an act that hands over or reopens everything an account
+ * reads — its sign-in (a reset, an enrolment code), its return from a
+ * suspension or a disabled state — unless the actor's own duties reach all
+ * of it: whoever can sign in as a nurse reads what the nurse reads. */
+static int check_whole_account(struct steward *st, const struct actor *who,
+			       const struct policy *p, int64_t target, struct audit_event *ev,
+			       const char *field, struct st_error *e)
+{
+	if (who->user_id == 0 || target <= 0 || target >= (int64_t)UINT32_MAX)
+		return ST_OK;
+	struct model_user_view v = {0};
+	model_rdlock(st->model);
+	bool known = model_user_view(st->model, (uint32_t)target, &v);
+	model_unlock(st->model);
+	if (!known)
+		return ST_OK; /* (reported as an unknown account by the write) */
+	struct conferral cf = {.roles = v.roles, .derived = true, .org = v.org,
+			       .agreement = v.agreement, .user = (uint32_t)target};
+	return check_conferral(st, who, p, &cf, ev, field, e);
+}
+
 int access_admin_over(struct steward *st, const struct actor *who, enum admin_perm perm,
 		      int64_t target, struct audit_event *ev, const char *what, struct st_error *e)
 {
@@ -232,6 +257,9 @@ int access_admin_over(struct steward *st, const struct actor *who, enum admin_pe
 	if (rc == ST_OK) {
 		struct policy *p = steward_policy(st);
 		rc = check_target(st, who, p, target, ev, what, e);
+		/* whoever holds an account's sign-in reads what it reads */
+		if (rc == ST_OK)
+			rc = check_whole_account(st, who, p, target, ev, "id", e);
 		policy_unref(p);
 	}
 	return rc;
@@ -601,13 +629,18 @@ int user_get(struct steward *st, const struct actor *who, int64_t id, json_t **o
 			store_bind(s, "i", id);
 			char where[96];
 			note_where(where, "suspension.reason", id);
+			/* why someone was suspended is for those who suspend */
+			bool reasons = !other || access_holds(st, who, ADM_SUSPENSIONS);
 			while (store_step(s, e) == STORE_ROW) {
 				char from[32], until[32] = "";
 				time_format(store_col_int(s, 2), from);
 				if (!store_col_null(s, 3))
 					time_format(store_col_int(s, 3), until);
 				char *reason = NULL;
-				if (note_open(st, where, store_col_text(s, 4), &reason, NULL) != ST_OK)
+				if (!reasons)
+					reason = xstrdup("(withheld: for those who manage suspensions)");
+				else if (note_open(st, where, store_col_text(s, 4), &reason, NULL) !=
+					 ST_OK)
 					reason = xstrdup("(the reason cannot be read with this key)");
 				json_array_append_new(
 					susp, json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id",
@@ -726,6 +759,9 @@ int user_update(struct steward *st, const struct actor *who, int64_t id,
 	bool known = id > 0 && id < (int64_t)UINT32_MAX &&
 		     model_user_view(st->model, (uint32_t)id, &now);
 	model_unlock(st->model);
+	if (rc == ST_OK && status && us == US_ACTIVE && known && now.status != US_ACTIVE)
+		/* an account made active again reads again */
+		rc = check_whole_account(st, who, p, id, &ev, "status", e);
 	if (rc == ST_OK && roles && known) {
 		/* what the new roles open, through everything the account has */
 		struct conferral cf = {.roles = mask & ~now.roles, .derived = true,
@@ -893,6 +929,9 @@ int suspension_lift(struct steward *st, const struct actor *who, int64_t user, i
 	struct policy *p = steward_policy(st);
 	if (rc == ST_OK)
 		rc = check_target(st, who, p, user, &ev, "suspensions", e);
+	/* a lifted suspension gives the account back all it reads */
+	if (rc == ST_OK)
+		rc = check_whole_account(st, who, p, user, &ev, "id", e);
 	policy_unref(p);
 	struct lift_ctx l = {user, id, who->user_id};
 	if (rc == ST_OK)

@@ -227,7 +227,8 @@ bool access_confer_ok(struct steward *st, const struct actor *who, const struct 
 		return true;
 	char where[96];
 	if (c.subject)
-		snprintf(where, sizeof(where), "of subject %llu", (unsigned long long)c.subject);
+		/* (which subject is not said: that, too, may be beyond the actor) */
+		snprintf(where, sizeof(where), "of a subject it is related to");
 	else if (c.org) {
 		char code[64];
 		org_code(st, c.org, code, sizeof(code));

@@ -61,18 +61,24 @@ static bool was_told(const json_t *ev)
  * what was said at the time (when, what was asked, of which record, that it
  * was refused), not what the log adds (the category, the subject, the rule,
  * the full reason). */
-static void reduce(json_t *ev, const char *reason)
+/* Keeps of an event only what says that an act happened, when, by whom and
+ * how; with_request also what its person asked (the record id and the
+ * purpose they gave: one's own words, in one's own view). */
+static void reduce(json_t *ev, const char *reason, bool with_request)
 {
 	static const char *const keep[] = {"seq",     "time",    "action", "outcome", "record",
 					   "purpose", "via",     "session", "client", "request",
 					   "user",    NULL};
+	static const char *const keep_act[] = {"seq",     "time",   "action",  "outcome", "via",
+					       "session", "client", "request", "user",    NULL};
+	const char *const *list = with_request ? keep : keep_act;
 	const char *key;
 	json_t *v;
 	void *tmp;
 	json_object_foreach_safe(ev, tmp, key, v) {
 		bool kept = false;
-		for (size_t k = 0; keep[k] && !kept; k++)
-			kept = str_eq(key, keep[k]);
+		for (size_t k = 0; list[k] && !kept; k++)
+			kept = str_eq(key, list[k]);
 		if (!kept)
 			json_object_del(ev, key);
 	}
@@ -87,22 +93,32 @@ static void own_view(json_t *events)
 		if (was_told(ev))
 			continue;
 		bool refused = !str_eq(json_string_value(json_object_get(ev, "outcome")), "allow");
-		reduce(ev, refused ? "refused; the superintendent's designee can explain why"
-				   : "answered without the record's details");
+		reduce(ev,
+		       refused ? "refused; the superintendent's designee can explain why"
+			       : "answered without the record's details",
+		       true);
 	}
 }
 
 /* Someone else's events, as the viewer may see them: what an event tells
- * of a record the viewer's own duties do not reach is withheld (the act,
- * its time, who and how stay). */
-static void reviewer_view(struct steward *st, const struct actor *who, json_t *events)
+ * of a record the viewer's own duties do not reach is withheld — the
+ * record, its subject and category, the purpose stated, the details (the
+ * act, its time, who and how stay). Asked by subject or record, such an
+ * event is left out altogether: being in the answer would tell that it
+ * concerns them. */
+static void reviewer_view(struct steward *st, const struct actor *who, json_t *events,
+			  bool drop)
 {
 	struct policy *p = steward_policy(st);
-	size_t i;
-	json_t *ev;
-	json_array_foreach(events, i, ev) {
-		if (!event_told(st, who, p, ev))
-			reduce(ev, "details withheld: your own duties do not reach this record");
+	for (size_t i = json_array_size(events); i-- > 0;) {
+		json_t *ev = json_array_get(events, i);
+		if (event_told(st, who, p, ev))
+			continue;
+		if (drop)
+			json_array_remove(events, i);
+		else
+			reduce(ev, "details withheld: your own duties do not reach this record",
+			       false);
 	}
 	policy_unref(p);
 }
@@ -186,7 +202,7 @@ int evidence_query(struct steward *st, const struct actor *who, const struct evi
 		if (rc == ST_OK && self_only)
 			own_view(*events);
 		else if (rc == ST_OK)
-			reviewer_view(st, who, *events);
+			reviewer_view(st, who, *events, f->subject || f->record);
 		if (rc == ST_OK)
 			name_actors(st, who, *events);
 		if (rc == ST_OK) {

@@ -216,6 +216,36 @@ int inventory_install(struct steward *st, const struct actor *who, const char *t
 	int rc = access_admin(st, who, ADM_INVENTORY, &ev, e);
 	if (rc != ST_OK)
 		return rc;
+	/* The inventory says which people a category is about, which fields a
+	 * subject shows through it and how restricted it is: changing it
+	 * changes what every rule opens. Nobody confers access they could not
+	 * use, so it is changed only by someone whose duties reach every
+	 * category district-wide (the designee's, in the shipped rules). */
+	if (who->user_id != 0) {
+		struct policy *cur = steward_policy(st);
+		for (size_t c = 0; rc == ST_OK && c < cur->inv->ncats; c++) {
+			if (access_reaches(st, who, cur, 0, (int)c))
+				continue;
+			char reason[300];
+			snprintf(reason, sizeof(reason),
+				 "the data inventory decides what every rule opens; it is changed "
+				 "only by someone whose duties reach every category, and yours do "
+				 "not reach %s records district-wide",
+				 cur->inv->cats[c].name);
+			ev.outcome = "deny";
+			ev.reason = reason;
+			struct st_error le = {0};
+			rc = steward_audit(st, who, &ev, NULL, &le);
+			if (rc != ST_OK && e)
+				*e = le;
+			if (rc == ST_OK)
+				rc = err_setc(e, ST_EDENIED, "forbidden", NULL, "%s", reason);
+			ev.reason = NULL;
+		}
+		policy_unref(cur);
+		if (rc != ST_OK)
+			return rc;
+	}
 	struct inventory *inv = NULL;
 	rc = inventory_parse(text, strlen(text), &inv, e);
 	if (rc != ST_OK)

@@ -13,6 +13,8 @@
  */
 #include "testsupport.h"
 #include "access/access_internal.h"
+#include "crypto/crypto.h"
+#include "steward/auth.h"
 #include "steward/evidence.h"
 #include "steward/records.h"
 
@@ -100,13 +102,14 @@ static void widen_rules(void)
 	json_object_set_new(roles, "school_admin", json_pack("{s:s}", "title", "School administrator"));
 	json_object_set_new(roles, "tutor", json_pack("{s:s}", "title", "Tutor"));
 	json_t *adm = json_object_get(doc, "administration");
-	static const char *const powers[] = {"users",      "access",     "relationships",
-					     "training",   "agreements", "review",
-					     "audit_read", "audit_export"};
+	static const char *const powers[] = {"users",      "access",       "relationships",
+					     "training",   "agreements",   "review",
+					     "audit_read", "audit_export", "inventory"};
 	for (size_t i = 0; i < ARRAY_LEN(powers); i++)
 		json_object_set_new(adm, powers[i],
 				    json_pack("[s,s,s,s]", "designee", "hr", "school_admin",
 					      "it_admin"));
+	json_object_set_new(adm, "suspensions", json_pack("[s,s]", "designee", "hr"));
 	json_t *rules = json_object_get(doc, "rules");
 	json_array_append_new(
 		rules, json_pack("{s:s, s:s, s:s, s:[s], s:[s], s:[s,s], s:[s]}", "id",
@@ -190,7 +193,7 @@ static void test_roles(void **state)
 	 * has (teach2 teaches a student of school A) */
 	const char *teacher_tutor[] = {"teacher", "tutor"};
 	REFUSED(user_set_roles(st, &h, tutor_target, teacher_tutor, 2, &e_),
-		"health records of subject");
+		"health records of a subject");
 	ASSERT_OK(user_set_roles(st, &s, tutor_target, teacher_tutor, 2, &ts_err));
 }
 
@@ -232,9 +235,9 @@ static void test_relationships_and_grants(void **state)
 	/* a class: the teacher reads the student's grades */
 	struct relationship_input rel = {.user = teacher, .subject = student_a,
 					 .kind = "teacher_of", .source = "class:ALG1"};
-	REFUSED(relationship_create(st, &h, &rel, &id, &e_), "academic records of subject");
-	REFUSED(relationship_create(st, &i, &rel, &id, &e_), "academic records of subject");
-	REFUSED(relationship_create(st, &s, &rel, &id, &e_), "academic records of subject");
+	REFUSED(relationship_create(st, &h, &rel, &id, &e_), "academic records of a subject");
+	REFUSED(relationship_create(st, &i, &rel, &id, &e_), "academic records of a subject");
+	REFUSED(relationship_create(st, &s, &rel, &id, &e_), "academic records of a subject");
 	ASSERT_OK(relationship_create(st, &d, &rel, &id, &ts_err));
 	/* supervision of an employee: personnel files, which HR reads */
 	struct relationship_input sup = {.user = teacher, .subject = employee,
@@ -250,7 +253,7 @@ static void test_relationships_and_grants(void **state)
 	g.categories = health;
 	ASSERT_OK(relationship_create(st, &s, &g, &id, &ts_err));
 	g.subject = student_b;
-	REFUSED(relationship_create(st, &s, &g, &id, &e_), "health records of subject");
+	REFUSED(relationship_create(st, &s, &g, &id, &e_), "health records of a subject");
 	/* a grant for a whole school */
 	struct relationship_input og = {.user = teacher, .organization = "school-b",
 					.kind = "grant", .categories = health, .ncategories = 1,
@@ -499,18 +502,36 @@ static void test_reviews_tell_only_what_one_reaches(void **state)
 	}
 	assert_true(json_array_size(rels) < seen_by_designee);
 	json_decref(out);
-	/* the log about the student: the acts are there, what they were about
-	 * is withheld */
+	/* the log about the student: asked by subject, what HR does not reach
+	 * is left out (being in the answer would tell it concerns them) */
 	struct evidence_filter f = {.subject = student_a, .after = -1, .limit = 1000};
 	int64_t next = 0;
 	ASSERT_OK(evidence_query(st, &h, &f, &out, &next, &ts_err));
-	assert_true(json_array_size(out) > 0);
 	json_t *ev;
 	json_array_foreach(out, i, ev) {
+		const char *c = json_string_value(json_object_get(ev, "category"));
+		if (!c || !(str_eq(c, "personnel") || str_eq(c, "payroll") ||
+			    str_eq(c, "background_check")))
+			fail_msg("HR is shown %s", json_dumps(ev, 0));
+	}
+	json_decref(out);
+	/* asked by person, the acts are there; what they were about — the
+	 * record, its subject and category, the purpose — is withheld */
+	struct evidence_filter byuser = {.user = designee, .after = -1, .limit = 1000};
+	ASSERT_OK(evidence_query(st, &h, &byuser, &out, &next, &ts_err));
+	int withheld = 0;
+	json_array_foreach(out, i, ev) {
+		if (!json_object_get(ev, "reason") ||
+		    !strstr(json_string_value(json_object_get(ev, "reason")), "withheld"))
+			continue;
+		withheld++;
 		assert_null(json_object_get(ev, "category"));
 		assert_null(json_object_get(ev, "subject"));
+		assert_null(json_object_get(ev, "record"));
+		assert_null(json_object_get(ev, "purpose"));
 		assert_null(json_object_get(ev, "detail"));
 	}
+	assert_true(withheld > 0);
 	json_decref(out);
 	ASSERT_OK(evidence_query(st, &d, &f, &out, &next, &ts_err));
 	bool health = false;
@@ -535,6 +556,58 @@ static void test_reviews_tell_only_what_one_reaches(void **state)
 	json_decref(out);
 }
 
+/* Whoever can sign in as an account reads what it reads; an account made
+ * active again, or freed of a suspension, reads again: each is conferring,
+ * and refused to someone whose duties do not reach all of it. Changing the
+ * inventory changes what every rule opens. */
+static void test_handing_over_or_reopening_an_account(void **state)
+{
+	(void)state;
+	struct actor h = as_user(hr), i = as_user(it), d = as_user(designee);
+	/* `plain` is a nurse at school A: HR and IT read no health records */
+	struct credentials_reset cr;
+	REFUSED(auth_credentials_reset(st, &h, plain, "a lost phone", &cr, &e_), "records at school-a");
+	REFUSED(auth_credentials_reset(st, &i, plain, "a lost phone", &cr, &e_), "records");
+	char code[AUTH_ENROLL_CODE_MAX];
+	int64_t until = 0;
+	REFUSED(auth_enrollment_code_issue(st, &i, plain, code, &until, &e_), "records");
+	ASSERT_OK(auth_credentials_reset(st, &d, plain, "a lost phone", &cr, &ts_err));
+	secure_wipe(&cr, sizeof(cr));
+	/* disabled by the designee, made active again */
+	ASSERT_OK(user_set_status(st, &d, plain, "disabled", &ts_err));
+	REFUSED(user_set_status(st, &i, plain, "active", &e_), "records");
+	ASSERT_OK(user_set_status(st, &d, plain, "active", &ts_err));
+	/* suspended, then lifted */
+	int64_t sid = 0;
+	ASSERT_OK(suspension_create(st, &d, plain, "pending_investigation", 0, "a complaint", &sid,
+				    &ts_err));
+	REFUSED(suspension_lift(st, &h, plain, sid, &e_), "records");
+	/* and the reason is for those who manage suspensions: not IT */
+	json_t *u = NULL;
+	ASSERT_OK(user_get(st, &i, plain, &u, &ts_err));
+	char *text = json_dumps(u, 0);
+	assert_null(strstr(text, "a complaint"));
+	free(text);
+	json_decref(u);
+	ASSERT_OK(user_get(st, &h, plain, &u, &ts_err));
+	text = json_dumps(u, 0);
+	if (!strstr(text, "a complaint"))
+		fail_msg("HR, who manages suspensions, is not shown the reason: %s", text);
+	free(text);
+	json_decref(u);
+	ASSERT_OK(suspension_lift(st, &d, plain, sid, &ts_err));
+	/* the inventory: HR holds the power here, but not the reach */
+	json_t *doc = NULL;
+	int version = 0;
+	ASSERT_OK(inventory_document(st, &d, &doc, &version, &ts_err));
+	char *inv = json_dumps(doc, 0);
+	json_decref(doc);
+	REFUSED(inventory_install(st, &h, inv, "students are employees now", &version, &e_),
+		"every category");
+	ASSERT_OK(inventory_install(st, &d, inv, "the same again", &version, &ts_err));
+	free(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_no_twins),
 		cmocka_unit_test(test_notes_sealed_at_rest),
 		cmocka_unit_test(test_reviews_tell_only_what_one_reaches),
+		cmocka_unit_test(test_handing_over_or_reopening_an_account),
 		cmocka_unit_test(test_default_rules_keep_it_out),
 	};
 	return cmocka_run_group_tests_name("confer", tests, setup, teardown);
