@@ -1196,7 +1196,9 @@ int auth_credentials_reset(struct steward *st, const struct actor *who, int64_t 
 	if (rc == ST_OK)
 		rc = store_run(c, e, "DELETE FROM signin_failure WHERE username = ?", "t", nkey);
 	if (rc == ST_OK) {
-		json_object_set_new(detail, "note", json_string(reason));
+		/* the why is free text about a person: it goes where the log
+		 * keeps stated purposes (sealed), not into the details */
+		ev.purpose = reason;
 		json_object_set_new(detail, "had_mfa", json_boolean(enrolled));
 		ev.outcome = "allow";
 		ev.reason = "password and multi-factor reset: a one-time password and an enrolment "
