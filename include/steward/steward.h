@@ -9,6 +9,7 @@
  *   audit.db            the access log
  *   keys/master-N.json  the master key, one file per version (0600)
  *   audit-signing.pub   the public key that verifies access-log checkpoints
+ *   audit-witness.json  the newest checkpoint (the log must extend it)
  * Everything is owner-only: directories 0700, files 0600.
  */
 #ifndef STEWARD_STEWARD_H
@@ -58,6 +59,11 @@ struct steward_options {
 				 * rotation): fails if another process holds it */
 	const char *vfs;        /* tests only: "steward-fault" */
 	size_t journal_segment; /* tests only: access-log journal segment size */
+	/* access-log witness files outside the data directory: each must
+	 * exist, the log must be a consistent extension of each, and each is
+	 * advanced with every signed checkpoint */
+	const char *const *witnesses;
+	size_t nwitnesses;
 };
 
 /* Opens a data directory: checks permissions, unlocks the master key,
@@ -65,6 +71,14 @@ struct steward_options {
 int steward_open(const struct steward_options *opt, struct steward **out,
 		 struct st_error *e);
 void steward_close(struct steward *st);
+
+/* The key that authenticates the access log's journal records (32 bytes,
+ * into the caller's memory, which it wipes), for a verification that runs
+ * apart from the server: derived from the log's signing key, unwrapped
+ * with the master key (dir/keys, and the passphrase if it is one). Reads
+ * only; works beside a running server. */
+int steward_journal_key(const char *dir, const char *passphrase, unsigned char key[32],
+			struct st_error *e);
 
 /* Applies pending schema migrations without opening everything else. */
 int steward_migrate(const char *dir, struct st_error *e);

@@ -12,13 +12,23 @@
  * - Events form an RFC 6962 Merkle tree (leaf = SHA-256(0x00 || entry)); the
  *   log signs checkpoints (tree size, root, time) with the data directory's
  *   Ed25519 key at least once a second while events flow and at close, and
- *   writes the newest to a witness file beside the database.
+ *   writes the newest to the witness files (the data directory's own and
+ *   those outside it). Opening for writing refuses a log inconsistent
+ *   with its newest checkpoint or any witness, or whose entries after the
+ *   newest checkpoint are not in the journal: nothing is signed over a
+ *   forgery.
+ * - The journal's records carry a MAC under a key derived from the signing
+ *   key (wrapped by the master key): an altered or forged journal tail is
+ *   refused at open and by verification.
  * - Proofs of inclusion and consistency need O(log n) stored hashes: the
  *   hashes of perfect subtrees of 16 or more leaves are stored (audit_node);
  *   smaller ones are recomputed from at most 8 stored leaf hashes.
  *
  * Confidential values never enter the log: events name people, subjects
- * and records by id, and fields by name.
+ * and records by id, and fields by name. The one free text a person types
+ * into an event, the stated purpose, is sealed in the entry (a key per
+ * entry, derived from the log's purpose key), so neither the log database
+ * nor its journal holds it in clear.
  *
  * Thread-safety: every function may be called from any thread.
  */
@@ -62,7 +72,11 @@ struct audit_event {
 struct audit_options {
 	const char *path;           /* audit database */
 	const char *vfs;            /* tests: "steward-fault" */
-	const char *witness_path;   /* where the newest checkpoint is mirrored */
+	const char *witness_path;   /* the data directory's own witness (must exist
+				     * once the log has entries) */
+	const char *const *witnesses; /* witness files outside the data directory:
+				       * each must exist and be consistent */
+	size_t nwitnesses;
 	const unsigned char *sign_sk; /* Ed25519 secret key (NULL: read-only) */
 	const unsigned char *sign_pk;
 	bool create;
@@ -131,6 +145,7 @@ struct audit_stats {
 	uint64_t indexed;  /* events in the query index */
 	uint64_t stored;   /* events in the log database (behind the journal) */
 	uint64_t backlog_waits; /* appends that waited for the database */
+	uint64_t witness_failures; /* witness files that could not be written */
 	bool failed;       /* refusing appends until restarted */
 };
 void audit_stats(struct audit_log *log, struct audit_stats *out);
@@ -191,8 +206,20 @@ ST_MUST_CHECK int audit_verify_package(const json_t *package,
 
 /* Verification of a whole log database from its entries: recomputes the
  * tree, checks every stored node, every checkpoint's signature and root,
- * their consistency, the index columns, and (if given) that the log is not
- * older than a witnessed checkpoint. Names the first bad entry. */
+ * their consistency, the index columns; refuses a log with entries and no
+ * checkpoint, and entries after the newest checkpoint that the journal
+ * does not hold (authenticated with the journal key); proves the log a
+ * consistent extension of every witness (each must exist). Names the first
+ * bad entry. */
+struct audit_verify_options {
+	const char *db_path;
+	const unsigned char *pk;          /* the log's public key */
+	const unsigned char *journal_key; /* from audit_journal_key(); NULL when the
+					   * master key is not at hand: then entries
+					   * not yet signed cannot be authenticated */
+	const char *const *witnesses;     /* checkpoints kept elsewhere */
+	size_t nwitnesses;
+};
 struct audit_verify_report {
 	uint64_t tree_size;
 	unsigned char root[HASH_BYTES];
@@ -200,11 +227,39 @@ struct audit_verify_report {
 	uint64_t last_checkpoint_size;
 	uint64_t unsigned_tail; /* events after the newest checkpoint */
 	uint64_t journal_tail;  /* of which still only in the journal */
+	uint64_t witnesses;     /* witnesses the log was proven consistent with */
+	uint64_t witnessed_size; /* the largest of them */
 	int64_t bad_seq;        /* first bad entry, or -1 */
 };
-ST_MUST_CHECK int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
-			       const char *witness_path, struct audit_verify_report *r,
-			       struct st_error *e);
+ST_MUST_CHECK int audit_verify(const struct audit_verify_options *o,
+			       struct audit_verify_report *r, struct st_error *e);
+
+/* The key of the journal's MACs, derived from the log's signing key. */
+void audit_journal_key(const unsigned char sign_sk[SIGN_SECRET_BYTES],
+		       unsigned char key[KEY_BYTES]);
+
+/* Witness files (witness.c). The text of a witness: the checkpoint as
+ * JSON, with the log id (malloc'd). */
+char *audit_witness_text(const struct audit_checkpoint *cp, const char *log_id);
+/* Reads a witness: a witness file, or a saved mail or posted body holding
+ * one; checks its signature. A missing file is an error (ST_ECRYPTO,
+ * code witness_missing), never an empty witness. */
+ST_MUST_CHECK int audit_witness_read(const char *path, const unsigned char pk[SIGN_PUBLIC_BYTES],
+				     struct audit_checkpoint *w, struct st_error *e);
+/* Replaces a witness file atomically with cp; refuses (ST_ECONFLICT) to
+ * move it back, or to replace what is not a witness of this log. */
+int audit_witness_write(const char *path, const unsigned char pk[SIGN_PUBLIC_BYTES],
+			const struct audit_checkpoint *cp, const char *log_id,
+			struct st_error *e);
+
+/* A log database's entries and the size of its newest checkpoint, read
+ * in one snapshot (reads only). */
+int audit_db_extent(const char *db_path, uint64_t *entries, uint64_t *signed_size,
+		    struct st_error *e);
+/* Cuts a copy of a log database back to its newest signed checkpoint: the
+ * entries after it are vouched for by the journal, which a copy does not
+ * hold. *kept: the entries left. Only for a copy nobody else has open. */
+int audit_trim_unsigned(const char *db_path, uint64_t *kept, struct st_error *e);
 
 /* For a log database of `from` events: the seq after the last event its
  * journal holds durable beyond them (`from` when none). Reads only. */

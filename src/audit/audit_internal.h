@@ -8,8 +8,20 @@
 
 #include "audit/audit.h"
 
-/* Serializes an event's fields (everything but seq and time). */
-int audit_event_body(const struct audit_event *ev, struct buf *b, struct st_error *e);
+/* Serializes an event's fields (everything but seq and time); with a
+ * purpose key, the stated purpose is sealed (see entry.c). */
+int audit_event_body(const struct audit_event *ev, const unsigned char *purpose_key,
+		     struct buf *b, struct st_error *e);
+/* Replaces each sealed purpose in an event object by its text, when the
+ * key opens it (query results); leaves it sealed otherwise. */
+void audit_purpose_open_event(const unsigned char *purpose_key, json_t *ev);
+/* The key that opens one entry's sealed purpose (disclosed in evidence
+ * packages): ST_ENOTFOUND if the entry has no sealed purpose. */
+int audit_purpose_entry_key(const unsigned char purpose_key[KEY_BYTES], const json_t *ev,
+			    unsigned char out[KEY_BYTES]);
+/* Opens a sealed purpose value ({"sealed": ...}) with an entry's key;
+ * *text is malloc'd. ST_ECRYPTO if it does not open. */
+int audit_purpose_open(const unsigned char key[KEY_BYTES], const json_t *sealed, char **text);
 /* The full entry bytes: {"seq":N,"time":"...", body}. */
 void audit_entry_build(uint64_t seq, int64_t time_us, const char *body, size_t len,
 		       struct buf *out);
@@ -25,6 +37,12 @@ int audit_db_size(struct store_conn *c, uint64_t *size, struct st_error *e);
 /* Rebuilds the frontier of the first `size` events. */
 int audit_db_frontier(struct store_conn *c, uint64_t size, struct merkle_frontier *f,
 		      struct st_error *e);
+
+/* witness.c: whether the tree of `size` entries with this root (stored
+ * behind c) is a consistent extension of the witness w (from path). */
+int audit_witness_consistent(struct store_conn *c, uint64_t size,
+			     const unsigned char root[HASH_BYTES], const struct audit_checkpoint *w,
+			     const char *path, struct st_error *e);
 
 /* The signed note of a checkpoint. */
 void audit_checkpoint_note(const char *log_id, uint64_t size,
@@ -46,18 +64,26 @@ typedef void (*journal_record_fn)(void *ctx, const struct journal_entry *je);
 char *journal_segment_path(const char *db_path, int i);
 #define JOURNAL_CHECK_BYTES 16
 #define JOURNAL_ENTRY_MAX (1024 * 1024)
-/* Appends one record's bytes to out; `chain` holds the previous record's
- * check (zeros at a start) and receives this one's. */
+/* Appends one record's bytes to out, its check a MAC under key; `chain`
+ * holds the previous record's check (zeros at a start) and receives this
+ * one's. */
 void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user_id,
 		    int64_t subject_id, int64_t record_id, const char *action, const char *outcome,
 		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len,
-		    unsigned char chain[JOURNAL_CHECK_BYTES]);
+		    const unsigned char key[KEY_BYTES], unsigned char chain[JOURNAL_CHECK_BYTES]);
 /* Calls fn for the journal's records from seq `from` on, in order; *end
  * receives the seq after the last. Records that do not follow on (a hole)
  * are an error, unless `live` and a writer holds the journal (it may move
- * on while this reads): then the tail ends there. Reads only. */
-int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_fn fn, void *ctx,
-		 uint64_t *end, struct st_error *e);
+ * on while this reads): then the tail ends there. With the journal key,
+ * every record taken is authenticated, and a record that is whole and
+ * follows on but does not authenticate is an error (ST_ECRYPTO); without
+ * it (key NULL) records are taken by their form only, for counting. A
+ * chain of earlier-format records beyond `from` is an error too. Reads
+ * only. */
+int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned char *key,
+		 journal_record_fn fn, void *ctx, uint64_t *end, struct st_error *e);
+/* Whether a writer holds the journal (a server is running on it). */
+bool journal_live(const char *db_path);
 int journal_open(const char *db_path, bool faults, size_t segment, struct journal **out,
 		 struct st_error *e);
 /* Everything before `next` is flushed in the database: start over. */
@@ -77,7 +103,18 @@ struct audit_log {
 	char log_id[40];
 	unsigned char pk[SIGN_PUBLIC_BYTES];
 	unsigned char *sk; /* secure memory; NULL when read-only */
-	char *witness_path;
+	unsigned char *journal_key; /* secure memory: MACs the journal's records */
+	unsigned char *purpose_key; /* secure memory: seals stated purposes */
+	/* witness files: the data directory's own first (own_witness), then
+	 * those outside it; written by the witness thread */
+	char **witnesses;
+	size_t nwitnesses;
+	bool own_witness;
+	pthread_t witnesser;
+	pthread_cond_t witness_work;
+	struct audit_checkpoint witness_cp; /* the newest, to write */
+	bool witness_pending, witness_stop;
+	uint64_t witness_failures;
 
 	pthread_mutex_t lock;
 	pthread_cond_t work;     /* writer: durable events to store, or a request */

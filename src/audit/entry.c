@@ -4,6 +4,16 @@
  * the event's fields in a fixed order}. The caller's thread serializes the
  * body; the writer only adds the sequence number and the time, so the
  * single writer thread does as little as possible.
+ *
+ * The stated purpose is the one field a person writes freely (a reader
+ * may name a student, a diagnosis, an allegation in it): it is sealed,
+ * "purpose":{"sealed":"<base64>"}, never in clear in the log or its
+ * journal. The sealed bytes are a 16-byte random salt and the purpose
+ * sealed (XChaCha20-Poly1305) under the entry's own key, HMAC-SHA-256 of
+ * the salt under the log's purpose key. The entry's key opens that
+ * purpose and no other: an evidence package discloses it for the entries
+ * it includes, and the recipient opens the purpose from the entry bytes
+ * the signed tree covers, so the purpose read is the purpose logged.
  */
 #include "audit/audit_internal.h"
 
@@ -59,7 +69,99 @@ static void put_list(struct buf *b, bool *first, const char *key, const char *cs
 	buf_putc(b, ']');
 }
 
-int audit_event_body(const struct audit_event *ev, struct buf *b, struct st_error *e)
+#define PURPOSE_SALT_BYTES 16
+static const char purpose_ad[] = "steward-audit-purpose/1";
+
+static void entry_key(const unsigned char purpose_key[KEY_BYTES],
+		      const unsigned char salt[PURPOSE_SALT_BYTES], unsigned char out[KEY_BYTES])
+{
+	hmac_sha256(purpose_key, salt, PURPOSE_SALT_BYTES, out);
+}
+
+static void put_sealed_purpose(struct buf *b, bool *first, const unsigned char *key,
+			       const char *purpose)
+{
+	if (!purpose)
+		return;
+	if (!key) {
+		/* a log opened without its keys never appends */
+		put_str(b, first, "purpose", purpose);
+		return;
+	}
+	unsigned char salt[PURPOSE_SALT_BYTES];
+	random_bytes(salt, sizeof(salt));
+	unsigned char k[KEY_BYTES];
+	entry_key(key, salt, k);
+	struct buf sealed = BUF_INIT;
+	buf_append(&sealed, salt, sizeof(salt));
+	seal(k, purpose_ad, sizeof(purpose_ad) - 1, purpose, strlen(purpose), &sealed);
+	secure_wipe(k, KEY_BYTES);
+	char *text = b64_encode(sealed.data, sealed.len);
+	buf_release(&sealed);
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	buf_puts(b, "\"purpose\":{\"sealed\":");
+	buf_json_string(b, text);
+	buf_putc(b, '}');
+	free(text);
+}
+
+/* The salt and sealed bytes of a sealed purpose value. */
+static int sealed_bytes(const json_t *v, unsigned char **raw, size_t *len)
+{
+	const char *text = json_string_value(json_object_get(v, "sealed"));
+	*raw = NULL;
+	if (!text || b64_decode(text, raw, len) != ST_OK || *len <= PURPOSE_SALT_BYTES) {
+		free(*raw);
+		*raw = NULL;
+		return ST_ECRYPTO;
+	}
+	return ST_OK;
+}
+
+int audit_purpose_open(const unsigned char key[KEY_BYTES], const json_t *sealed, char **text)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	if (sealed_bytes(sealed, &raw, &len) != ST_OK)
+		return ST_ECRYPTO;
+	size_t tlen = 0;
+	int rc = unseal(key, purpose_ad, sizeof(purpose_ad) - 1, raw + PURPOSE_SALT_BYTES,
+			len - PURPOSE_SALT_BYTES, text, &tlen);
+	free(raw);
+	return rc;
+}
+
+int audit_purpose_entry_key(const unsigned char purpose_key[KEY_BYTES], const json_t *ev,
+			    unsigned char out[KEY_BYTES])
+{
+	json_t *v = json_object_get(ev, "purpose");
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	if (!json_is_object(v))
+		return ST_ENOTFOUND;
+	if (sealed_bytes(v, &raw, &len) != ST_OK)
+		return ST_ECRYPTO;
+	entry_key(purpose_key, raw, out);
+	free(raw);
+	return ST_OK;
+}
+
+void audit_purpose_open_event(const unsigned char *purpose_key, json_t *ev)
+{
+	unsigned char k[KEY_BYTES];
+	char *text = NULL;
+	if (purpose_key && audit_purpose_entry_key(purpose_key, ev, k) == ST_OK &&
+	    audit_purpose_open(k, json_object_get(ev, "purpose"), &text) == ST_OK) {
+		json_object_set_new(ev, "purpose", json_string(text));
+		secure_free_plain(text, strlen(text));
+	}
+	secure_wipe(k, KEY_BYTES);
+}
+
+int audit_event_body(const struct audit_event *ev, const unsigned char *purpose_key,
+		     struct buf *b, struct st_error *e)
 {
 	if (!ev->action || !*ev->action)
 		return err_set(e, ST_EINTERNAL, NULL, "an access-log event needs an action");
@@ -79,7 +181,7 @@ int audit_event_body(const struct audit_event *ev, struct buf *b, struct st_erro
 	put_list(b, &first, "returned", ev->returned);
 	put_list(b, &first, "masked", ev->masked);
 	put_list(b, &first, "refused", ev->refused);
-	put_str(b, &first, "purpose", ev->purpose);
+	put_sealed_purpose(b, &first, purpose_key, ev->purpose);
 	put_str(b, &first, "reason", ev->reason);
 	put_str(b, &first, "rule", ev->rule);
 	put_str(b, &first, "via", ev->via);

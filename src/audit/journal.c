@@ -15,13 +15,26 @@
  * A record: a fixed header (magic, entry length, seq, time, the ids and
  * words the database indexes, the leaf hash, the previous record's check,
  * a check over the header), the entry bytes, zeros to a multiple of 8. The
- * records form a chain: a scan takes records while each is whole (magic,
- * length, check, leaf hash), its seq follows the last and it names the
- * last's check; it stops at the first that does not, which is where the
- * last flush ended, or where older records begin: of a reused segment, or
- * of a write that failed (its seqs are handed out again, with other times
- * and so other checks). A failed write is retried at the same place, never
- * in the other segment.
+ * check is a keyed MAC (BLAKE2b) under the journal key, which is derived
+ * from the log's signing key (itself wrapped by the master key): without
+ * it nobody can write a record the log takes. The records form a chain: a
+ * scan takes records while each is whole (magic, length, check, leaf
+ * hash), its seq follows the last and it names the last's check; it stops
+ * at the first that does not, which is where the last flush ended, or
+ * where older records begin: of a reused segment, or of a write that
+ * failed (its seqs are handed out again, with other times and so other
+ * checks). A failed write is retried at the same place, never in the other
+ * segment. A record that is whole, follows on and whose entry matches its
+ * leaf hash but whose check does not authenticate is not the end of a
+ * flush (no torn write leaves it): it was altered or forged, and the scan
+ * fails. Cutting the chain short cannot be told from a crash; every event
+ * before the newest signed checkpoint is covered by the checkpoint, and
+ * the checkpoints by the witnesses.
+ *
+ * Records of the earlier, unkeyed format ("STJ2") are never taken: a
+ * journal whose STJ2 records go beyond the log database (an earlier
+ * version stopped uncleanly) is refused, naming what to do, rather than
+ * read as events nobody can authenticate.
  *
  * Only the thread that holds the log's flush (one at a time) writes; one
  * process at a time may append (an exclusive lock on the first segment).
@@ -34,7 +47,8 @@
 
 #include "audit/audit_internal.h"
 
-#define JOURNAL_MAGIC 0x324a5453u /* "STJ2" */
+#define JOURNAL_MAGIC 0x334a5453u /* "STJ3": keyed checks */
+#define LEGACY_MAGIC 0x324a5453u  /* "STJ2": unkeyed, refused beyond the log */
 #define SEGMENT_TARGET (32 * 1024 * 1024)
 #define ENTRY_MAX JOURNAL_ENTRY_MAX
 #define CHECK_BYTES JOURNAL_CHECK_BYTES
@@ -49,7 +63,7 @@ struct record_header {
 	char outcome[8];
 	unsigned char leaf[HASH_BYTES];
 	unsigned char prev[CHECK_BYTES];  /* the previous record's check */
-	unsigned char check[CHECK_BYTES]; /* SHA-256 of everything above, cut */
+	unsigned char check[CHECK_BYTES]; /* MAC of everything above */
 };
 
 struct segment {
@@ -69,7 +83,14 @@ struct journal {
 	off_t segment; /* size at which to move to the other segment */
 };
 
-static void header_check(const struct record_header *h, unsigned char out[CHECK_BYTES])
+static void header_check(const unsigned char key[KEY_BYTES], const struct record_header *h,
+			 unsigned char out[CHECK_BYTES])
+{
+	mac_keyed(key, h, offsetof(struct record_header, check), out, CHECK_BYTES);
+}
+
+/* The check of the earlier format: SHA-256 of the header, cut. */
+static void legacy_check(const struct record_header *h, unsigned char out[CHECK_BYTES])
 {
 	unsigned char full[HASH_BYTES];
 	sha256(h, offsetof(struct record_header, check), full);
@@ -84,7 +105,7 @@ static size_t padded(size_t n)
 void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user_id,
 		    int64_t subject_id, int64_t record_id, const char *action, const char *outcome,
 		    const unsigned char leaf[HASH_BYTES], const char *entry, size_t len,
-		    unsigned char chain[JOURNAL_CHECK_BYTES])
+		    const unsigned char key[KEY_BYTES], unsigned char chain[JOURNAL_CHECK_BYTES])
 {
 	struct record_header h;
 	memset(&h, 0, sizeof(h));
@@ -99,7 +120,7 @@ void journal_record(struct buf *out, uint64_t seq, int64_t time_us, int64_t user
 	str_copy(h.outcome, sizeof(h.outcome), outcome);
 	memcpy(h.leaf, leaf, HASH_BYTES);
 	memcpy(h.prev, chain, CHECK_BYTES);
-	header_check(&h, h.check);
+	header_check(key, &h, h.check);
 	memcpy(chain, h.check, CHECK_BYTES);
 	buf_append(out, &h, sizeof(h));
 	buf_append(out, entry, len);
@@ -144,33 +165,75 @@ struct seg_scan {
 	uint64_t first, end; /* seqs [first, end); equal when none */
 	unsigned char first_prev[CHECK_BYTES];
 	unsigned char last_check[CHECK_BYTES];
+	bool forged;         /* the chain stops at a record that fails its check */
+	uint64_t forged_seq;
+	uint64_t legacy_end; /* seq after the earlier format's chain, 0 if none */
 };
 
-static void scan_segment(const unsigned char *data, size_t len, journal_record_fn fn,
-			 void *ctx, uint64_t from, struct seg_scan *out)
+/* Whether the record at data[at] is whole: magic, length, within the
+ * segment, its entry matching its leaf hash, its words terminated. */
+static bool record_whole(const unsigned char *data, size_t len, size_t at, uint32_t magic,
+			 struct record_header *h)
+{
+	if (len - at < sizeof(*h))
+		return false;
+	memcpy(h, data + at, sizeof(*h));
+	if (h->magic != magic || h->len == 0 || h->len > ENTRY_MAX ||
+	    len - at - sizeof(*h) < padded(h->len) ||
+	    memchr(h->action, 0, sizeof(h->action)) == NULL ||
+	    memchr(h->outcome, 0, sizeof(h->outcome)) == NULL)
+		return false;
+	unsigned char leaf[HASH_BYTES];
+	merkle_leaf_hash(data + at + sizeof(*h), h->len, leaf);
+	return memcmp(leaf, h->leaf, HASH_BYTES) == 0;
+}
+
+/* The seq after the chain of earlier-format records that opens the
+ * segment (0 if it does not open with one). */
+static uint64_t legacy_chain_end(const unsigned char *data, size_t len)
+{
+	size_t at = 0;
+	uint64_t end = 0;
+	bool any = false;
+	unsigned char last[CHECK_BYTES];
+	struct record_header h;
+	while (at < len && record_whole(data, len, at, LEGACY_MAGIC, &h)) {
+		unsigned char check[CHECK_BYTES];
+		legacy_check(&h, check);
+		if (memcmp(check, h.check, CHECK_BYTES) != 0 ||
+		    (any && (h.seq != end || memcmp(h.prev, last, CHECK_BYTES) != 0)))
+			break;
+		any = true;
+		end = h.seq + 1;
+		memcpy(last, h.check, CHECK_BYTES);
+		at += sizeof(h) + padded(h.len);
+	}
+	return end;
+}
+
+/* Scans a segment. Without a key (a reader that has none) the checks are
+ * not authenticated: the chain is followed by its form only. */
+static void scan_segment(const unsigned char *data, size_t len, const unsigned char *key,
+			 journal_record_fn fn, void *ctx, uint64_t from, struct seg_scan *out)
 {
 	size_t at = 0;
 	bool any = false;
 	memset(out, 0, sizeof(*out));
-	while (len - at >= sizeof(struct record_header)) {
-		struct record_header h;
-		memcpy(&h, data + at, sizeof(h));
-		if (h.magic != JOURNAL_MAGIC || h.len == 0 || h.len > ENTRY_MAX ||
-		    len - at - sizeof(h) < padded(h.len) ||
-		    (any && (h.seq != out->end ||
-			     memcmp(h.prev, out->last_check, CHECK_BYTES) != 0)))
+	out->legacy_end = legacy_chain_end(data, len);
+	struct record_header h;
+	while (at < len && record_whole(data, len, at, JOURNAL_MAGIC, &h)) {
+		if (any && (h.seq != out->end || memcmp(h.prev, out->last_check, CHECK_BYTES) != 0))
 			break;
-		unsigned char check[CHECK_BYTES];
-		header_check(&h, check);
-		if (memcmp(check, h.check, CHECK_BYTES) != 0)
-			break;
-		const char *entry = (const char *)data + at + sizeof(h);
-		unsigned char leaf[HASH_BYTES];
-		merkle_leaf_hash(entry, h.len, leaf);
-		if (memcmp(leaf, h.leaf, HASH_BYTES) != 0 ||
-		    memchr(h.action, 0, sizeof(h.action)) == NULL ||
-		    memchr(h.outcome, 0, sizeof(h.outcome)) == NULL)
-			break;
+		if (key) {
+			unsigned char check[CHECK_BYTES];
+			header_check(key, &h, check);
+			if (!secure_equal(check, h.check, CHECK_BYTES)) {
+				/* whole and following on, but not ours */
+				out->forged = true;
+				out->forged_seq = h.seq;
+				break;
+			}
+		}
 		if (!any) {
 			out->first = h.seq;
 			memcpy(out->first_prev, h.prev, CHECK_BYTES);
@@ -179,6 +242,7 @@ static void scan_segment(const unsigned char *data, size_t len, journal_record_f
 		out->end = h.seq + 1;
 		memcpy(out->last_check, h.check, CHECK_BYTES);
 		if (fn && h.seq >= from) {
+			const char *entry = (const char *)data + at + sizeof(h);
 			struct journal_entry je = {.seq = h.seq, .time_us = h.time_us,
 						   .user_id = h.user_id, .subject_id = h.subject_id,
 						   .record_id = h.record_id, .action = h.action,
@@ -198,8 +262,8 @@ char *journal_segment_path(const char *db_path, int i)
 	return xasprintf("%s-journal-%d", db_path, i);
 }
 
-int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_fn fn, void *ctx,
-		 uint64_t *end, struct st_error *e)
+int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned char *key,
+		 journal_record_fn fn, void *ctx, uint64_t *end, struct st_error *e)
 {
 	unsigned char *data[2] = {NULL, NULL};
 	size_t len[2] = {0, 0};
@@ -219,7 +283,24 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 		rc = read_all(p, &data[i], &len[i], e);
 		free(p);
 		if (rc == ST_OK)
-			scan_segment(data[i], len[i], NULL, NULL, 0, &sc[i]);
+			scan_segment(data[i], len[i], key, NULL, NULL, 0, &sc[i]);
+	}
+	for (int i = 0; i < 2 && rc == ST_OK; i++) {
+		if (sc[i].forged)
+			rc = err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+				      "the access-log journal's record of event %llu fails its "
+				      "authentication: it was altered or forged (or the journal "
+				      "belongs to another log)",
+				      (unsigned long long)sc[i].forged_seq);
+		else if (sc[i].legacy_end > from)
+			rc = err_setc(e, ST_ECONFLICT, "journal_legacy", NULL,
+				      "the access-log journal holds events up to %llu in the format of "
+				      "an earlier version of Steward, which stopped without storing "
+				      "them (the log ends at %llu): start and stop that version once "
+				      "so that it stores them, then upgrade; or remove "
+				      "audit-journal-0 and audit-journal-1 to give them up",
+				      (unsigned long long)sc[i].legacy_end - 1,
+				      (unsigned long long)from);
 	}
 	uint64_t next = from;
 	if (rc == ST_OK) {
@@ -238,7 +319,7 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 				continue; /* nothing the database lacks */
 			if (g->first > next) {
 				if (!live)
-					rc = err_set(e, ST_ECRYPTO, NULL,
+					rc = err_setc(e, ST_ECRYPTO, "journal_hole", NULL,
 						     "the access-log journal holds events %llu to %llu, "
 						     "but the log ends at %llu: events %llu to %llu "
 						     "are missing",
@@ -251,7 +332,7 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 			if (took && (g->first != next ||
 				     memcmp(g->first_prev, last, CHECK_BYTES) != 0)) {
 				if (!live)
-					rc = err_set(e, ST_ECRYPTO, NULL,
+					rc = err_setc(e, ST_ECRYPTO, "journal_hole", NULL,
 						     "the access-log journal's two segments do not follow "
 						     "on at event %llu (overlapping or altered records): "
 						     "events from %llu on cannot be trusted",
@@ -259,7 +340,8 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 				break;
 			}
 			if (fn)
-				scan_segment(data[order[k]], len[order[k]], fn, ctx, next, &sc[order[k]]);
+				scan_segment(data[order[k]], len[order[k]], key, fn, ctx, next,
+					     &sc[order[k]]);
 			next = g->end;
 			memcpy(last, g->last_check, CHECK_BYTES);
 			took = true;
@@ -428,5 +510,16 @@ int journal_append(struct journal *j, const void *data, size_t len, uint64_t fir
 
 int audit_journal_end(const char *db_path, uint64_t from, uint64_t *end, struct st_error *e)
 {
-	return journal_scan(db_path, from, true, NULL, NULL, end, e);
+	return journal_scan(db_path, from, true, NULL, NULL, NULL, end, e);
+}
+
+bool journal_live(const char *db_path)
+{
+	char *p0 = journal_segment_path(db_path, 0);
+	int fd = open(p0, O_RDONLY | O_CLOEXEC);
+	free(p0);
+	bool live = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	if (fd >= 0)
+		close(fd);
+	return live;
 }

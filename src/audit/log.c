@@ -22,6 +22,13 @@
  * handed out again; if a flush fails the log refuses everything until it is
  * reopened. The database holds a prefix of the durable events, flushed at
  * every checkpoint; reading paths wait for it to catch up (audit_settle).
+ * Every entry of the database is covered by a signed checkpoint or by its
+ * authenticated record in the journal (a segment is reused only once a
+ * checkpoint covers it); opening refuses a log where that is not so, or
+ * that is not consistent with its newest checkpoint and every witness, and
+ * then signs what it recovered at once, so nothing is signed over a
+ * forgery. Witness files are written by their own thread: a slow or
+ * failing witness never holds up the log.
  */
 #include <semaphore.h>
 #include <time.h>
@@ -214,17 +221,40 @@ static void store_node(void *ctx, int level, uint64_t index, const unsigned char
 			  "iib", (int64_t)level, (int64_t)index, h, (size_t)HASH_BYTES);
 }
 
-static void write_witness(struct audit_log *log, const struct audit_checkpoint *cp)
+/* Writes cp to every witness file; a failure is reported and counted,
+ * and the log goes on (the witness lags; it never leads). */
+static void publish_witnesses(struct audit_log *log, const struct audit_checkpoint *cp)
 {
-	if (!log->witness_path)
-		return;
-	json_t *j = audit_checkpoint_json(cp);
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	json_decref(j);
-	struct st_error e = {0};
-	if (file_write_atomic(log->witness_path, text, strlen(text), 0600, false, &e) != ST_OK)
+	for (size_t i = 0; i < log->nwitnesses; i++) {
+		struct st_error e = {0};
+		if (audit_witness_write(log->witnesses[i], log->pk, cp, log->log_id, &e) == ST_OK)
+			continue;
 		fprintf(stderr, "steward: cannot write the access-log witness: %s\n", e.message);
-	free(text);
+		pthread_mutex_lock(&log->lock);
+		log->witness_failures++;
+		pthread_mutex_unlock(&log->lock);
+	}
+}
+
+/* The witness thread: writes the newest checkpoint handed to it; at the
+ * end, the last one before it stops. */
+static void *witness_main(void *arg)
+{
+	struct audit_log *log = arg;
+	pthread_mutex_lock(&log->lock);
+	for (;;) {
+		while (!log->witness_pending && !log->witness_stop)
+			pthread_cond_wait(&log->witness_work, &log->lock);
+		if (!log->witness_pending)
+			break;
+		struct audit_checkpoint cp = log->witness_cp;
+		log->witness_pending = false;
+		pthread_mutex_unlock(&log->lock);
+		publish_witnesses(log, &cp);
+		pthread_mutex_lock(&log->lock);
+	}
+	pthread_mutex_unlock(&log->lock);
+	return NULL;
 }
 
 /* Inserts a checkpoint of the current frontier in the open transaction. */
@@ -398,13 +428,16 @@ static void *writer_main(void *arg)
 				 * database no longer follows it: stop until reopened,
 				 * which stores them from the journal. */
 				report_failure(log, &e, true);
-			} else if (wrote_cp) {
-				write_witness(log, &cp);
 			}
 		}
 		free_items(batch);
 
 		pthread_mutex_lock(&log->lock);
+		if (wrote_cp && log->nwitnesses) {
+			log->witness_cp = cp;
+			log->witness_pending = true;
+			pthread_cond_signal(&log->witness_work);
+		}
 		if (rc == ST_OK && !failed) {
 			log->committed = log->frontier.size;
 			if (batch)
@@ -684,7 +717,7 @@ static int append(struct audit_log *log, const struct audit_event *ev,
 	if (!log->has_writer)
 		return err_set(e, ST_EAUDIT, NULL, "the access log is open read-only");
 	struct buf body = BUF_INIT;
-	int rc = audit_event_body(ev, &body, e);
+	int rc = audit_event_body(ev, log->purpose_key, &body, e);
 	if (rc == ST_OK && body.len > JOURNAL_ENTRY_MAX - 256)
 		rc = err_set(e, ST_EINTERNAL, NULL,
 			     "an access-log event of %zu bytes is larger than the log takes", body.len);
@@ -737,7 +770,7 @@ static int append(struct audit_log *log, const struct audit_event *ev,
 	audit_entry_build(my, t, body.data, body.len, &entry);
 	merkle_leaf_hash(entry.data, entry.len, it->leaf);
 	journal_record(&log->jbuf, my, t, it->user_id, it->subject_id, it->record_id, it->action,
-		       it->outcome, it->leaf, entry.data, entry.len, log->chain);
+		       it->outcome, it->leaf, entry.data, entry.len, log->journal_key, log->chain);
 	it->entry = entry.data;
 	it->len = entry.len;
 	if (log->ptail)
@@ -855,6 +888,7 @@ void audit_stats(struct audit_log *log, struct audit_stats *out)
 	out->indexed = log->index_upto;
 	out->stored = log->committed;
 	out->backlog_waits = log->backlog_waits;
+	out->witness_failures = log->witness_failures;
 	out->failed = log->failed;
 	pthread_mutex_unlock(&log->lock);
 }
@@ -879,11 +913,26 @@ static char *index_path_for(const char *path)
 
 struct recovered {
 	struct item *head, *tail;
+	uint64_t from, size;        /* unsigned entries [from, size) are in the database */
+	struct merkle_hash *stored; /* their leaf hashes */
+	uint64_t seen;              /* of them, found in the journal */
+	int64_t differs;            /* the first whose journal record differs, or -1 */
 };
 
 static void recover_one(void *ctx, const struct journal_entry *je)
 {
 	struct recovered *r = ctx;
+	if (je->seq < r->size) {
+		/* an unsigned entry of the database: its journal record vouches
+		 * for it (authenticated with the journal key) */
+		if (je->seq >= r->from) {
+			r->seen++;
+			if (r->differs < 0 &&
+			    !secure_equal(je->leaf, r->stored[je->seq - r->from].h, HASH_BYTES))
+				r->differs = (int64_t)je->seq;
+		}
+		return;
+	}
 	struct item *it = xcalloc(1, sizeof(*it));
 	it->seq = je->seq;
 	it->time_us = je->time_us;
@@ -903,14 +952,76 @@ static void recover_one(void *ctx, const struct journal_entry *je)
 	r->tail = it;
 }
 
-/* Stores what the journal holds beyond the database (a crash), and flushes
- * the database, so that the journal can start over. */
-static int recover(struct audit_log *log, const char *path, uint64_t size, struct st_error *e)
+/* Leaf hashes of the database's entries [from, to). */
+static int load_leaves(struct store_conn *c, uint64_t from, uint64_t to, struct merkle_hash *out,
+		       struct st_error *e)
 {
-	struct recovered r = {0};
+	struct store_stmt *s;
+	int rc = store_prepare(c,
+			       "SELECT seq, leaf_hash FROM audit_event WHERE seq >= ? AND seq < ? "
+			       "ORDER BY seq",
+			       &s, e);
+	if (rc != ST_OK)
+		return rc;
+	store_bind(s, "ii", (int64_t)from, (int64_t)to);
+	uint64_t expect = from;
+	while ((rc = store_step(s, e)) == STORE_ROW) {
+		size_t len = 0;
+		const void *h = store_col_blob(s, 1, &len);
+		if ((uint64_t)store_col_int(s, 0) != expect || len != HASH_BYTES) {
+			rc = err_set(e, ST_ECRYPTO, NULL, "access-log entry %llu is missing or malformed",
+				     (unsigned long long)expect);
+			break;
+		}
+		memcpy(out[expect - from].h, h, HASH_BYTES);
+		expect++;
+	}
+	store_done(s);
+	return rc == STORE_DONE ? ST_OK : rc;
+}
+
+static int unsigned_entries_refused(uint64_t from, uint64_t size, const char *why,
+				    struct st_error *e)
+{
+	return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+			"entries %llu to %llu of the access log are covered neither by a signed "
+			"checkpoint nor by the journal (%s): the log was altered and cannot be "
+			"trusted; check it against a witness (steward audit verify --witness FILE) "
+			"and restore it from a backup",
+			(unsigned long long)from, (unsigned long long)size - 1, why);
+}
+
+/* Checks that the entries after the newest checkpoint [from, size) are
+ * those the journal holds, stores what the journal holds beyond the
+ * database (a crash), and flushes the database, so that the journal can
+ * start over. */
+static int recover(struct audit_log *log, const char *path, uint64_t from, uint64_t size,
+		   struct st_error *e)
+{
+	struct recovered r = {.from = from, .size = size, .differs = -1};
+	int rc = ST_OK;
+	if (from < size) {
+		r.stored = xcalloc(size - from, sizeof(*r.stored));
+		rc = load_leaves(log->wconn, from, size, r.stored, e);
+	}
 	uint64_t end = size;
-	int rc = journal_scan(path, size, false, recover_one, &r, &end, e);
-	struct item *p = r.head;
+	struct st_error se = {0};
+	if (rc == ST_OK) {
+		rc = journal_scan(path, from, false, log->journal_key, recover_one, &r, &end, &se);
+		if (rc != ST_OK && from < size && str_eq(se.code, "journal_hole"))
+			rc = unsigned_entries_refused(from, size, "the journal does not hold them", e);
+		else if (rc != ST_OK && e)
+			*e = se;
+	}
+	if (rc == ST_OK && from < size && r.differs >= 0)
+		rc = unsigned_entries_refused(from, size, "an entry differs from its journal record",
+					      e);
+	else if (rc == ST_OK && from < size && r.seen != size - from)
+		rc = unsigned_entries_refused(from, size, "the journal does not hold them all", e);
+	free(r.stored);
+	struct item *p = rc == ST_OK ? r.head : NULL;
+	if (rc != ST_OK)
+		free_items(r.head);
 	while (rc == ST_OK && p) {
 		struct item *batch = p, *last = p;
 		for (int n = 1; n < MAX_BATCH && last->next; n++)
@@ -932,6 +1043,83 @@ static int recover(struct audit_log *log, const char *path, uint64_t size, struc
 	return rc;
 }
 
+/* Before anything is stored or signed: the newest checkpoint is this log's
+ * and matches the entries, and the log is a consistent extension of every
+ * witness. *cp_size receives the newest checkpoint's size (0 if none). */
+static int check_history(struct audit_log *log, uint64_t size, uint64_t *cp_size,
+			 struct st_error *e)
+{
+	*cp_size = 0;
+	struct audit_checkpoint cp;
+	struct st_error ce = {0};
+	int rc = audit_latest_checkpoint(log, &cp, &ce);
+	if (rc == ST_ENOTFOUND) {
+		if (size > 0)
+			return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+					"the access log holds %llu entries but no signed checkpoint: "
+					"its checkpoints were removed, and it cannot be trusted; check "
+					"it against a witness (steward audit verify --witness FILE) "
+					"and restore it from a backup",
+					(unsigned long long)size);
+	} else if (rc != ST_OK) {
+		if (e)
+			*e = ce;
+		return rc;
+	} else {
+		unsigned char root[HASH_BYTES];
+		struct merkle_frontier f;
+		if (!audit_checkpoint_valid(&cp, log->pk))
+			return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+					"the access log's newest checkpoint (%llu entries) is not "
+					"signed by this log's key",
+					(unsigned long long)cp.tree_size);
+		if (cp.tree_size > size)
+			return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+					"the access log was truncated: its newest signed checkpoint "
+					"covers %llu entries but only %llu remain",
+					(unsigned long long)cp.tree_size, (unsigned long long)size);
+		rc = audit_db_frontier(log->wconn, cp.tree_size, &f, e);
+		if (rc != ST_OK)
+			return rc;
+		merkle_frontier_root(&f, root);
+		if (!secure_equal(root, cp.root, HASH_BYTES))
+			return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
+					"the access log does not match its newest signed checkpoint "
+					"(%llu entries): entries were altered",
+					(unsigned long long)cp.tree_size);
+		*cp_size = cp.tree_size;
+	}
+	unsigned char now[HASH_BYTES];
+	merkle_frontier_root(&log->frontier, now);
+	for (size_t i = 0; i < log->nwitnesses; i++) {
+		const char *path = log->witnesses[i];
+		/* a new log has nothing witnessed yet */
+		if (i == 0 && log->own_witness && size == 0 && !file_exists(path))
+			continue;
+		struct audit_checkpoint w;
+		rc = audit_witness_read(path, log->pk, &w, e);
+		if (rc == ST_OK)
+			rc = audit_witness_consistent(log->wconn, size, now, &w, path, e);
+		if (rc != ST_OK)
+			return rc;
+	}
+	return ST_OK;
+}
+
+void audit_journal_key(const unsigned char sign_sk[SIGN_SECRET_BYTES],
+		       unsigned char key[KEY_BYTES])
+{
+	static const char label[] = "steward-audit-journal-key/1";
+	hmac_sha256(sign_sk, label, sizeof(label) - 1, key);
+}
+
+static void purpose_key(const unsigned char sign_sk[SIGN_SECRET_BYTES],
+			unsigned char key[KEY_BYTES])
+{
+	static const char label[] = "steward-audit-purpose-key/1";
+	hmac_sha256(sign_sk, label, sizeof(label) - 1, key);
+}
+
 int audit_open(const struct audit_options *opt, struct audit_log **out, struct st_error *e)
 {
 	struct audit_log *log = xcalloc(1, sizeof(*log));
@@ -942,10 +1130,16 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	pthread_cond_init(&log->flush_work, NULL);
 	cond_init_monotonic(&log->indexed);
 	pthread_cond_init(&log->done, NULL);
+	pthread_cond_init(&log->witness_work, NULL);
 	memcpy(log->pk, opt->sign_pk, SIGN_PUBLIC_BYTES);
 	audit_log_id(log->pk, log->log_id);
-	if (opt->witness_path)
-		log->witness_path = xstrdup(opt->witness_path);
+	log->witnesses = xcalloc(opt->nwitnesses + 1, sizeof(char *));
+	if (opt->witness_path) {
+		log->witnesses[log->nwitnesses++] = xstrdup(opt->witness_path);
+		log->own_witness = true;
+	}
+	for (size_t i = 0; i < opt->nwitnesses; i++)
+		log->witnesses[log->nwitnesses++] = xstrdup(opt->witnesses[i]);
 	struct store_options so = {.backend = "sqlite", .location = opt->path, .vfs = opt->vfs,
 				   .create = opt->create, .pool_size = 8};
 	int rc = store_open(&so, &log->db, e);
@@ -958,6 +1152,10 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 	if (opt->sign_sk) {
 		log->sk = secure_alloc(SIGN_SECRET_BYTES);
 		memcpy(log->sk, opt->sign_sk, SIGN_SECRET_BYTES);
+		log->journal_key = secure_alloc(KEY_BYTES);
+		audit_journal_key(log->sk, log->journal_key);
+		log->purpose_key = secure_alloc(KEY_BYTES);
+		purpose_key(log->sk, log->purpose_key);
 		rc = store_acquire(log->db, &log->wconn, e);
 		if (rc == ST_OK)
 			rc = store_defer_sync(log->wconn, e);
@@ -965,28 +1163,34 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 			goto fail;
 		/* Anything an earlier process committed is made durable first. */
 		rc = store_sync(log->db, e);
-		uint64_t size = 0;
+		uint64_t size = 0, cp_size = 0;
 		if (rc == ST_OK)
 			rc = audit_db_size(log->wconn, &size, e);
 		if (rc == ST_OK)
 			rc = audit_db_frontier(log->wconn, size, &log->frontier, e);
 		if (rc == ST_OK) {
-			int64_t t = 0, cps = 0;
+			int64_t t = 0;
 			if (size)
 				rc = store_query_int(log->wconn, &t, e,
 						     "SELECT time_us FROM audit_event WHERE seq = ?", "i",
 						     (int64_t)size - 1);
-			if (rc == ST_OK)
-				rc = store_query_int(log->wconn, &cps, e,
-						     "SELECT COALESCE(MAX(tree_size), 0) FROM "
-						     "audit_checkpoint",
-						     "");
 			log->stored_time_us = t;
-			log->last_cp_size = (uint64_t)cps;
-			log->last_cp_mono_us = mono_us();
 		}
 		if (rc == ST_OK)
-			rc = recover(log, opt->path, size, e);
+			rc = check_history(log, size, &cp_size, e);
+		if (rc == ST_OK) {
+			log->last_cp_size = cp_size;
+			log->last_cp_mono_us = mono_us();
+			rc = recover(log, opt->path, cp_size, size, e);
+		}
+		if (rc == ST_OK && log->frontier.size > log->last_cp_size) {
+			/* What this open vouched for is signed before anything new. */
+			struct audit_checkpoint cp;
+			bool wrote = false;
+			rc = store_items(log, NULL, true, &cp, &wrote, e);
+			if (rc == ST_OK && wrote)
+				publish_witnesses(log, &cp);
+		}
 		if (rc != ST_OK)
 			goto fail;
 		size = log->frontier.size;
@@ -1008,6 +1212,8 @@ int audit_open(const struct audit_options *opt, struct audit_log **out, struct s
 			die("cannot start the access-log indexer");
 		if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
 			die("cannot start the access-log flusher");
+		if (pthread_create(&log->witnesser, NULL, witness_main, log) != 0)
+			die("cannot start the access-log witness writer");
 		log->has_writer = true;
 	}
 	*out = log;
@@ -1030,6 +1236,12 @@ void audit_close(struct audit_log *log)
 		pthread_join(log->flusher, NULL);
 		pthread_join(log->writer, NULL);
 		pthread_join(log->indexer, NULL);
+		/* the final checkpoint reaches the witnesses before the end */
+		pthread_mutex_lock(&log->lock);
+		log->witness_stop = true;
+		pthread_cond_signal(&log->witness_work);
+		pthread_mutex_unlock(&log->lock);
+		pthread_join(log->witnesser, NULL);
 	}
 	if (log->wconn)
 		store_release(log->wconn);
@@ -1037,7 +1249,11 @@ void audit_close(struct audit_log *log)
 	store_close(log->idx);
 	store_close(log->db);
 	secure_free(log->sk);
-	free(log->witness_path);
+	secure_free(log->journal_key);
+	secure_free(log->purpose_key);
+	for (size_t i = 0; i < log->nwitnesses; i++)
+		free(log->witnesses[i]);
+	free(log->witnesses);
 	free_items(log->phead);
 	free_items(log->ihead);
 	buf_release(&log->jbuf);
@@ -1048,5 +1264,65 @@ void audit_close(struct audit_log *log)
 	pthread_cond_destroy(&log->flush_work);
 	pthread_cond_destroy(&log->indexed);
 	pthread_cond_destroy(&log->done);
+	pthread_cond_destroy(&log->witness_work);
 	free(log);
+}
+
+/* --- copies of a log database ------------------------------------------ */
+
+int audit_db_extent(const char *db_path, uint64_t *entries, uint64_t *signed_size,
+		    struct st_error *e)
+{
+	struct store *s = NULL;
+	struct store_options so = {.backend = "sqlite", .location = db_path, .pool_size = 1};
+	struct store_conn *c = NULL;
+	int64_t n = 0, cp = 0;
+	int rc = store_open(&so, &s, e);
+	if (rc == ST_OK)
+		rc = store_acquire(s, &c, e);
+	if (rc == ST_OK)
+		rc = store_exec(c, "BEGIN", e);
+	if (rc == ST_OK) {
+		rc = store_query_int(c, &n, e, "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_event", "");
+		if (rc == ST_OK)
+			rc = store_query_int(c, &cp, e,
+					     "SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoint",
+					     "");
+		store_exec(c, "COMMIT", NULL);
+	}
+	if (c)
+		store_release(c);
+	store_close(s);
+	*entries = (uint64_t)n;
+	*signed_size = (uint64_t)cp;
+	return rc;
+}
+
+int audit_trim_unsigned(const char *db_path, uint64_t *kept, struct st_error *e)
+{
+	struct store *s = NULL;
+	struct store_options so = {.backend = "sqlite", .location = db_path, .pool_size = 1};
+	struct store_conn *c = NULL;
+	int64_t cp = 0;
+	int rc = store_open(&so, &s, e);
+	if (rc == ST_OK)
+		rc = store_acquire(s, &c, e);
+	if (rc == ST_OK)
+		rc = store_begin(c, e);
+	if (rc == ST_OK)
+		rc = store_query_int(c, &cp, e,
+				     "SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoint", "");
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM audit_event WHERE seq >= ?", "i", cp);
+	if (rc == ST_OK)
+		rc = store_run(c, e, "DELETE FROM audit_node WHERE ((idx + 1) << level) > ?", "i", cp);
+	if (rc == ST_OK)
+		rc = store_commit(c, e);
+	else if (c)
+		store_rollback(c);
+	if (c)
+		store_release(c);
+	store_close(s);
+	*kept = (uint64_t)cp;
+	return rc;
 }

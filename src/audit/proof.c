@@ -258,6 +258,26 @@ static void manifest_digest(const json_t *pkg, unsigned char out[HASH_BYTES])
 	json_decref(copy);
 }
 
+/* An included entry's sealed purpose is disclosed: its text, and the
+ * entry's key, with which the recipient opens it from the entry itself. */
+static void disclose_purpose(struct audit_log *log, json_t *item, const char *entry, size_t len)
+{
+	json_error_t je;
+	json_t *ev = json_loadb(entry, len, 0, &je);
+	unsigned char k[KEY_BYTES];
+	char *text = NULL;
+	if (ev && log->purpose_key && audit_purpose_entry_key(log->purpose_key, ev, k) == ST_OK &&
+	    audit_purpose_open(k, json_object_get(ev, "purpose"), &text) == ST_OK) {
+		char *hex = hex_encode(k, KEY_BYTES);
+		json_object_set_new(item, "purpose", json_string(text));
+		json_object_set_new(item, "purpose_key", json_string(hex));
+		free(hex);
+		secure_free_plain(text, strlen(text));
+	}
+	secure_wipe(k, KEY_BYTES);
+	json_decref(ev);
+}
+
 int audit_export(struct audit_log *log, const struct audit_export_options *o,
 		 json_t **package, struct st_error *e)
 {
@@ -335,6 +355,7 @@ int audit_export(struct audit_log *log, const struct audit_export_options *o,
 			json_t *item = json_object();
 			json_object_set_new(item, "seq", json_integer((json_int_t)seq));
 			json_object_set_new(item, "entry", json_stringn(entry, el));
+			disclose_purpose(log, item, entry, el);
 			json_array_append_new(entries, item);
 		}
 		store_done(s);
@@ -417,6 +438,26 @@ int audit_export(struct audit_log *log, const struct audit_export_options *o,
 	free(sx);
 	*package = pkg;
 	return ST_OK;
+}
+
+/* A disclosed purpose must be what the entry's key opens from the entry
+ * (a sealed purpose left undisclosed is fine: it stays sealed). */
+static bool check_purpose(const json_t *ev, const json_t *item)
+{
+	const char *said = json_string_value(json_object_get(item, "purpose"));
+	const char *khex = json_string_value(json_object_get(item, "purpose_key"));
+	const json_t *sealed = json_object_get(ev, "purpose");
+	if (!said && !khex)
+		return true;
+	unsigned char k[KEY_BYTES];
+	char *text = NULL;
+	bool ok = said && khex && json_is_object(sealed) &&
+		  hex_decode(khex, k, KEY_BYTES) == ST_OK &&
+		  audit_purpose_open(k, sealed, &text) == ST_OK && str_eq(text, said);
+	if (text)
+		secure_free_plain(text, strlen(text));
+	secure_wipe(k, KEY_BYTES);
+	return ok;
 }
 
 static int bad(struct st_error *e, const char *field, const char *msg)
@@ -546,9 +587,15 @@ int audit_verify_package(const json_t *pkg, const unsigned char *pinned_pk,
 		bool ok = ej && json_integer_value(json_object_get(ej, "seq")) == seq &&
 			  (!quser || json_integer_value(json_object_get(ej, "user")) == quser) &&
 			  (!qsubj || json_integer_value(json_object_get(ej, "subject")) == qsubj);
+		bool purpose_ok = !ej || check_purpose(ej, item);
 		json_decref(ej);
 		if (!ok) {
 			rc = bad(e, field, "an entry does not match the query it claims");
+			break;
+		}
+		if (!purpose_ok) {
+			rc = bad(e, field,
+				 "a disclosed purpose is not the one the entry holds sealed");
 			break;
 		}
 		r->entries++;

@@ -4,6 +4,8 @@
  * the monotonic times; a filter by record, subject, user or outcome seeks
  * the bucketed query index (index.c) once per bucket; events too recent to
  * be indexed are read from the log directly. No query scans the log.
+ * Sealed purposes are opened for the answer (the caller was allowed to read
+ * the log); the log itself keeps them sealed.
  */
 #include "audit/audit_internal.h"
 
@@ -41,6 +43,7 @@ struct collect {
 	int limit;
 	int count;   /* matches found, up to limit + 1 */
 	int64_t last; /* seq of the last one kept */
+	const unsigned char *purpose_key; /* opens sealed purposes, or NULL */
 };
 
 static bool matches(struct store_stmt *s, const struct audit_query *q)
@@ -69,6 +72,7 @@ static int keep(struct collect *k, struct store_stmt *s, struct st_error *e)
 	if (!ev)
 		return err_set(e, ST_ECRYPTO, NULL, "access-log entry %lld is malformed",
 			       (long long)store_col_int(s, 0));
+	audit_purpose_open_event(k->purpose_key, ev);
 	json_array_append_new(k->list, ev);
 	k->last = store_col_int(s, 0);
 	return ST_OK;
@@ -160,7 +164,7 @@ int audit_query(struct audit_log *log, const struct audit_query *q, json_t **eve
 	if (!log->idx)
 		table = NULL, upto = 0;
 
-	struct collect k = {q, json_array(), limit, 0, -1};
+	struct collect k = {q, json_array(), limit, 0, -1, log->purpose_key};
 	rc = store_acquire(log->db, &c, e);
 	if (rc != ST_OK) {
 		json_decref(k.list);

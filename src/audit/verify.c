@@ -3,8 +3,17 @@
  * the stored entries and hold everything else to it. Detects an altered,
  * removed, inserted or reordered entry, altered index columns (which would
  * hide events from queries), altered or inserted tree nodes, forged or
- * inconsistent checkpoints, a truncated log, and (with a witness) a log
- * rolled back to an older state.
+ * inconsistent checkpoints, a truncated log, a log with entries and no
+ * checkpoint, entries after the newest checkpoint that the journal does
+ * not vouch for, an altered or forged journal record, and a log that is
+ * not a consistent extension of a witness (rolled back, or its history
+ * rewritten — even with recomputed hashes and re-signed checkpoints).
+ *
+ * Every entry must be vouched for by a signature: a signed checkpoint
+ * that covers it, or its record in the journal, whose MAC needs the
+ * journal key (derived from the signing key, which the master key wraps).
+ * Without that key, entries not yet signed cannot be authenticated, and
+ * verification says so instead of passing.
  */
 #include "audit/audit_internal.h"
 
@@ -126,59 +135,49 @@ static int fail_at(struct audit_verify_report *r, uint64_t seq, struct st_error 
 	return err_setc(e, ST_ECRYPTO, "verification_failed", NULL, "%s", msg);
 }
 
-static int load_witness(const char *path, const unsigned char *pk, struct audit_checkpoint *w,
-			bool *have, struct st_error *e)
-{
-	*have = false;
-	if (!path || !file_exists(path))
-		return ST_OK;
-	char *text = NULL;
-	size_t len = 0;
-	int rc = file_read_all(path, 1 << 16, &text, &len, e);
-	if (rc != ST_OK)
-		return rc;
-	json_error_t je;
-	json_t *j = json_loadb(text, len, 0, &je);
-	free(text);
-	rc = audit_checkpoint_parse(j, w, e);
-	json_decref(j);
-	if (rc != ST_OK)
-		return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
-				"the witness file %s is malformed", path);
-	if (!audit_checkpoint_valid(w, pk))
-		return err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
-				"the witness checkpoint in %s is not signed by this log's key",
-				path);
-	*have = true;
-	return ST_OK;
-}
-
-struct journal_tail {
-	struct merkle_frontier *f;
-	uint64_t n;
+/* The journal's records from the newest checkpoint on, read just after
+ * the database snapshot was taken. */
+struct journal_read {
+	uint64_t from;
+	struct merkle_hash *leaf; /* [from, from + n) */
+	uint64_t n, cap;
 };
 
-static void tail_one(void *ctx, const struct journal_entry *je)
+static void journal_one(void *ctx, const struct journal_entry *je)
 {
-	struct journal_tail *t = ctx;
-	merkle_frontier_push(t->f, 0, je->leaf, NULL, NULL);
-	t->n++;
+	struct journal_read *j = ctx;
+	if (je->seq != j->from + j->n)
+		return; /* cannot happen: the scan hands them over in order */
+	if (j->n == j->cap) {
+		j->cap = j->cap ? 2 * j->cap : 1024;
+		j->leaf = xrealloc(j->leaf, j->cap * sizeof(*j->leaf));
+	}
+	memcpy(j->leaf[j->n++].h, je->leaf, HASH_BYTES);
 }
 
-int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
-		 const char *witness_path, struct audit_verify_report *r, struct st_error *e)
+static int verify_once(const struct audit_verify_options *o, struct audit_verify_report *r,
+		       bool *retry, struct st_error *e)
 {
+	const char *db_path = o->db_path;
+	const unsigned char *pk = o->pk;
 	memset(r, 0, sizeof(*r));
 	r->bad_seq = -1;
+	*retry = false;
 	if (!file_exists(db_path))
 		return err_set(e, ST_ENOTFOUND, NULL, "no access log at %s", db_path);
-	struct audit_checkpoint witness;
-	bool have_witness = false;
-	int rc = load_witness(witness_path, pk, &witness, &have_witness, e);
-	if (rc != ST_OK)
+	/* the witnesses first: each written after the log held its checkpoint */
+	struct audit_checkpoint *wit = xcalloc(o->nwitnesses + 1, sizeof(*wit));
+	int rc = ST_OK;
+	for (size_t i = 0; i < o->nwitnesses && rc == ST_OK; i++)
+		rc = audit_witness_read(o->witnesses[i], pk, &wit[i], e);
+	if (rc != ST_OK) {
+		free(wit);
 		return rc;
-	char log_id[40];
-	audit_log_id(pk, log_id);
+	}
+	struct journal_read jr = {0};
+	struct st_error je_err = {0};
+	int jrc = ST_OK;
+	bool live = false;
 	struct store *db = NULL;
 	struct store_options so = {.backend = "sqlite", .location = db_path, .pool_size = 4};
 	rc = store_open(&so, &db, e);
@@ -220,6 +219,21 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 	if ((rc = store_acquire(db, &ce, e)) || (rc = store_exec(ce, "BEGIN", e)))
 		goto out;
 	cc = cn = ce;
+	{
+		/* The snapshot begins with this read; the journal is read at once
+		 * after it, while it still holds every entry the snapshot has
+		 * after its newest checkpoint (a segment is reused only once a
+		 * checkpoint covers it). */
+		int64_t newest = 0;
+		rc = store_query_int(ce, &newest, e,
+				     "SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoint", "");
+		if (rc != ST_OK)
+			goto out;
+		jr.from = (uint64_t)newest;
+		live = journal_live(db_path);
+		jrc = journal_scan(db_path, jr.from, true, o->journal_key, journal_one, &jr, NULL,
+				   &je_err);
+	}
 
 	rc = store_prepare(cc,
 			   "SELECT tree_size, time_us, root_hash, note, signature FROM "
@@ -389,17 +403,6 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			r->last_checkpoint_size = cp.tree_size;
 			NEXT_CHECKPOINT();
 		}
-		if (have_witness && witness.tree_size == f.size) {
-			unsigned char root[HASH_BYTES];
-			merkle_frontier_root(&f, root);
-			if (!secure_equal(root, witness.root, HASH_BYTES)) {
-				rc = fail_at(r, 0, e,
-					     "the log does not match the witnessed checkpoint at tree "
-					     "size %llu: it was rewritten",
-					     (unsigned long long)witness.tree_size);
-				goto out;
-			}
-		}
 	}
 	if (step != STORE_DONE) {
 		rc = step;
@@ -413,11 +416,26 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			     (unsigned long long)cp.tree_size, (unsigned long long)f.size);
 		goto out;
 	}
-	if (have_witness && witness.tree_size > f.size) {
-		rc = fail_at(r, f.size, e,
-			     "the log is older than the witnessed checkpoint (%llu entries, the "
-			     "log has %llu): it was truncated or an old copy was put back",
-			     (unsigned long long)witness.tree_size, (unsigned long long)f.size);
+	/* every witness: the log extends it (RFC 6962 consistency proof from
+	 * the stored tree to the entries' root) */
+	uint64_t n = f.size;
+	unsigned char db_root[HASH_BYTES];
+	merkle_frontier_root(&f, db_root);
+	for (size_t i = 0; i < o->nwitnesses; i++) {
+		struct st_error we = {0};
+		if (audit_witness_consistent(cn, n, db_root, &wit[i], o->witnesses[i], &we) != ST_OK) {
+			rc = fail_at(r, wit[i].tree_size > n ? n : 0, e, "%s", we.message);
+			goto out;
+		}
+		r->witnesses++;
+		if (wit[i].tree_size > r->witnessed_size)
+			r->witnessed_size = wit[i].tree_size;
+	}
+	if (f.size > 0 && r->checkpoints == 0) {
+		rc = fail_at(r, 0, e,
+			     "the log holds %llu entries but no signed checkpoint: its checkpoints "
+			     "were removed (or it was never signed), and nothing vouches for it",
+			     (unsigned long long)f.size);
 		goto out;
 	}
 	if (ic.c) {
@@ -464,16 +482,59 @@ int audit_verify(const char *db_path, const unsigned char pk[SIGN_PUBLIC_BYTES],
 			     (long long)stored_nodes, (unsigned long long)vs.nodes_seen);
 		goto out;
 	}
-	/* Events durable in the journal that the database does not hold yet
-	 * (the server is storing them, or stopped before it could): they
-	 * extend the tree, unsigned until the next checkpoint. */
-	struct journal_tail jt = {&f, 0};
-	rc = journal_scan(db_path, f.size, true, tail_one, &jt, NULL, e);
-	if (rc != ST_OK) {
-		rc = fail_at(r, f.size, e, "%s", e->message);
+	/* The journal: entries after the newest checkpoint must be there,
+	 * authenticated, and what it holds beyond the database extends the
+	 * tree (the server is storing it, or stopped before it could). */
+	if (jrc != ST_OK) {
+		rc = fail_at(r, f.size, e, "%s", je_err.message);
 		goto out;
 	}
-	r->journal_tail = jt.n;
+	uint64_t signed_size = r->last_checkpoint_size;
+	if (n > signed_size) {
+		if (!o->journal_key) {
+			rc = fail_at(r, signed_size, e,
+				     "entries %llu to %llu are not signed yet, and their journal "
+				     "records cannot be authenticated without the master key: give "
+				     "--passphrase-file (or $STEWARD_PASSPHRASE), or verify again "
+				     "after the next checkpoint",
+				     (unsigned long long)signed_size, (unsigned long long)n - 1);
+			goto out;
+		}
+		if (jr.from > signed_size || jr.from + jr.n < n) {
+			*retry = live;
+			rc = fail_at(r, signed_size, e,
+				     "entries %llu to %llu are covered neither by a signed checkpoint "
+				     "nor by the journal: they were written by someone who could not "
+				     "sign them (checkpoints removed, entries rewritten)",
+				     (unsigned long long)signed_size, (unsigned long long)n - 1);
+			goto out;
+		}
+		struct db_source src = {cn};
+		for (uint64_t i = signed_size; i < n; i++) {
+			unsigned char leaf[HASH_BYTES];
+			if (audit_db_perfect(&src, 0, i, leaf, e) != ST_OK ||
+			    !secure_equal(leaf, jr.leaf[i - jr.from].h, HASH_BYTES)) {
+				rc = fail_at(r, i, e,
+					     "entry %llu is not signed yet and differs from its "
+					     "journal record: it was altered",
+					     (unsigned long long)i);
+				goto out;
+			}
+		}
+	}
+	for (uint64_t i = n; i < jr.from + jr.n; i++) {
+		merkle_frontier_push(&f, 0, jr.leaf[i - jr.from].h, NULL, NULL);
+		r->journal_tail++;
+	}
+	if (r->journal_tail && !o->journal_key) {
+		rc = fail_at(r, n, e,
+			     "the journal holds %llu events not yet in the log, which cannot be "
+			     "authenticated without the master key: give --passphrase-file (or "
+			     "$STEWARD_PASSPHRASE), or start the server, which authenticates and "
+			     "stores them",
+			     (unsigned long long)r->journal_tail);
+		goto out;
+	}
 	r->tree_size = f.size;
 	merkle_frontier_root(&f, r->root);
 	r->unsigned_tail = f.size - r->last_checkpoint_size;
@@ -495,6 +556,20 @@ out:
 	store_close(ic.idx);
 	for (int t = 0; t < 4; t++)
 		free(ic.rows[t]);
-	(void)log_id;
+	free(jr.leaf);
+	free(wit);
 	return rc;
+}
+
+int audit_verify(const struct audit_verify_options *o, struct audit_verify_report *r,
+		 struct st_error *e)
+{
+	/* Beside a running server the journal may move on between the
+	 * snapshot and its reading (rarely): then again. */
+	for (int attempt = 0;; attempt++) {
+		bool retry = false;
+		int rc = verify_once(o, r, &retry, e);
+		if (rc == ST_OK || !retry || attempt == 3)
+			return rc;
+	}
 }

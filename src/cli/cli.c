@@ -35,6 +35,11 @@ static const struct command {
 	 "write an evidence package for a time window (--data: offline, from the data directory)"},
 	{"audit verify-proof", cmd_audit_verify_proof, "FILE [--public-key FILE]",
 	 "check an evidence package on its own"},
+	{"audit witness", cmd_audit_witness, "--data DIR FILE",
+	 "create a witness file outside the data directory (for serve --witness)"},
+	{"audit publish", cmd_audit_publish,
+	 "--data DIR [--publish-smtp URL --publish-from A --publish-to A[,A]] [--publish-post URL]",
+	 "mail or post the log's newest signed checkpoint now"},
 	{"policy check", cmd_policy_check, "FILE [--inventory FILE]",
 	 "validate a rule file; report rules that never apply or conflict"},
 	{"policy install", cmd_policy_install, "--data DIR FILE [--note TEXT]",
@@ -159,6 +164,37 @@ static int cmd_help(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		printf("  %-*s  %s\n", width, commands[i].name, commands[i].help);
 	printf("\nRun 'steward COMMAND --help' for a command's options; docs/cli.md has more.\n");
+	return 0;
+}
+
+int cli_take_repeated(int *argc, char **argv, const char *name, struct cli_list *out)
+{
+	size_t nl = strlen(name);
+	int kept = 0;
+	for (int i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+		const char *v = NULL;
+		if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, nl) &&
+		    (a[2 + nl] == '\0' || a[2 + nl] == '=')) {
+			if (a[2 + nl] == '=')
+				v = a + 3 + nl;
+			else if (i + 1 < *argc)
+				v = argv[++i];
+			if (!v) {
+				fprintf(stderr, "steward: --%s needs a value\n", name);
+				return -1;
+			}
+			if (out->n == CLI_LIST_MAX) {
+				fprintf(stderr, "steward: --%s is given at most %d times\n", name,
+					CLI_LIST_MAX);
+				return -1;
+			}
+			out->item[out->n++] = v;
+			continue;
+		}
+		argv[kept++] = argv[i];
+	}
+	*argc = kept;
 	return 0;
 }
 
@@ -311,6 +347,13 @@ int cli_passphrase(const char *path, char **out, struct st_error *e)
 int cli_open_data(const char *data, const char *ppfile, bool exclusive, struct steward **st,
 		  struct st_error *e)
 {
+	return cli_open_data_witnessed(data, ppfile, exclusive, NULL, 0, st, e);
+}
+
+int cli_open_data_witnessed(const char *data, const char *ppfile, bool exclusive,
+			    const char *const *witnesses, size_t nwitnesses, struct steward **st,
+			    struct st_error *e)
+{
 	char *passphrase = NULL;
 	int rc = cli_passphrase(ppfile, &passphrase, e);
 	if (rc != ST_OK)
@@ -320,6 +363,8 @@ int cli_open_data(const char *data, const char *ppfile, bool exclusive, struct s
 		.passphrase = passphrase,
 		.check_permissions = true,
 		.exclusive = exclusive,
+		.witnesses = witnesses,
+		.nwitnesses = nwitnesses,
 	};
 	rc = steward_open(&o, st, e);
 	if (passphrase)

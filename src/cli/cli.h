@@ -24,6 +24,17 @@ struct cli_opt {
 	const char *help;
 };
 
+/* The values of an option that may be given more than once. */
+#define CLI_LIST_MAX 16
+struct cli_list {
+	const char *item[CLI_LIST_MAX];
+	size_t n;
+};
+/* Takes every --name VALUE (or --name=VALUE) out of argv, in order, into
+ * out, before cli_parse sees the rest (which still lists the option for
+ * --help). Prints an error and returns -1 on a missing value or too many. */
+int cli_take_repeated(int *argc, char **argv, const char *name, struct cli_list *out);
+
 /* Parses argv against opts (NULL-name terminated); positional arguments
  * are collected into pos (at most maxpos). Prints an error and returns -1
  * on an unknown option or a missing value. */
@@ -44,6 +55,10 @@ int cli_passphrase(const char *path, char **out, struct st_error *e);
  * the directory's lock, so the server must be stopped). */
 int cli_open_data(const char *data, const char *ppfile, bool exclusive, struct steward **st,
 		  struct st_error *e);
+/* The same, with the access log's witnesses outside the data directory. */
+int cli_open_data_witnessed(const char *data, const char *ppfile, bool exclusive,
+			    const char *const *witnesses, size_t nwitnesses, struct steward **st,
+			    struct st_error *e);
 /* --data, else $STEWARD_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
 
@@ -94,6 +109,8 @@ int cmd_backup(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify_proof(int argc, char **argv);
+int cmd_audit_witness(int argc, char **argv);
+int cmd_audit_publish(int argc, char **argv);
 int cmd_policy_check(int argc, char **argv);
 int cmd_policy_install(int argc, char **argv);
 int cmd_users_unlock(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/publish.h"
 #include "crypto/crypto.h"
 #include "server/server.h"
 #include "steward/access.h"
@@ -158,7 +159,10 @@ int cmd_serve(int argc, char **argv)
 		   *key = NULL, *threads = NULL, *portfile = NULL, *idle = NULL, *maxage = NULL,
 		   *lock_after = NULL, *throttle_after = NULL, *per_address = NULL,
 		   *proxies = NULL, *connections = NULL, *loops = NULL, *header_timeout = NULL,
-		   *body_timeout = NULL;
+		   *body_timeout = NULL, *witness_help = NULL, *publish_to = NULL,
+		   *publish_pwfile = NULL, *publish_interval = NULL;
+	struct cli_list witnesses = {0};
+	struct publish_options po = {0};
 	const struct cli_opt opts[] = {
 		{"data", &data, NULL, "the data directory (or $STEWARD_DATA)"},
 		{"listen", &listen, NULL, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)"},
@@ -189,11 +193,24 @@ int cmd_serve(int argc, char **argv)
 		{"throttle-after", &throttle_after, NULL,
 		 "failed sign-ins from one address, within 15 minutes, that stop its sign-ins "
 		 "(default 30)"},
+		{"witness", &witness_help, NULL,
+		 "a witness file outside the data directory (steward audit witness creates it): "
+		 "the log must extend it, and it is advanced with every checkpoint; repeatable"},
+		{"publish-smtp", &po.smtp_url, NULL,
+		 "mail the signed checkpoint through smtp://HOST[:PORT] or smtps://"},
+		{"publish-from", &po.from, NULL, "the sender's mail address"},
+		{"publish-to", &publish_to, NULL, "recipients' mail addresses, comma-separated"},
+		{"publish-smtp-user", &po.smtp_user, NULL, "SMTP user name (then TLS is required)"},
+		{"publish-smtp-password-file", &publish_pwfile, NULL, "file holding the SMTP password"},
+		{"publish-post", &po.post_url, NULL, "post the signed checkpoint to this https:// URL"},
+		{"publish-interval", &publish_interval, NULL,
+		 "seconds between publications (default 86400: daily); one at start"},
 		{NULL, NULL, NULL, NULL},
 	};
 	const char *pos[1];
 	int npos;
-	if (cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
+	if (cli_take_repeated(&argc, argv, "witness", &witnesses) != 0 ||
+	    cli_parse(argc, argv, opts, pos, 0, &npos) != 0)
 		return 2;
 	data = cli_data_dir(data);
 	if (!data) {
@@ -238,10 +255,32 @@ int cmd_serve(int argc, char **argv)
 				"--throttle-after take positive numbers\n");
 		return 2;
 	}
+	int64_t ninterval = 86400;
+	if (publish_interval &&
+	    (!str_to_i64(publish_interval, &ninterval) || ninterval < 1 || ninterval > 31 * 86400)) {
+		fprintf(stderr, "steward: --publish-interval takes seconds, 1 to 2678400\n");
+		return 2;
+	}
+	po.interval_s = ninterval;
 	struct st_error e = {0};
+	char *tocopy = NULL, *smtp_password = NULL;
+	int rc = cli_publish_options(&po, publish_to, publish_pwfile, &tocopy, &smtp_password, &e);
+	if (rc == ST_OK)
+		rc = publish_validate(&po, &e);
 	struct steward *st = NULL;
-	if (cli_open_data(data, ppfile, true, &st, &e) != ST_OK)
+	if (rc == ST_OK)
+		rc = cli_open_data_witnessed(data, ppfile, true, witnesses.item, witnesses.n, &st,
+					     &e);
+	struct publisher *pub = NULL;
+	if (rc == ST_OK)
+		rc = publisher_start(st, &po, &pub, &e);
+	if (rc != ST_OK) {
+		steward_close(st);
+		free(tocopy);
+		if (smtp_password)
+			secure_free_plain(smtp_password, strlen(smtp_password));
 		return cli_fail(&e);
+	}
 	struct auth_settings as = {.idle_seconds = nidle, .max_seconds = nmax,
 				   .lock_after = (int)nlock, .client_limit = (int)nthrottle};
 	auth_configure(st, &as);
@@ -250,8 +289,12 @@ int cmd_serve(int argc, char **argv)
 				    .connections = (int)nconns, .loop_threads = (int)nloops,
 				    .header_timeout = (int)nheader, .body_timeout = (int)nbody,
 				    .port_file = portfile, .trusted_proxies = proxies};
-	int rc = server_run(st, &so, &e);
+	rc = server_run(st, &so, &e);
+	publisher_stop(pub);
 	steward_close(st);
+	free(tocopy);
+	if (smtp_password)
+		secure_free_plain(smtp_password, strlen(smtp_password));
 	if (rc != ST_OK)
 		return cli_fail(&e);
 	return 0;

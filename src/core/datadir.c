@@ -225,11 +225,12 @@ out:
 }
 
 static int open_audit(struct steward *st, const char *vfs, size_t segment, bool create,
-		      struct st_error *e)
+		      const char *const *witnesses, size_t nwitnesses, struct st_error *e)
 {
 	char *path = steward_path(st, AUDIT_DB);
 	char *witness = steward_path(st, WITNESS_FILE);
 	struct audit_options ao = {.path = path, .vfs = vfs, .witness_path = witness,
+				   .witnesses = witnesses, .nwitnesses = nwitnesses,
 				   .sign_sk = st->sign_sk, .sign_pk = st->sign_pk,
 				   .create = create, .journal_segment = segment};
 	int rc = audit_open(&ao, &st->audit, e);
@@ -304,7 +305,7 @@ int steward_init(const struct steward_init_options *opt, struct st_error *e)
 	if (rc == ST_OK)
 		rc = write_public_key(tmp, st->sign_pk, e);
 	if (rc == ST_OK)
-		rc = open_audit(st, NULL, 0, true, e);
+		rc = open_audit(st, NULL, 0, true, NULL, 0, e);
 	if (rc == ST_OK) {
 		json_t *detail = json_pack("{s:s, s:s}", "administrator", opt->admin_username,
 					   "master_key", opt->passphrase ? "passphrase" : "key file");
@@ -493,7 +494,8 @@ int steward_open(const struct steward_options *opt, struct steward **out,
 	if (rc != ST_OK)
 		goto fail;
 	/* The access log is created if missing (a directory from before it). */
-	rc = open_audit(st, opt->vfs, opt->journal_segment, true, e);
+	rc = open_audit(st, opt->vfs, opt->journal_segment, true, opt->witnesses, opt->nwitnesses,
+			e);
 	if (rc != ST_OK)
 		goto fail;
 	rc = access_load(st, e);
@@ -615,10 +617,13 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 	/* The data first, the log second: a change is committed only after
 	 * its event is durable in the journal, so every change in the data
 	 * copy has its event before the journal's durable end read just
-	 * after the copy; the log copy is taken once the log database holds
-	 * that much. With no server running, what only the journal holds
-	 * (after an unclean stop) would be missing from the copy: refused. */
+	 * after the copy; the log copy is taken once a signed checkpoint
+	 * covers that much, and cut back to its newest checkpoint (what came
+	 * after is vouched for only by the journal). With no server running,
+	 * what only the journal holds or vouches for (after an unclean stop)
+	 * would be missing from the copy: refused. */
 	int rc = ST_OK;
+	uint64_t signed_size = 0;
 	if (!*server_running) {
 		rc = log_db_size(log, &held, e);
 		if (rc == ST_OK)
@@ -629,25 +634,37 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 				      "not yet (the server stopped uncleanly): start and stop the "
 				      "server once, then back up",
 				      (unsigned long long)(need - held));
+		if (rc == ST_OK)
+			rc = audit_db_extent(log, &held, &signed_size, e);
+		if (rc == ST_OK && held > signed_size)
+			rc = err_setc(e, ST_ECONFLICT, "journal_ahead", "data",
+				      "the access log's newest %llu events are not signed yet (the "
+				      "server stopped uncleanly): start and stop the server once, "
+				      "then back up",
+				      (unsigned long long)(held - signed_size));
 	}
 	if (rc == ST_OK)
 		rc = backup_db(dir, MAIN_DB, dest, e);
 	if (rc == ST_OK && *server_running) {
+		/* the log is copied once a signed checkpoint covers every event
+		 * durable when the data copy ended (the server signs at least
+		 * once a second while events flow) */
 		rc = log_db_size(log, &held, e);
 		if (rc == ST_OK)
 			rc = audit_journal_end(log, held, &need, e);
-		for (int i = 0; rc == ST_OK && held < need; i++) {
+		if (rc == ST_OK)
+			rc = audit_db_extent(log, &held, &signed_size, e);
+		for (int i = 0; rc == ST_OK && signed_size < need; i++) {
 			if (i == 300) {
 				rc = err_setc(e, ST_EUNAVAIL, "busy", NULL,
-					      "the access log's database stayed behind its journal "
-					      "for 30 s; try again");
+					      "no signed checkpoint of the access log covered its "
+					      "journal's events within 30 s; try again");
 				break;
 			}
 			usleep(100000);
-			rc = log_db_size(log, &held, e);
+			rc = audit_db_extent(log, &held, &signed_size, e);
 		}
 	}
-	free(log);
 	/* the witness before the log: the copy of the log then holds the
 	 * checkpoint the witness names, or a later one */
 	if (rc == ST_OK)
@@ -656,13 +673,27 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 		rc = copy_small_file(dir, WITNESS_FILE, dest, false, e);
 	if (rc == ST_OK)
 		rc = backup_db(dir, AUDIT_DB, dest, e);
+	if (rc == ST_OK) {
+		/* the copy ends at its newest checkpoint: what came after it is
+		 * vouched for only by the journal, which is not copied */
+		char *copy = xasprintf("%s/%s", dest, AUDIT_DB);
+		uint64_t kept = 0;
+		rc = audit_trim_unsigned(copy, &kept, e);
+		if (rc == ST_OK && kept < need)
+			rc = err_set(e, ST_EINTERNAL, NULL,
+				     "the log copy ends at %llu events, before %llu",
+				     (unsigned long long)kept, (unsigned long long)need);
+		free(copy);
+	}
+	free(log);
 	if (rc == ST_OK && fsync_dir(dest) != 0)
 		rc = err_set(e, ST_EIO, NULL, "cannot flush %s", dest);
 	if (lock >= 0)
 		close(lock);
 	if (rc != ST_OK) {
 		/* nothing half-made is left that could pass for a backup */
-		static const char *const made[] = {MAIN_DB, AUDIT_DB, SIGNING_PUB, WITNESS_FILE};
+		static const char *const made[] = {MAIN_DB, AUDIT_DB, SIGNING_PUB, WITNESS_FILE,
+						   AUDIT_DB "-wal", AUDIT_DB "-shm"};
 		for (size_t i = 0; i < ARRAY_LEN(made); i++) {
 			char *p = xasprintf("%s/%s", dest, made[i]);
 			unlink(p);
@@ -670,6 +701,40 @@ int steward_backup(const char *dir, const char *dest, bool *server_running,
 		}
 		rmdir(dest);
 	}
+	return rc;
+}
+
+int steward_journal_key(const char *dir, const char *passphrase, unsigned char key[32],
+			struct st_error *e)
+{
+	struct steward st = {0};
+	st.dir = (char *)dir;
+	char *keydir = xasprintf("%s/keys", dir);
+	char *db = xasprintf("%s/%s", dir, MAIN_DB);
+	struct store_conn *c = NULL;
+	unsigned char *sk = secure_alloc(SIGN_SECRET_BYTES);
+	int rc = file_exists(db) ? ST_OK
+				 : err_setc(e, ST_ENOTFOUND, "no_datadir", "data",
+					    "%s is not a Steward data directory", dir);
+	if (rc == ST_OK)
+		rc = keyring_open(keydir, passphrase, &st.keys, e);
+	if (rc == ST_OK) {
+		struct store_options so = {.backend = "sqlite", .location = db, .pool_size = 1};
+		rc = store_open(&so, &st.db, e);
+	}
+	if (rc == ST_OK)
+		rc = store_acquire(st.db, &c, e);
+	if (rc == ST_OK)
+		rc = systemkey_load(&st, c, "audit-signing", sk, SIGN_SECRET_BYTES, e);
+	if (rc == ST_OK)
+		audit_journal_key(sk, key);
+	if (c)
+		store_release(c);
+	store_close(st.db);
+	keyring_free(st.keys);
+	secure_free(sk);
+	free(keydir);
+	free(db);
 	return rc;
 }
 

@@ -151,6 +151,13 @@ void hmac_sha256(const unsigned char key[KEY_BYTES], const void *data, size_t le
 	sodium_memzero(&st, sizeof(st));
 }
 
+void mac_keyed(const unsigned char key[KEY_BYTES], const void *data, size_t len,
+	       unsigned char *out, size_t outlen)
+{
+	ST_ASSERT(outlen >= MAC_MIN_BYTES && outlen <= HASH_BYTES);
+	crypto_generichash(out, outlen, data, len, key, KEY_BYTES);
+}
+
 void sign_keypair(unsigned char pk[SIGN_PUBLIC_BYTES], unsigned char sk[SIGN_SECRET_BYTES])
 {
 	crypto_sign_ed25519_keypair(pk, sk);

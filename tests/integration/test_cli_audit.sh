@@ -18,9 +18,15 @@ for _ in 1 2 3; do "$steward" keys rotate --data d > /dev/null; done
 "$steward" audit verify --data d > out || fail "verify of an honest log: $(cat out)"
 grep -q "access log verified: 5 entries" out || fail "verify output: $(cat out)"
 
-# an outside witness: created on first use, then checked
-"$steward" audit verify --data d --witness w.json > out || fail "witness: $(cat out)"
+# an outside witness: missing, it is a failure (not a pass); created on
+# purpose, then checked; never replaced by hand
+if "$steward" audit verify --data d --witness w.json > out 2>&1; then fail "a missing witness passed"; fi
+grep -q "w.json is missing" out || fail "missing witness message: $(cat out)"
+"$steward" audit witness --data d w.json > out || fail "witness: $(cat out)"
 [ -s w.json ] || fail "witness not written"
+"$steward" audit verify --data d --witness w.json > out || fail "witness: $(cat out)"
+grep -q "consistent with 2 witnesses" out || fail "witness output: $(cat out)"
+if "$steward" audit witness --data d w.json > out 2>&1; then fail "a witness was replaced"; fi
 
 # evidence package, checked by itself and with the key pinned
 "$steward" audit export --data d --from 2000-01-01 --to 2100-01-01 --out pkg.json > out || fail "export: $(cat out)"

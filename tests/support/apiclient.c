@@ -397,6 +397,37 @@ void api_db_exec(const char *db, const char *sql)
 	free(path);
 }
 
+int api_logged_purpose(const char *token, int64_t record, const char *action,
+		       const char *outcome, const char *purpose)
+{
+	int n = 0;
+	for (int64_t after = -1;;) {
+		char path[160];
+		if (after < 0)
+			snprintf(path, sizeof(path), "/api/v1/audit?record=%lld&limit=1000",
+				 (long long)record);
+		else
+			snprintf(path, sizeof(path), "/api/v1/audit?record=%lld&limit=1000&after=%lld",
+				 (long long)record, (long long)after);
+		json_t *o = NULL;
+		assert_int_equal(api_call("GET", path, token, NULL, &o), 200);
+		size_t i;
+		json_t *ev;
+		json_array_foreach(json_object_get(o, "events"), i, ev) {
+			n += str_eq(json_string_value(json_object_get(ev, "action")), action) &&
+			     str_eq(json_string_value(json_object_get(ev, "outcome")), outcome) &&
+			     str_eq(json_string_value(json_object_get(ev, "purpose")), purpose);
+		}
+		json_t *next = json_object_get(o, "next");
+		bool more = json_is_integer(next);
+		after = more ? json_integer_value(next) : -1;
+		json_decref(o);
+		if (!more)
+			break;
+	}
+	return n;
+}
+
 bool api_logged(const char *action, const char *outcome, const char *reason_part)
 {
 	char *sql = xasprintf("SELECT COUNT(*) FROM audit_event WHERE action = '%s' AND outcome = '%s' "

@@ -94,5 +94,10 @@ void api_db_exec(const char *db, const char *sql);
 /* Whether the access log holds an event with this action and outcome whose
  * entry contains reason_part. */
 bool api_logged(const char *action, const char *outcome, const char *reason_part);
+/* Events about a record with this action, outcome and stated purpose, as
+ * the log answers `token` through the API (purposes are sealed in the log
+ * itself: only a reader of the log sees them). */
+int api_logged_purpose(const char *token, int64_t record, const char *action,
+		       const char *outcome, const char *purpose);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "apiclient.h"
 #include "audit/audit.h"
+#include "core/context.h"
 #include "crypto/crypto.h"
 
 
@@ -830,10 +831,29 @@ static void test_api(void **state)
 				 atomic_load(&l[i].unexpected));
 	}
 	assert_true(reads > 0);
-	int64_t logged = api_db_count("audit.db",
-				      "SELECT COUNT(*) FROM audit_event WHERE CAST(entry AS TEXT) "
-				      "LIKE '%stop under load%' AND CAST(entry AS TEXT) LIKE "
-				      "'%\"allow\"%'");
+	/* counted in the log as its readers see it (purposes are sealed in
+	 * the files): the server stopped, the data directory opened here */
+	int64_t logged = 0;
+	{
+		struct steward *st = ts_open(api_data, NULL);
+		struct audit_query aq = {.record_id = academic, .outcome = "allow",
+					 .after_seq = -1, .limit = 1000};
+		for (int64_t next = 0; next >= 0;) {
+			json_t *events = NULL;
+			ASSERT_OK(audit_query(st->audit, &aq, &events, &next, &ts_err));
+			size_t i;
+			json_t *ev;
+			json_array_foreach(events, i, ev)
+				logged += str_eq(json_string_value(json_object_get(ev, "purpose")),
+						 "stop under load");
+			json_decref(events);
+			aq.after_seq = next;
+		}
+		steward_close(st);
+	}
+	assert_int_equal(api_db_count("audit.db", "SELECT COUNT(*) FROM audit_event WHERE "
+						  "CAST(entry AS TEXT) LIKE '%stop under load%'"),
+			 0);
 	if (logged < reads)
 		fail_msg("%d reads answered, %lld in the log", reads, (long long)logged);
 	out = NULL;

@@ -576,7 +576,10 @@ static void test_record_versions(const char *A)
 	assert_int_equal(json_integer_value(json_object_get(o, "version")), 1);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "fields"), "grade")), "B");
 	json_decref(o);
-	assert_true(api_logged("record.read", "allow", "progress check v1"));
+	/* the purpose is logged, sealed: the log's readers see it, the files
+	 * of the data directory do not hold it in clear */
+	assert_int_equal(api_logged_purpose(A, rec, "record.read", "allow", "progress check v1"), 1);
+	assert_false(api_logged("record.read", "allow", "progress check v1"));
 	/* the designee's rule asks for a purpose: a past version is read with one */
 	snprintf(path, sizeof(path), "/api/v1/records/%lld?version=1", (long long)rec);
 	api_expect(403, "GET", path, A, NULL, "forbidden");

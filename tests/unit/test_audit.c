@@ -26,6 +26,7 @@ struct fixture {
 	char *dir, *data, *db;
 	struct steward *st;
 	unsigned char pk[SIGN_PUBLIC_BYTES];
+	unsigned char jkey[KEY_BYTES]; /* the journal key (from the signing key) */
 };
 
 static int setup(void **state)
@@ -36,6 +37,7 @@ static int setup(void **state)
 	f->db = xasprintf("%s/audit.db", f->data);
 	f->st = ts_open(f->data, NULL);
 	memcpy(f->pk, f->st->sign_pk, SIGN_PUBLIC_BYTES);
+	audit_journal_key(f->st->sign_sk, f->jkey);
 	*state = f;
 	return 0;
 }
@@ -121,7 +123,10 @@ static void flip_entry_byte(const char *db, int64_t seq, size_t pos, bool rehash
 static int verify(struct fixture *f, const char *witness, struct audit_verify_report *r,
 		  struct st_error *e)
 {
-	return audit_verify(f->db, f->pk, witness, r, e);
+	const char *w[1] = {witness};
+	struct audit_verify_options o = {.db_path = f->db, .pk = f->pk, .journal_key = f->jkey,
+					 .witnesses = w, .nwitnesses = witness ? 1 : 0};
+	return audit_verify(&o, r, e);
 }
 
 static void expect_detected(struct fixture *f, const char *witness, const char *words)
@@ -221,10 +226,10 @@ static void test_tampering_detected(void **state)
 	sql(f->db, "DELETE FROM audit_event WHERE seq >= 50;"
 		   "DELETE FROM audit_node WHERE ((idx + 1) << level) > 50;"
 		   "DELETE FROM audit_checkpoint WHERE tree_size > 50");
-	expect_detected(f, witness, "older than the witnessed checkpoint");
+	expect_detected(f, witness, "older than the witness");
 	/* an older copy of the log put back: older than the witness */
 	copy_file(older, f->db);
-	expect_detected(f, witness, "older than the witnessed checkpoint");
+	expect_detected(f, witness, "older than the witness");
 	/* a stored tree node altered, or an extra one inserted */
 	copy_file(pristine, f->db);
 	sql(f->db, "UPDATE audit_node SET hash = zeroblob(32) WHERE level = 4 AND idx = 1");
@@ -445,8 +450,16 @@ static void test_fail_closed(void **state)
 	ASSERT_OK(steward_backup(f->data, dest, &running, &ts_err));
 	char *copy = xasprintf("%s/audit.db", dest);
 	memset(&e, 0, sizeof(e));
-	if (audit_verify(copy, f->pk, NULL, &r, &e) != ST_OK)
+	/* with nothing but its key and its own witness: no journal, no
+	 * master key */
+	char *copy_witness = xasprintf("%s/audit-witness.json", dest);
+	const char *cw[1] = {copy_witness};
+	struct audit_verify_options vo = {.db_path = copy, .pk = f->pk, .witnesses = cw,
+					  .nwitnesses = 1};
+	if (audit_verify(&vo, &r, &e) != ST_OK)
 		fail_msg("the backup's log does not verify: %s", e.message);
+	assert_int_equal(r.unsigned_tail, 0);
+	free(copy_witness);
 	assert_true(r.tree_size >= durable);
 	free(copy);
 	free(dest);
@@ -880,8 +893,8 @@ static void test_journal(void **state)
 	 * database put back beside a newer journal) is refused, by name */
 	steward_close(f->st);
 	f->st = NULL;
-	char *cmd = xasprintf("cd '%s' && cp audit.db old.db && { [ ! -f audit.db-wal ] || "
-			      "cp audit.db-wal old.db-wal; }", f->data);
+	char *cmd = xasprintf("cd '%s' && cp audit.db old.db && cp audit-witness.json old.json && "
+			      "{ [ ! -f audit.db-wal ] || cp audit.db-wal old.db-wal; }", f->data);
 	assert_int_equal(ts_run(cmd, NULL), 0);
 	free(cmd);
 	reopen_with(f, 0);
@@ -890,9 +903,9 @@ static void test_journal(void **state)
 	append_n(f->st, 5); /* the journal now starts 5 events after old.db ends */
 	steward_close(f->st);
 	f->st = NULL;
-	cmd = xasprintf("cd '%s' && rm -f audit.db-wal audit.db-shm audit-witness.json "
-			"audit-index.db && mv old.db audit.db && { [ ! -f old.db-wal ] || "
-			"mv old.db-wal audit.db-wal; }", f->data);
+	cmd = xasprintf("cd '%s' && rm -f audit.db-wal audit.db-shm audit-index.db && "
+			"mv old.json audit-witness.json && mv old.db audit.db && "
+			"{ [ ! -f old.db-wal ] || mv old.db-wal audit.db-wal; }", f->data);
 	assert_int_equal(ts_run(cmd, NULL), 0);
 	free(cmd);
 	memset(&e, 0, sizeof(e));
@@ -911,7 +924,9 @@ static void test_journal(void **state)
 	assert_int_equal(audit_size(f->st->audit), size);
 }
 
-/* Records built by hand into the journal's two files. */
+/* Records built by hand into the journal's two files, under a key. */
+static const unsigned char test_key[KEY_BYTES] = {7, 7, 7};
+
 static void put_records(struct buf *b, uint64_t from, uint64_t to, int64_t time_us,
 			unsigned char chain[JOURNAL_CHECK_BYTES])
 {
@@ -921,7 +936,7 @@ static void put_records(struct buf *b, uint64_t from, uint64_t to, int64_t time_
 		unsigned char leaf[HASH_BYTES];
 		merkle_leaf_hash(entry.data, entry.len, leaf);
 		journal_record(b, seq, time_us, 1, 2, 3, "record.read", "allow", leaf, entry.data,
-			       entry.len, chain);
+			       entry.len, test_key, chain);
 		buf_release(&entry);
 	}
 }
@@ -960,16 +975,16 @@ static void test_journal_records(void **state)
 	buf_append(&seg, failed.data, failed.len);
 	memcpy(seg.data + retry_at, retry.data, retry.len);
 	write_segment(db, 0, &seg);
-	ASSERT_OK(journal_scan(db, 0, false, NULL, NULL, &end, &e));
+	ASSERT_OK(journal_scan(db, 0, false, test_key, NULL, NULL, &end, &e));
 	assert_int_equal(end, 8);
-	ASSERT_OK(journal_scan(db, 6, false, NULL, NULL, &end, &e));
+	ASSERT_OK(journal_scan(db, 6, false, test_key, NULL, NULL, &end, &e));
 	assert_int_equal(end, 8);
 
 	/* the other segment goes on from 8, chained to 7': taken after it */
 	struct buf seg1 = BUF_INIT;
 	put_records(&seg1, 8, 12, 400, chain);
 	write_segment(db, 1, &seg1);
-	ASSERT_OK(journal_scan(db, 0, false, NULL, NULL, &end, &e));
+	ASSERT_OK(journal_scan(db, 0, false, test_key, NULL, NULL, &end, &e));
 	assert_int_equal(end, 12);
 
 	/* one that starts where the old write's records would have gone on
@@ -982,25 +997,25 @@ static void test_journal_records(void **state)
 	buf_reset(&seg1);
 	put_records(&seg1, 8, 12, 400, old9); /* names old 9's check, not 7' */
 	write_segment(db, 1, &seg1);
-	assert_int_not_equal(journal_scan(db, 0, false, NULL, NULL, &end, &e), ST_OK);
+	assert_int_not_equal(journal_scan(db, 0, false, test_key, NULL, NULL, &end, &e), ST_OK);
 	assert_non_null(strstr(e.message, "do not follow on at event 8"));
 	/* a segment that starts after a hole names the missing events */
 	buf_reset(&seg1);
 	put_records(&seg1, 9, 12, 400, chain);
 	write_segment(db, 1, &seg1);
-	assert_int_not_equal(journal_scan(db, 0, false, NULL, NULL, &end, &e), ST_OK);
+	assert_int_not_equal(journal_scan(db, 0, false, test_key, NULL, NULL, &end, &e), ST_OK);
 	assert_non_null(strstr(e.message, "events 8 to 8 are missing"));
 	/* while a writer holds the journal, the same is where the tail ends */
 	char *p0 = journal_segment_path(db, 0);
 	int fd = open(p0, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
-	ASSERT_OK(journal_scan(db, 0, true, NULL, NULL, &end, &e));
+	ASSERT_OK(journal_scan(db, 0, true, test_key, NULL, NULL, &end, &e));
 	assert_int_equal(end, 8);
 	close(fd);
 	free(p0);
 	/* and without a writer, a reader that allows for one still refuses */
-	assert_int_not_equal(journal_scan(db, 0, true, NULL, NULL, &end, &e), ST_OK);
+	assert_int_not_equal(journal_scan(db, 0, true, test_key, NULL, NULL, &end, &e), ST_OK);
 
 	buf_release(&seg);
 	buf_release(&seg1);

@@ -63,11 +63,15 @@ static void test_sigkill_during_appends(void **state)
 	char *dir = ts_tmpdir();
 	char *data = ts_make_datadir(dir, NULL);
 	struct steward *st = ts_open(data, NULL);
-	unsigned char pk[SIGN_PUBLIC_BYTES];
+	unsigned char pk[SIGN_PUBLIC_BYTES], jkey[KEY_BYTES];
 	memcpy(pk, st->sign_pk, SIGN_PUBLIC_BYTES);
+	audit_journal_key(st->sign_sk, jkey);
 	steward_close(st);
 	char *db = xasprintf("%s/audit.db", data);
 	char *witness = xasprintf("%s/audit-witness.json", data);
+	const char *witnesses[1] = {witness};
+	struct audit_verify_options vo = {.db_path = db, .pk = pk, .journal_key = jkey,
+					  .witnesses = witnesses, .nwitnesses = 1};
 	srand(12345);
 	int64_t max_reported = -1;
 	uint64_t total_reported = 0;
@@ -110,7 +114,7 @@ static void test_sigkill_during_appends(void **state)
 		/* everything reported durable is there, and the log verifies */
 		struct audit_verify_report r;
 		struct st_error e = {0};
-		int rc = audit_verify(db, pk, witness, &r, &e);
+		int rc = audit_verify(&vo, &r, &e);
 		if (rc != ST_OK)
 			fail_msg("round %d: %s", round, e.message);
 		assert_true((int64_t)r.tree_size > max_reported);
@@ -126,7 +130,7 @@ static void test_sigkill_during_appends(void **state)
 	steward_close(st);
 	struct audit_verify_report r;
 	struct st_error e = {0};
-	assert_int_equal(audit_verify(db, pk, witness, &r, &e), ST_OK);
+	assert_int_equal(audit_verify(&vo, &r, &e), ST_OK);
 	assert_int_equal(r.unsigned_tail, 0);
 	free(db);
 	free(witness);
