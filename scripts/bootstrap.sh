@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
   libcurl4-gnutls-dev libqrencode-dev nettle-dev
   sqlite3 curl ca-certificates procps openssl
+  python3 python3-aiosmtpd
 )
 if [ "${STEWARD_COVERAGE:-0}" = 1 ]; then
   packages+=(gcovr)
