@@ -13,7 +13,9 @@
  *     (consistency proofs).
  * Entries of the window that do not match the filter appear only as leaf
  * hashes; the package manifest is signed, so the district stands behind the
- * claim that the included entries are all those that match.
+ * claim that the included entries are all those that match. An included
+ * entry's sealed purpose is disclosed with the entry's own key, which opens
+ * it from the entry bytes the signed root covers (and no other entry's).
  */
 #include "audit/audit_internal.h"
 
