@@ -132,6 +132,19 @@ grep -q "earlier version" out || fail "forged tail: $(cat out)"
 if "$steward" serve --data d --listen 127.0.0.1:0 > out 2>&1; then fail "serve took a forged tail"; fi
 grep -q "earlier version" out || fail "serve on a forged tail: $(cat out)"
 
+# what an earlier version leaves after a clean stop (records of the unkeyed
+# format the log already holds) is no obstacle: existing directories work
+rm -rf d && cp -a pristine d
+size=$(sqlite3 d/audit.db 'SELECT COUNT(*) FROM audit_event')
+"$py" "$support/forge_log.py" legacy-tail d/audit.db 3 $((size - 3))
+"$steward" audit verify --data d > out 2>&1 || fail "stale earlier-format records: $(cat out)"
+"$steward" serve --data d --listen 127.0.0.1:0 --port-file port2 > server2.log 2>&1 &
+server=$!
+pids+=($server)
+wait_for port2
+kill -TERM "$server"
+wait "$server" || fail "serve beside stale earlier-format records: $(cat server2.log)"
+
 # the untouched copy still verifies against every witness
 rm -rf d && cp -a pristine d
 "$steward" audit verify --data d --witness elsewhere/w.json --witness mail/1.eml \

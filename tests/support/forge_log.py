@@ -5,9 +5,11 @@ elsewhere) can do to its access log, for the tests.
   forge_log.py rewrite AUDIT_DB FROM TO
       replaces FROM by TO in every entry, recomputes every leaf hash and every
       stored subtree hash (RFC 6962), and deletes the signed checkpoints;
-  forge_log.py legacy-tail AUDIT_DB N
-      writes N events after the log's end into its journal in the earlier,
-      unkeyed record format (a chain of SHA-256 checks anyone can compute)."""
+  forge_log.py legacy-tail AUDIT_DB N [FROM]
+      writes N events from seq FROM (default: the log's end) into its journal
+      in the earlier, unkeyed record format (a chain of SHA-256 checks anyone
+      can compute); from before the log's end, it is what an earlier version
+      leaves behind after a clean stop."""
 import hashlib
 import sqlite3
 import struct
@@ -45,10 +47,12 @@ def rewrite(db, old, new):
     c.close()
 
 
-def legacy_tail(db, n):
+def legacy_tail(db, n, start=None):
     c = sqlite3.connect(db)
     size = c.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_event").fetchone()[0]
     c.close()
+    if start is not None:
+        size = start
     out, prev = b"", b"\x00" * 16
     for seq in range(size, size + n):
         t = int(time.time() * 1e6)
@@ -69,6 +73,6 @@ def legacy_tail(db, n):
 if sys.argv[1] == "rewrite":
     rewrite(sys.argv[2], sys.argv[3], sys.argv[4])
 elif sys.argv[1] == "legacy-tail":
-    legacy_tail(sys.argv[2], int(sys.argv[3]))
+    legacy_tail(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None)
 else:
     sys.exit("unknown forgery " + sys.argv[1])
