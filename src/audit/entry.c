@@ -9,8 +9,9 @@
  * may name a student, a diagnosis, an allegation in it): it is sealed,
  * "purpose":{"sealed":"<base64>"}, never in clear in the log or its
  * journal. The sealed bytes are a 16-byte random salt and the purpose
- * sealed (XChaCha20-Poly1305) under the entry's own key, HMAC-SHA-256 of
- * the salt under the log's purpose key. The entry's key opens that
+ * sealed (XChaCha20-Poly1305) under the entry's own key, the keyed
+ * BLAKE2b of the salt under the log's purpose key (cheaper than HMAC on
+ * the appending thread; each entry costs a few microseconds). The entry's key opens that
  * purpose and no other: an evidence package discloses it for the entries
  * it includes, and the recipient opens the purpose from the entry bytes
  * the signed tree covers, so the purpose read is the purpose logged.
@@ -75,7 +76,7 @@ static const char purpose_ad[] = "steward-audit-purpose/1";
 static void entry_key(const unsigned char purpose_key[KEY_BYTES],
 		      const unsigned char salt[PURPOSE_SALT_BYTES], unsigned char out[KEY_BYTES])
 {
-	hmac_sha256(purpose_key, salt, PURPOSE_SALT_BYTES, out);
+	mac_keyed(purpose_key, salt, PURPOSE_SALT_BYTES, out, KEY_BYTES);
 }
 
 static void put_sealed_purpose(struct buf *b, bool *first, const unsigned char *key,
