@@ -376,15 +376,15 @@ static void test_rollback(void **state)
 }
 
 /* A clean stop leaves the journal's records of the last run in place: with
- * the newest checkpoint deleted, the entries after the one before are
- * vouched for by the journal alone. */
+ * the checkpoints of that run deleted, its entries are vouched for by the
+ * journal alone. */
 static void unsign_last_run(struct fixture *f)
 {
 	struct steward *st = ts_open(f->data, NULL);
 	append_n(st, 12, 3000);
 	steward_close(st);
-	sql(f->db, "DELETE FROM audit_checkpoint WHERE tree_size = (SELECT MAX(tree_size) FROM "
-		   "audit_checkpoint)");
+	/* (and any signed while it ran, however slow the machine) */
+	sql(f->db, "DELETE FROM audit_checkpoint WHERE tree_size > 71");
 	/* the data directory's witness named it: an older one is kept */
 	copy_file(f->outside, f->own);
 }
