@@ -61,10 +61,11 @@ int audit_witness_read(const char *path, const unsigned char pk[SIGN_PUBLIC_BYTE
 				path);
 	char *text = NULL;
 	size_t len = 0;
-	int rc = file_read_all(path, 1 << 20, &text, &len, e);
+	struct st_error re = {0};
+	int rc = file_read_all(path, 1 << 20, &text, &len, &re);
 	if (rc != ST_OK)
 		return err_setc(e, ST_ECRYPTO, "witness_unreadable", NULL,
-				"the witness %s cannot be read: %s", path, e ? e->message : "");
+				"the witness %s cannot be read: %s", path, re.message);
 	json_t *j = find_checkpoint(text, len);
 	free(text);
 	rc = audit_checkpoint_parse(j, w, e);
