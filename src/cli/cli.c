@@ -30,7 +30,7 @@ static const struct command {
 	{"backup", cmd_backup, "--data DIR --to NEW_DIR",
 	 "copy the databases consistently, even beside a running server"},
 	{"audit verify", cmd_audit_verify, "--data DIR [options]",
-	 "recompute the access log's tree and check every checkpoint"},
+	 "recompute the access log's tree; check every checkpoint and every witness"},
 	{"audit export", cmd_audit_export, "--from T --to T --out FILE [options]",
 	 "write an evidence package for a time window (--data: offline, from the data directory)"},
 	{"audit verify-proof", cmd_audit_verify_proof, "FILE [--public-key FILE]",
