@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -262,6 +264,15 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	po.interval_s = ninterval;
+	/* SIGTERM and SIGINT are taken by the server's main thread alone
+	 * (sigwait): every thread started before it — the access log's, the
+	 * publisher — blocks them, so that a stop is never delivered to one of
+	 * them (which would end the process without the final checkpoint). */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	struct st_error e = {0};
 	char *tocopy = NULL, *smtp_password = NULL;
 	int rc = cli_publish_options(&po, publish_to, publish_pwfile, &tocopy, &smtp_password, &e);
