@@ -444,3 +444,34 @@ const char *api_day(int days_from_now, char out[16])
 	time_format_date(time_now() + (int64_t)days_from_now * 86400, out);
 	return out;
 }
+
+bool api_logged_stated(const char *token, const char *action, const char *outcome,
+		       const char *purpose_part)
+{
+	bool found = false;
+	for (int64_t after = -1; !found;) {
+		char path[128];
+		if (after < 0)
+			snprintf(path, sizeof(path), "/api/v1/audit?limit=1000");
+		else
+			snprintf(path, sizeof(path), "/api/v1/audit?limit=1000&after=%lld",
+				 (long long)after);
+		json_t *o = NULL;
+		assert_int_equal(api_call("GET", path, token, NULL, &o), 200);
+		size_t i;
+		json_t *ev;
+		json_array_foreach(json_object_get(o, "events"), i, ev) {
+			const char *p = json_string_value(json_object_get(ev, "purpose"));
+			found |= str_eq(json_string_value(json_object_get(ev, "action")), action) &&
+				 str_eq(json_string_value(json_object_get(ev, "outcome")), outcome) &&
+				 p && strstr(p, purpose_part);
+		}
+		json_t *next = json_object_get(o, "next");
+		bool more = json_is_integer(next);
+		after = more ? json_integer_value(next) : -1;
+		json_decref(o);
+		if (!more)
+			break;
+	}
+	return found;
+}

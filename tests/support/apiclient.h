@@ -99,5 +99,9 @@ bool api_logged(const char *action, const char *outcome, const char *reason_part
  * itself: only a reader of the log sees them). */
 int api_logged_purpose(const char *token, int64_t record, const char *action,
 		       const char *outcome, const char *purpose);
+/* Whether the log, read through the API by `token`, holds an event of this
+ * action and outcome whose stated purpose contains purpose_part. */
+bool api_logged_stated(const char *token, const char *action, const char *outcome,
+		       const char *purpose_part);
 
 #endif
