@@ -6,7 +6,7 @@ MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build run test test-fast test-asan bench clean
+.PHONY: all deps build run test test-fast test-asan bench soak-crash soak-load clean
 
 all: build
 
@@ -38,6 +38,16 @@ test-asan:
 bench: build
 	@STEWARD_BENCH=1 scripts/bootstrap.sh
 	@scripts/bench.sh $(BUILD)
+
+# The crash and load soaks (docs/benchmarks.md), outside `make test`:
+# `make soak-crash ROUNDS=1000`, `make soak-load SOAK_SECONDS=600`.
+ROUNDS       ?= 20
+SOAK_SECONDS ?= 60
+soak-crash: build
+	@scripts/soak-crash.sh $(BUILD) $(ROUNDS)
+
+soak-load: build
+	@scripts/soak-load.sh $(BUILD) $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
