@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 
-.PHONY: all deps build run test test-fast test-asan bench coverage install uninstall clean
+.PHONY: all deps build run test test-fast test-asan bench coverage install uninstall soak-crash soak-load clean
 
 all: build
 
@@ -60,6 +60,16 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steward
+
+# The crash and load soaks (docs/benchmarks.md), outside `make test`:
+# `make soak-crash ROUNDS=1000`, `make soak-load SOAK_SECONDS=600`.
+ROUNDS       ?= 20
+SOAK_SECONDS ?= 60
+soak-crash: build
+	@scripts/soak-crash.sh $(BUILD) $(ROUNDS)
+
+soak-load: build
+	@scripts/soak-load.sh $(BUILD) $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD)
