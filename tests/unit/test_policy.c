@@ -480,11 +480,61 @@ static void test_lint(void **state)
 	policy_unref(p);
 }
 
+/* An explanation names roles, rules and vendors of any length; cut to its
+ * buffer, it ends before a character that did not fit (found by
+ * tests/fuzz/fuzz_rules: it reaches the access log and the explain
+ * endpoint, which carry UTF-8 only). */
+static void test_explanations_cut(void **state)
+{
+	(void)state;
+	struct buf role = BUF_INIT, text = BUF_INIT;
+	for (int i = 0; i < 200; i++)
+		buf_puts(&role, "\xc3\xa9");
+	buf_printf(&text,
+		   "{\"format\":\"steward-policy/1\",\"roles\":{\"%s\":{\"title\":\"t\"}},"
+		   "\"administration\":{\"review\":[\"%s\"]},\"rules\":[{\"id\":\"r\","
+		   "\"description\":\"d\",\"effect\":\"allow\",\"roles\":[\"%s\"],"
+		   "\"actions\":[\"read\"],\"categories\":[\"directory\"],"
+		   "\"through\":[\"district\"]}]}",
+		   role.data, role.data, role.data);
+	struct policy *p = NULL;
+	struct st_error e = {0};
+	if (policy_parse(text.data, text.len, inv, &p, &e) != ST_OK)
+		fail_msg("policy: %s [%s]", e.message, e.field);
+	struct model *m = model_new();
+	model_user_set(m, 1, UK_EMPLOYEE, US_ACTIVE, 1, 0, 0);
+	struct access_request r = {.user = 1, .action = ACT_READ, .subject = 1,
+				   .category = inventory_category(inv, "directory")->index,
+				   .now = NOW};
+	struct decision d;
+	assert_true(policy_decide(p, m, &r, &d));
+	struct decision a;
+	assert_true(policy_admin_decide(p, m, 1, ADM_REVIEW, true, NOW, &a));
+	for (size_t size = 16; size <= 320; size++) {
+		char why[320];
+		decision_explain(p, m, &r, &d, why, size);
+		json_t *j = json_string(why);
+		if (!j)
+			fail_msg("explanation cut to %zu bytes is not UTF-8", size);
+		json_decref(j);
+		decision_explain(p, m, &r, &a, why, size);
+		j = json_string(why);
+		if (!j)
+			fail_msg("administrative explanation cut to %zu bytes is not UTF-8", size);
+		json_decref(j);
+	}
+	model_free(m);
+	policy_unref(p);
+	buf_release(&role);
+	buf_release(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matrix_against_oracle),
 		cmocka_unit_test(test_explanations),
+		cmocka_unit_test(test_explanations_cut),
 		cmocka_unit_test(test_mask_values),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_lint),
