@@ -363,6 +363,12 @@ static void test_mask_values(void **state)
 		{MASK_LAST4, "123", "123"},
 		{MASK_YEAR, "2012-04-09", "2012"},
 		{MASK_YEAR, "unknown", "[redacted]"},
+		/* found by tests/fuzz/fuzz_record_fields: four bytes that are not
+		 * a year, and half of a character (no JSON string at all, so the
+		 * field was served unmasked) */
+		{MASK_YEAR, "12ab-03-04", "[redacted]"},
+		{MASK_YEAR, "4,\"\xc3\xa9: see", "[redacted]"},
+		{MASK_YEAR, "123\xc3\xa9", "[redacted]"},
 		{MASK_REDACT, "asthma", "[redacted]"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -372,6 +378,15 @@ static void test_mask_values(void **state)
 		json_decref(m);
 		json_decref(v);
 	}
+	/* the field is replaced, whatever its value */
+	json_t *fields = json_pack("{s:s}", "immunizations", "123\xc3\xa9 MMR");
+	struct rule year = {.id = "y", .nmasks = 1, .masks = {{"immunizations", MASK_YEAR}}};
+	struct buf masked = BUF_INIT;
+	mask_fields(&year, fields, NULL, &masked);
+	assert_string_equal(json_string_value(json_object_get(fields, "immunizations")),
+			    "[redacted]");
+	buf_release(&masked);
+	json_decref(fields);
 	json_t *v = json_string("219-09-6789");
 	json_t *n = mask_value(MASK_NULL, v, NULL);
 	assert_true(json_is_null(n));
