@@ -198,12 +198,63 @@ char *journal_segment_path(const char *db_path, int i)
 	return xasprintf("%s-journal-%d", db_path, i);
 }
 
+int journal_scan_data(const unsigned char *const data[2], const size_t len[2], uint64_t from,
+		      bool live, journal_record_fn fn, void *ctx, uint64_t *end,
+		      struct st_error *e)
+{
+	struct seg_scan sc[2];
+	for (int i = 0; i < 2; i++)
+		scan_segment(data[i], len[i], NULL, NULL, 0, &sc[i]);
+	int rc = ST_OK;
+	uint64_t next = from;
+	/* The older segment first; an empty one holds nothing. */
+	int order[2] = {0, 1};
+	if (sc[1].end > sc[1].first && (sc[0].end == sc[0].first || sc[1].first < sc[0].first)) {
+		order[0] = 1;
+		order[1] = 0;
+	}
+	bool took = false;
+	unsigned char last[CHECK_BYTES];
+	for (int k = 0; k < 2 && rc == ST_OK; k++) {
+		const struct seg_scan *g = &sc[order[k]];
+		if (g->end <= next)
+			continue; /* nothing the database lacks */
+		if (g->first > next) {
+			if (!live)
+				rc = err_set(e, ST_ECRYPTO, NULL,
+					     "the access-log journal holds events %llu to %llu, "
+					     "but the log ends at %llu: events %llu to %llu "
+					     "are missing",
+					     (unsigned long long)g->first, (unsigned long long)g->end - 1,
+					     (unsigned long long)next, (unsigned long long)next,
+					     (unsigned long long)g->first - 1);
+			break;
+		}
+		if (took && (g->first != next || memcmp(g->first_prev, last, CHECK_BYTES) != 0)) {
+			if (!live)
+				rc = err_set(e, ST_ECRYPTO, NULL,
+					     "the access-log journal's two segments do not follow "
+					     "on at event %llu (overlapping or altered records): "
+					     "events from %llu on cannot be trusted",
+					     (unsigned long long)next, (unsigned long long)next);
+			break;
+		}
+		if (fn)
+			scan_segment(data[order[k]], len[order[k]], fn, ctx, next, &sc[order[k]]);
+		next = g->end;
+		memcpy(last, g->last_check, CHECK_BYTES);
+		took = true;
+	}
+	if (rc == ST_OK && end)
+		*end = next;
+	return rc;
+}
+
 int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_fn fn, void *ctx,
 		 uint64_t *end, struct st_error *e)
 {
 	unsigned char *data[2] = {NULL, NULL};
 	size_t len[2] = {0, 0};
-	struct seg_scan sc[2];
 	int rc = ST_OK, lockfd = -1;
 	if (live) {
 		/* A writer holds the journal: it may move on while this reads
@@ -218,59 +269,14 @@ int journal_scan(const char *db_path, uint64_t from, bool live, journal_record_f
 		char *p = journal_segment_path(db_path, i);
 		rc = read_all(p, &data[i], &len[i], e);
 		free(p);
-		if (rc == ST_OK)
-			scan_segment(data[i], len[i], NULL, NULL, 0, &sc[i]);
 	}
-	uint64_t next = from;
-	if (rc == ST_OK) {
-		/* The older segment first; an empty one holds nothing. */
-		int order[2] = {0, 1};
-		if (sc[1].end > sc[1].first &&
-		    (sc[0].end == sc[0].first || sc[1].first < sc[0].first)) {
-			order[0] = 1;
-			order[1] = 0;
-		}
-		bool took = false;
-		unsigned char last[CHECK_BYTES];
-		for (int k = 0; k < 2 && rc == ST_OK; k++) {
-			const struct seg_scan *g = &sc[order[k]];
-			if (g->end <= next)
-				continue; /* nothing the database lacks */
-			if (g->first > next) {
-				if (!live)
-					rc = err_set(e, ST_ECRYPTO, NULL,
-						     "the access-log journal holds events %llu to %llu, "
-						     "but the log ends at %llu: events %llu to %llu "
-						     "are missing",
-						     (unsigned long long)g->first,
-						     (unsigned long long)g->end - 1,
-						     (unsigned long long)next, (unsigned long long)next,
-						     (unsigned long long)g->first - 1);
-				break;
-			}
-			if (took && (g->first != next ||
-				     memcmp(g->first_prev, last, CHECK_BYTES) != 0)) {
-				if (!live)
-					rc = err_set(e, ST_ECRYPTO, NULL,
-						     "the access-log journal's two segments do not follow "
-						     "on at event %llu (overlapping or altered records): "
-						     "events from %llu on cannot be trusted",
-						     (unsigned long long)next, (unsigned long long)next);
-				break;
-			}
-			if (fn)
-				scan_segment(data[order[k]], len[order[k]], fn, ctx, next, &sc[order[k]]);
-			next = g->end;
-			memcpy(last, g->last_check, CHECK_BYTES);
-			took = true;
-		}
-	}
+	if (rc == ST_OK)
+		rc = journal_scan_data((const unsigned char *const *)data, len, from, live, fn, ctx,
+				       end, e);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(data[0]);
 	free(data[1]);
-	if (rc == ST_OK && end)
-		*end = next;
 	return rc;
 }
 

@@ -34,4 +34,14 @@ void record_row_release(struct record_row *r);
 int record_change_check(struct steward *st, struct store_conn *c, const struct actor *who,
 			const struct record_row *r, const char *action, struct st_error *e);
 
+/* The top-level keys of a record's sealed fields (canonical JSON: compact,
+ * keys sorted) appended to keys, comma-separated, as json_key_list lists
+ * them; false if the text is not of that form or a key holds an escape
+ * (the caller parses it instead). */
+bool record_canonical_keys(const char *s, size_t len, struct buf *keys);
+/* JSON text (valid UTF-8) appended to b with every character outside ASCII
+ * written as a \u escape, as the server's answers are; a sequence that is
+ * not well-formed UTF-8 becomes U+FFFD. */
+void record_json_ascii(struct buf *b, const char *s, size_t len);
+
 #endif
