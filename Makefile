@@ -2,11 +2,16 @@
 # and `make test` are the two commands of the README.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# `make fuzz`: seconds per fuzzer, and which (all when empty), e.g.
+# make fuzz FUZZ_SECONDS=3600 FUZZERS="inventory rules"
+FUZZ_SECONDS ?= 600
+FUZZERS    ?=
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build run test test-fast test-asan bench clean
+.PHONY: all deps build run test test-fast test-asan test-fuzz fuzz fuzz-build bench clean
 
 all: build
 
@@ -22,8 +27,9 @@ run: build
 	@scripts/run.sh $(BUILD)/steward
 
 # Every test: unit and integration, then the whole suite again under
-# AddressSanitizer and UndefinedBehaviorSanitizer. Warnings are fatal.
-test: deps test-fast test-asan
+# AddressSanitizer and UndefinedBehaviorSanitizer, then each fuzzer for a
+# few seconds (clang, libFuzzer). Warnings are fatal.
+test: deps test-fast test-asan test-fuzz
 
 test-fast:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_WERROR=ON $(CMAKE_ARGS) >/dev/null
@@ -35,9 +41,23 @@ test-asan:
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# The fuzzers (tests/fuzz): built with clang, libFuzzer, ASan and UBSan.
+fuzz-build:
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_WERROR=ON -DSTEWARD_FUZZ=ON -DSTEWARD_TESTS=OFF -DSTEWARD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
+
+# Each fuzzer for a few seconds from its seeds: one ctest test each.
+test-fuzz: fuzz-build
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Each fuzzer for long, one after the other, growing its corpus in
+# $(FUZZ_BUILD)/fuzz-work; prints the executions per parser.
+fuzz: deps fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZERS)
+
 bench: build
 	@STEWARD_BENCH=1 scripts/bootstrap.sh
 	@scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

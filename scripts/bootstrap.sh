@@ -8,6 +8,10 @@ packages=(
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
   libcurl4-gnutls-dev libqrencode-dev nettle-dev
   sqlite3 curl ca-certificates procps openssl
+  # the fuzzers (make test, make fuzz): clang, and libclang-rt-dev, which
+  # holds libFuzzer's runtime for it (-fsanitize=fuzzer; on Debian 12
+  # libclang-rt-14-dev, for clang-14)
+  clang libclang-rt-dev
 )
 if [ "${STEWARD_BENCH:-0}" = 1 ]; then
   packages+=(wrk nginx-light)
