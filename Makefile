@@ -4,13 +4,18 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 COV_BUILD  ?= build-coverage
+FUZZ_BUILD ?= build-fuzz
+# `make fuzz`: seconds per fuzzer, and which (all when empty), e.g.
+# make fuzz FUZZ_SECONDS=3600 FUZZERS="inventory rules"
+FUZZ_SECONDS ?= 600
+FUZZERS    ?=
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 
-.PHONY: all deps build run test test-fast test-asan bench coverage install uninstall soak-crash soak-load clean
+.PHONY: all deps build run test test-fast test-asan test-fuzz fuzz fuzz-build bench coverage install uninstall soak-crash soak-load clean
 
 all: build
 
@@ -26,8 +31,9 @@ run: build
 	@scripts/run.sh $(BUILD)/steward
 
 # Every test: unit and integration, then the whole suite again under
-# AddressSanitizer and UndefinedBehaviorSanitizer. Warnings are fatal.
-test: deps test-fast test-asan
+# AddressSanitizer and UndefinedBehaviorSanitizer, then each fuzzer for a
+# few seconds (clang, libFuzzer). Warnings are fatal.
+test: deps test-fast test-asan test-fuzz
 
 test-fast:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_WERROR=ON $(CMAKE_ARGS) >/dev/null
@@ -48,6 +54,20 @@ coverage:
 	@find $(COV_BUILD) -name '*.gcda' -delete
 	@cd $(COV_BUILD) && ctest -j$(JOBS) || true
 	@scripts/coverage.sh $(COV_BUILD)
+
+# The fuzzers (tests/fuzz): built with clang, libFuzzer, ASan and UBSan.
+fuzz-build:
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_WERROR=ON -DSTEWARD_FUZZ=ON -DSTEWARD_TESTS=OFF -DSTEWARD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
+
+# Each fuzzer for a few seconds from its seeds: one ctest test each.
+test-fuzz: fuzz-build
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Each fuzzer for long, one after the other, growing its corpus in
+# $(FUZZ_BUILD)/fuzz-work; prints the executions per parser.
+fuzz: deps fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZERS)
 
 bench: build
 	@STEWARD_BENCH=1 scripts/bootstrap.sh
@@ -72,4 +92,4 @@ soak-load: build
 	@scripts/soak-load.sh $(BUILD) $(SOAK_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(COV_BUILD) $(FUZZ_BUILD)

@@ -9,6 +9,10 @@ packages=(
   libcurl4-gnutls-dev libqrencode-dev nettle-dev
   sqlite3 curl ca-certificates procps openssl
   python3 python3-aiosmtpd
+  # the fuzzers (make test, make fuzz): clang, and libclang-rt-dev, which
+  # holds libFuzzer's runtime for it (-fsanitize=fuzzer; on Debian 12
+  # libclang-rt-14-dev, for clang-14)
+  clang libclang-rt-dev
 )
 if [ "${STEWARD_COVERAGE:-0}" = 1 ]; then
   packages+=(gcovr)

@@ -49,6 +49,11 @@ void audit_checkpoint_note(const char *log_id, uint64_t size,
 			   const unsigned char root[HASH_BYTES], int64_t time_us,
 			   char out[512]);
 
+/* What an evidence package's manifest signature signs: SHA-256 over a
+ * domain line and the package without its signature, compact with sorted
+ * keys. */
+void audit_package_digest(const json_t *pkg, unsigned char out[HASH_BYTES]);
+
 /* journal.c: where an event becomes durable (see there). */
 struct journal;
 struct journal_entry {
@@ -84,6 +89,12 @@ int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned c
 		 journal_record_fn fn, void *ctx, uint64_t *end, struct st_error *e);
 /* Whether a writer holds the journal (a server is running on it). */
 bool journal_live(const char *db_path);
+/* journal_scan over the two segments' bytes (data[i] may be NULL when
+ * len[i] is 0): what is read at open, exposed so that the scan can be
+ * tested (and fuzzed) without files. */
+int journal_scan_data(const unsigned char *const data[2], const size_t len[2], uint64_t from,
+		      bool live, const unsigned char *key, journal_record_fn fn, void *ctx,
+		      uint64_t *end, struct st_error *e);
 int journal_open(const char *db_path, bool faults, size_t segment, struct journal **out,
 		 struct st_error *e);
 /* Everything before `next` is flushed in the database: start over. */

@@ -79,6 +79,25 @@ static void entry_key(const unsigned char purpose_key[KEY_BYTES],
 	mac_keyed(purpose_key, salt, PURPOSE_SALT_BYTES, out, KEY_BYTES);
 }
 
+/* The purpose as well-formed UTF-8: a byte that is not part of a
+ * well-formed character becomes U+FFFD, as buf_json_string writes it in
+ * clear, so that what is sealed opens into a JSON string. */
+static void purpose_text(const char *s, struct buf *out)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = str_utf8_sequence(s + i, n - i);
+		if (k == 0) {
+			buf_puts(out, "\xef\xbf\xbd");
+			i++;
+		} else {
+			buf_append(out, s + i, k);
+			i += k;
+		}
+	}
+	buf_putc(out, '\0');
+}
+
 static void put_sealed_purpose(struct buf *b, bool *first, const unsigned char *key,
 			       const char *purpose)
 {
@@ -95,8 +114,12 @@ static void put_sealed_purpose(struct buf *b, bool *first, const unsigned char *
 	entry_key(key, salt, k);
 	struct buf sealed = BUF_INIT;
 	buf_append(&sealed, salt, sizeof(salt));
-	seal(k, purpose_ad, sizeof(purpose_ad) - 1, purpose, strlen(purpose), &sealed);
+	struct buf clean = BUF_INIT;
+	purpose_text(purpose, &clean);
+	seal(k, purpose_ad, sizeof(purpose_ad) - 1, clean.data, strlen(clean.data), &sealed);
 	secure_wipe(k, KEY_BYTES);
+	secure_wipe(clean.data, clean.cap);
+	buf_release(&clean);
 	char *text = b64_encode(sealed.data, sealed.len);
 	buf_release(&sealed);
 	if (!*first)

@@ -262,29 +262,14 @@ char *journal_segment_path(const char *db_path, int i)
 	return xasprintf("%s-journal-%d", db_path, i);
 }
 
-int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned char *key,
-		 journal_record_fn fn, void *ctx, uint64_t *end, struct st_error *e)
+int journal_scan_data(const unsigned char *const data[2], const size_t len[2], uint64_t from,
+		      bool live, const unsigned char *key, journal_record_fn fn, void *ctx,
+		      uint64_t *end, struct st_error *e)
 {
-	unsigned char *data[2] = {NULL, NULL};
-	size_t len[2] = {0, 0};
 	struct seg_scan sc[2];
-	int rc = ST_OK, lockfd = -1;
-	if (live) {
-		/* A writer holds the journal: it may move on while this reads
-		 * (a segment reused, a flush under way). Then the tail is simply
-		 * what could be read; without a writer, a hole is an error. */
-		char *p0 = journal_segment_path(db_path, 0);
-		lockfd = open(p0, O_RDONLY | O_CLOEXEC);
-		free(p0);
-		live = lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-	}
-	for (int i = 0; i < 2 && rc == ST_OK; i++) {
-		char *p = journal_segment_path(db_path, i);
-		rc = read_all(p, &data[i], &len[i], e);
-		free(p);
-		if (rc == ST_OK)
-			scan_segment(data[i], len[i], key, NULL, NULL, 0, &sc[i]);
-	}
+	int rc = ST_OK;
+	for (int i = 0; i < 2; i++)
+		scan_segment(data[i], len[i], key, NULL, NULL, 0, &sc[i]);
 	for (int i = 0; i < 2 && rc == ST_OK; i++) {
 		if (sc[i].forged)
 			rc = err_setc(e, ST_ECRYPTO, "verification_failed", NULL,
@@ -347,12 +332,38 @@ int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned c
 			took = true;
 		}
 	}
+	if (rc == ST_OK && end)
+		*end = next;
+	return rc;
+}
+
+int journal_scan(const char *db_path, uint64_t from, bool live, const unsigned char *key,
+		 journal_record_fn fn, void *ctx, uint64_t *end, struct st_error *e)
+{
+	unsigned char *data[2] = {NULL, NULL};
+	size_t len[2] = {0, 0};
+	int rc = ST_OK, lockfd = -1;
+	if (live) {
+		/* A writer holds the journal: it may move on while this reads
+		 * (a segment reused, a flush under way). Then the tail is simply
+		 * what could be read; without a writer, a hole is an error. */
+		char *p0 = journal_segment_path(db_path, 0);
+		lockfd = open(p0, O_RDONLY | O_CLOEXEC);
+		free(p0);
+		live = lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	}
+	for (int i = 0; i < 2 && rc == ST_OK; i++) {
+		char *p = journal_segment_path(db_path, i);
+		rc = read_all(p, &data[i], &len[i], e);
+		free(p);
+	}
+	if (rc == ST_OK)
+		rc = journal_scan_data((const unsigned char *const *)data, len, from, live, key, fn,
+				       ctx, end, e);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(data[0]);
 	free(data[1]);
-	if (rc == ST_OK && end)
-		*end = next;
 	return rc;
 }
 

@@ -246,7 +246,7 @@ static int compact_levels(uint64_t lo, uint64_t hi, int *levels)
 	return n;
 }
 
-static void manifest_digest(const json_t *pkg, unsigned char out[HASH_BYTES])
+void audit_package_digest(const json_t *pkg, unsigned char out[HASH_BYTES])
 {
 	json_t *copy = json_deep_copy(pkg);
 	json_object_del(copy, "manifest_signature");
@@ -433,7 +433,7 @@ int audit_export(struct audit_log *log, const struct audit_export_options *o,
 		return rc;
 	}
 	unsigned char digest[HASH_BYTES], sig[SIGN_BYTES];
-	manifest_digest(pkg, digest);
+	audit_package_digest(pkg, digest);
 	sign_detached(log->sk, digest, HASH_BYTES, sig);
 	char *sx = hex_encode(sig, SIGN_BYTES);
 	json_object_set_new(pkg, "manifest_signature", json_string(sx));
@@ -489,7 +489,7 @@ int audit_verify_package(const json_t *pkg, const unsigned char *pinned_pk,
 	unsigned char sig[SIGN_BYTES], digest[HASH_BYTES];
 	if (!msig || hex_decode(msig, sig, SIGN_BYTES) != ST_OK)
 		return bad(e, "manifest_signature", "the package is not signed");
-	manifest_digest(pkg, digest);
+	audit_package_digest(pkg, digest);
 	if (!sign_verify(pk, digest, HASH_BYTES, sig))
 		return bad(e, "manifest_signature",
 			   "the package was altered after it was signed");

@@ -52,7 +52,8 @@ void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) ST_PRINTF(2, 3);
-/* Appends s as a JSON string literal (quotes and escapes included). */
+/* Appends s as a JSON string literal (quotes and escapes included); a
+ * byte that is not part of well-formed UTF-8 is written as U+FFFD. */
 void buf_json_string(struct buf *b, const char *s);
 void buf_reset(struct buf *b);
 void buf_release(struct buf *b);
@@ -63,7 +64,8 @@ char *buf_detach(struct buf *b, size_t *len);
 /* snprintf that reports truncation as ST_EINVAL instead of silently cutting. */
 int str_fmt(char *dst, size_t size, const char *fmt, ...) ST_PRINTF(3, 4);
 /* Copies src into dst (size bytes), always terminating; returns ST_EINVAL
- * if src did not fit. */
+ * if src did not fit (then dst ends before any UTF-8 character that did
+ * not fit whole). */
 int str_copy(char *dst, size_t size, const char *src);
 bool str_eq(const char *a, const char *b);
 bool str_has_prefix(const char *s, const char *prefix);
@@ -74,6 +76,13 @@ bool str_is_clean_utf8(const char *s, size_t len);
 /* True if s is NULL or holds nothing but white space (ASCII or U+00A0,
  * U+2000-U+200B, U+3000): a stated reason or purpose must say something. */
 bool str_is_blank(const char *s);
+/* The length of the well-formed UTF-8 character at s (1 to 4, of at most
+ * avail bytes), or 0 if it is not one (overlong, a surrogate, cut short). */
+size_t str_utf8_sequence(const char *s, size_t avail);
+/* Makes s valid UTF-8 in place, for text cut to a buffer's size: a
+ * character cut short at the end is dropped, any other byte that is not
+ * part of a well-formed character becomes '?'. */
+void str_utf8_repair(char *s);
 /* Base64 (standard alphabet, padded) and hex; the result is malloc'd. */
 char *b64_encode(const void *data, size_t len);
 int b64_decode(const char *s, unsigned char **out, size_t *out_len);
@@ -89,7 +98,9 @@ void time_format(int64_t sec, char out[32]);
 void time_format_us(int64_t us, char out[40]);
 /* "2026-11-28". */
 void time_format_date(int64_t sec, char out[16]);
-/* Accepts "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[.frac]Z". */
+/* Accepts "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[.frac]Z",
+ * from 1900-01-01 to 9999-12-31T23:59:59Z (TIME_MAX_SEC). */
+#define TIME_MAX_SEC 253402300799LL
 int time_parse(const char *s, int64_t *sec);
 /* Test hook: when non-zero, time_now() returns this (seconds). */
 void time_set_fake(int64_t sec);

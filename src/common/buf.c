@@ -56,7 +56,21 @@ void buf_json_string(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	buf_putc(b, '"');
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			/* JSON is UTF-8: a byte that is not part of a well-formed
+			 * character becomes U+FFFD, so that what is written (an
+			 * access-log entry) always parses */
+			size_t n = str_utf8_sequence((const char *)p, (size_t)(end - p));
+			if (n) {
+				buf_append(b, p, n);
+				p += n - 1;
+			} else {
+				buf_puts(b, "\\ufffd");
+			}
+			continue;
+		}
 		switch (*p) {
 		case '"': buf_puts(b, "\\\""); break;
 		case '\\': buf_puts(b, "\\\\"); break;

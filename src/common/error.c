@@ -4,6 +4,8 @@
  */
 #include "common/base.h"
 
+static void err_vset(struct st_error *e, int status, const char *code, const char *field,
+		     const char *fmt, va_list ap) ST_PRINTF(5, 0);
 static void err_vset(struct st_error *e, int status, const char *code,
 		     const char *field, const char *fmt, va_list ap)
 {
@@ -13,6 +15,11 @@ static void err_vset(struct st_error *e, int status, const char *code,
 	/* A message longer than the buffer is cut; that is acceptable for a
 	 * human-readable sentence, unlike for data. */
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	/* Both reach JSON answers and the access log, which carry only UTF-8
+	 * text: a name cut to a buffer's size on the way (a path, a reason)
+	 * must not leave half a character. */
+	str_utf8_repair(e->field);
+	str_utf8_repair(e->message);
 }
 
 int err_set(struct st_error *e, int status, const char *field, const char *fmt, ...)

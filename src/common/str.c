@@ -26,6 +26,13 @@ int str_copy(char *dst, size_t size, const char *src)
 	if (n >= size) {
 		memcpy(dst, src, size - 1);
 		dst[size - 1] = '\0';
+		/* not a character cut in two */
+		size_t i = size - 1;
+		while (i > 0 && size - 1 - i < 3 && ((unsigned char)dst[i - 1] & 0xc0) == 0x80)
+			i--;
+		if (i > 0 && (unsigned char)dst[i - 1] >= 0xc0 &&
+		    !str_utf8_sequence(dst + i - 1, size - i))
+			dst[i - 1] = '\0';
 		return ST_EINVAL;
 	}
 	memcpy(dst, src, n + 1);
@@ -46,15 +53,14 @@ bool str_has_prefix(const char *s, const char *prefix)
 
 bool str_to_i64(const char *s, int64_t *out)
 {
-	if (!s || !*s)
+	/* strtoll skips leading white space (newlines, form feeds...) and
+	 * takes a '+': a clean number starts with a digit or a minus sign. */
+	if (!s || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
 		return false;
 	char *end = NULL;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
 	if (errno || *end != '\0' || end == s)
-		return false;
-	/* strtoll skips leading spaces; a clean number has none. */
-	if (s[0] == ' ' || s[0] == '\t' || s[0] == '+')
 		return false;
 	*out = (int64_t)v;
 	return true;
@@ -108,6 +114,50 @@ bool str_is_blank(const char *s)
 		}
 	}
 	return true;
+}
+
+size_t str_utf8_sequence(const char *s, size_t avail)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (avail == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	size_t n;
+	unsigned c, min;
+	if ((p[0] & 0xe0) == 0xc0) n = 2, c = p[0] & 0x1f, min = 0x80;
+	else if ((p[0] & 0xf0) == 0xe0) n = 3, c = p[0] & 0x0f, min = 0x800;
+	else if ((p[0] & 0xf8) == 0xf0) n = 4, c = p[0] & 0x07, min = 0x10000;
+	else return 0;
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void str_utf8_repair(char *s)
+{
+	size_t n = strlen(s);
+	/* a sequence cut at the end (by a bounded copy or format) is dropped */
+	size_t i = n;
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0 && (unsigned char)s[i - 1] >= 0xc0 && !str_utf8_sequence(s + i - 1, n - i + 1))
+		s[n = i - 1] = '\0';
+	for (i = 0; i < n;) {
+		size_t k = str_utf8_sequence(s + i, n - i);
+		if (k == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
 }
 
 static const char b64_alphabet[] =

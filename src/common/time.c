@@ -115,6 +115,11 @@ int time_parse(const char *s, int64_t *sec)
 		return ST_EINVAL;
 	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
 			.tm_hour = h, .tm_min = mi, .tm_sec = se};
-	*sec = (int64_t)timegm(&tm);
+	int64_t t = (int64_t)timegm(&tm);
+	/* a leap second at the very end (9999-12-31T23:59:60Z) would be a
+	 * time of the year 10000, which time_format cannot write back */
+	if (t > TIME_MAX_SEC)
+		return ST_EINVAL;
+	*sec = t;
 	return ST_OK;
 }

@@ -271,9 +271,9 @@ static void date(int64_t t, char out[16])
 	time_format_date(t, out);
 }
 
-void decision_explain(const struct policy *p, const struct model *m,
-		      const struct access_request *r, const struct decision *d, char *out,
-		      size_t size)
+static void explain(const struct policy *p, const struct model *m,
+		    const struct access_request *r, const struct decision *d, char *out,
+		    size_t size)
 {
 	char when[16] = "";
 	if (d->when && d->when != INT64_MAX)
@@ -417,4 +417,14 @@ void decision_explain(const struct policy *p, const struct model *m,
 		return;
 	}
 	snprintf(out, size, "denied");
+}
+
+void decision_explain(const struct policy *p, const struct model *m,
+		      const struct access_request *r, const struct decision *d, char *out,
+		      size_t size)
+{
+	explain(p, m, r, d, out, size);
+	/* names (roles, rules, vendors) may have been cut to the size:
+	 * never half a character in a log event or an answer */
+	str_utf8_repair(out);
 }

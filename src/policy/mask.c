@@ -58,7 +58,9 @@ json_t *mask_value(enum mask_kind kind, const json_t *value, const unsigned char
 		break;
 	}
 	case MASK_YEAR:
-		if (n >= 4 && text[0] >= '0' && text[0] <= '9') {
+		/* a year is four digits: anything else (a value that is no date,
+		 * or a character cut in two) is redacted, never shown */
+		if (n >= 4 && strspn(text, "0123456789") >= 4) {
 			char y[5];
 			memcpy(y, text, 4);
 			y[4] = '\0';
@@ -69,7 +71,9 @@ json_t *mask_value(enum mask_kind kind, const json_t *value, const unsigned char
 		break;
 	}
 	secure_free_plain(text, n);
-	return out;
+	/* fail closed: a mask always gives a value (mask_fields would
+	 * otherwise leave the field as it was) */
+	return out ? out : json_string("[redacted]");
 }
 
 void mask_fields(const struct rule *rule, json_t *fields, const unsigned char *hash_key,

@@ -386,7 +386,7 @@ static json_t *row_json(const struct record_row *r, const struct inventory *inv)
  * keys sorted), comma-separated into keys, as json_key_list lists them.
  * False if the text is not of that form or a key holds an escape: the
  * caller parses it instead. */
-static bool canonical_keys(const char *s, size_t len, struct buf *keys)
+bool record_canonical_keys(const char *s, size_t len, struct buf *keys)
 {
 	size_t i = 0;
 	if (len < 2 || s[0] != '{' || s[len - 1] != '}')
@@ -442,7 +442,7 @@ static bool canonical_keys(const char *s, size_t len, struct buf *keys)
 
 /* JSON text into b with every character outside ASCII written as a \u
  * escape (as the server's answers are), from valid UTF-8 JSON. */
-static void buf_json_ascii(struct buf *b, const char *s, size_t len)
+void record_json_ascii(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -502,7 +502,7 @@ static void text_string(struct buf *b, const char *key, const char *v)
 	buf_printf(b, ",\"%s\":", key);
 	struct buf t = BUF_INIT;
 	buf_json_string(&t, v);
-	buf_json_ascii(b, t.data, t.len);
+	record_json_ascii(b, t.data, t.len);
 	buf_release(&t);
 }
 
@@ -531,7 +531,7 @@ static void record_text(struct buf *b, const struct record_row *r, const struct 
 	time_format(r->updated_at, ts);
 	text_string(b, "updated_at", ts);
 	buf_printf(b, ",\"updated_by\":%lld,\"fields\":", (long long)r->updated_by);
-	buf_json_ascii(b, fields, fields_len);
+	record_json_ascii(b, fields, fields_len);
 	buf_puts(b, ",\"masked\":[");
 	const char *mp = masked->data;
 	bool first = true;
@@ -543,7 +543,7 @@ static void record_text(struct buf *b, const struct record_row *r, const struct 
 			buf_putc(b, ',');
 		struct buf t = BUF_INIT;
 		buf_json_string(&t, name);
-		buf_json_ascii(b, t.data, t.len);
+		record_json_ascii(b, t.data, t.len);
 		buf_release(&t);
 		free(name);
 		first = false;
@@ -642,7 +642,7 @@ static int read_impl(struct steward *st, const struct actor *who, int64_t id, in
 		rule = dec.rule >= 0 ? &pol->rules[dec.rule] : NULL;
 		struct buf keys = BUF_INIT;
 		verbatim = text && (!rule || rule->nmasks == 0) &&
-			   canonical_keys(plain, plainlen, &keys);
+			   record_canonical_keys(plain, plainlen, &keys);
 		if (verbatim) {
 			returned = buf_detach(&keys, NULL);
 		} else {

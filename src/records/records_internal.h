@@ -82,5 +82,14 @@ void subject_indexes(struct steward *st, const char *kind, const char *external_
  * given name the full name's (normalized as at registration). */
 void subject_search_index(struct steward *st, const char *family_name, const char *given_name,
 			  unsigned char out[HASH_BYTES]);
+/* The top-level keys of a record's sealed fields (canonical JSON: compact,
+ * keys sorted) appended to keys, comma-separated, as json_key_list lists
+ * them; false if the text is not of that form or a key holds an escape
+ * (the caller parses it instead). */
+bool record_canonical_keys(const char *s, size_t len, struct buf *keys);
+/* JSON text (valid UTF-8) appended to b with every character outside ASCII
+ * written as a \u escape, as the server's answers are; a sequence that is
+ * not well-formed UTF-8 becomes U+FFFD. */
+void record_json_ascii(struct buf *b, const char *s, size_t len);
 
 #endif

@@ -142,40 +142,42 @@ static bool name_listed(const char *list, const char *name, size_t len)
 	return false;
 }
 
+int http_query_param_check(const char *allowed, bool any_name, const char *key,
+			   size_t key_size, const char *value, size_t value_size,
+			   struct st_error *e)
+{
+	if (!key || key_size == 0 || key_size > HTTP_QUERY_NAME_MAX ||
+	    !query_text_ok(key, key_size))
+		/* a name that is not text cannot be named back */
+		return err_setc(e, ST_EINVAL, "bad_value", "",
+				"a query parameter's name must be UTF-8 text without control "
+				"characters, 1 to %d bytes",
+				HTTP_QUERY_NAME_MAX);
+	if (!any_name && !name_listed(allowed, key, key_size)) {
+		/* a misspelled parameter is not silently ignored */
+		if (allowed)
+			return err_setc(e, ST_EINVAL, "unknown_parameter", key,
+					"unknown query parameter \"%s\" (this endpoint takes: %s)",
+					key, allowed);
+		return err_setc(e, ST_EINVAL, "unknown_parameter", key,
+				"unknown query parameter \"%s\" (this endpoint takes none)", key);
+	}
+	if (value && (value_size > HTTP_QUERY_VALUE_MAX || !query_text_ok(value, value_size)))
+		return err_setc(e, ST_EINVAL, "bad_value", key,
+				"\"%s\" must be UTF-8 text without control characters, at "
+				"most %d bytes",
+				key, HTTP_QUERY_VALUE_MAX);
+	return ST_OK;
+}
+
 static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
 				       size_t key_size, const char *value, size_t value_size)
 {
 	struct query_check *qc = cls;
 	(void)kind;
-	if (!key || key_size == 0 || key_size > HTTP_QUERY_NAME_MAX ||
-	    !query_text_ok(key, key_size)) {
-		/* a name that is not text cannot be named back */
-		qc->rc = err_setc(&qc->req->err, ST_EINVAL, "bad_value", "",
-				  "a query parameter's name must be UTF-8 text without control "
-				  "characters, 1 to %d bytes",
-				  HTTP_QUERY_NAME_MAX);
-		return MHD_NO;
-	}
-	if (!qc->any_name && !name_listed(qc->allowed, key, key_size)) {
-		/* a misspelled parameter is not silently ignored */
-		if (qc->allowed)
-			qc->rc = err_setc(&qc->req->err, ST_EINVAL, "unknown_parameter", key,
-					  "unknown query parameter \"%s\" (this endpoint takes: %s)",
-					  key, qc->allowed);
-		else
-			qc->rc = err_setc(&qc->req->err, ST_EINVAL, "unknown_parameter", key,
-					  "unknown query parameter \"%s\" (this endpoint takes none)",
-					  key);
-		return MHD_NO;
-	}
-	if (value && (value_size > HTTP_QUERY_VALUE_MAX || !query_text_ok(value, value_size))) {
-		qc->rc = err_setc(&qc->req->err, ST_EINVAL, "bad_value", key,
-				  "\"%s\" must be UTF-8 text without control characters, at "
-				  "most %d bytes",
-				  key, HTTP_QUERY_VALUE_MAX);
-		return MHD_NO;
-	}
-	return MHD_YES;
+	qc->rc = http_query_param_check(qc->allowed, qc->any_name, key, key_size, value,
+					value_size, &qc->req->err);
+	return qc->rc == ST_OK ? MHD_YES : MHD_NO;
 }
 
 /* Refuses (400, naming the parameter) a query parameter the route does not
@@ -329,7 +331,7 @@ static bool param_fits(const char *name, size_t name_len, const char *seg, size_
 }
 
 /* Matches "/api/v1/records/{id}" against a path, capturing parameters. */
-static bool path_match(const char *pattern, const char *path, struct request *req)
+bool http_path_match(const char *pattern, const char *path, struct request *req)
 {
 	size_t used = 0;
 	req->nparams = 0;
@@ -437,14 +439,6 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 	return ret;
 }
 
-static bool is_proxy(const struct server *srv, const char *addr)
-{
-	for (int i = 0; i < srv->nproxies; i++)
-		if (str_eq(srv->proxies[i], addr))
-			return true;
-	return false;
-}
-
 /* A textual IPv4 or IPv6 address, put in its canonical form. */
 static bool canonical_ip(const char *in, char *out, size_t size)
 {
@@ -454,6 +448,42 @@ static bool canonical_ip(const char *in, char *out, size_t size)
 	if (inet_pton(AF_INET6, in, a) == 1)
 		return inet_ntop(AF_INET6, a, out, (socklen_t)size) != NULL;
 	return false;
+}
+
+static bool is_proxy(const char (*proxies)[INET6_ADDRSTRLEN], int nproxies, const char *addr)
+{
+	for (int i = 0; i < nproxies; i++)
+		if (str_eq(proxies[i], addr))
+			return true;
+	return false;
+}
+
+void http_forwarded_client(const char (*proxies)[INET6_ADDRSTRLEN], int nproxies,
+			   const char *xff, char *out, size_t size)
+{
+	if (!xff || strlen(xff) > 2048)
+		return;
+	char list[2049];
+	str_copy(list, sizeof(list), xff);
+	for (;;) {
+		char *comma = strrchr(list, ',');
+		char *item = comma ? comma + 1 : list;
+		while (*item == ' ' || *item == '\t')
+			item++;
+		size_t n = strlen(item);
+		while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+			item[--n] = '\0';
+		char ip[INET6_ADDRSTRLEN];
+		if (!canonical_ip(item, ip, sizeof(ip)))
+			return; /* not an address: keep the proxy's */
+		if (!is_proxy(proxies, nproxies, ip)) {
+			str_copy(out, size, ip);
+			return;
+		}
+		if (!comma)
+			return;
+		*comma = '\0';
+	}
 }
 
 /* The client: the peer, or — when the peer is a trusted reverse proxy —
@@ -475,32 +505,11 @@ static void client_address(const struct server *srv, struct MHD_Connection *conn
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ci->client_addr;
 		inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)size);
 	}
-	if (!srv->nproxies || !is_proxy(srv, out))
+	if (!srv->nproxies || !is_proxy(srv->proxies, srv->nproxies, out))
 		return;
-	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
-	if (!xff || strlen(xff) > 2048)
-		return;
-	char list[2049];
-	str_copy(list, sizeof(list), xff);
-	for (;;) {
-		char *comma = strrchr(list, ',');
-		char *item = comma ? comma + 1 : list;
-		while (*item == ' ' || *item == '\t')
-			item++;
-		size_t n = strlen(item);
-		while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
-			item[--n] = '\0';
-		char ip[INET6_ADDRSTRLEN];
-		if (!canonical_ip(item, ip, sizeof(ip)))
-			return; /* not an address: keep the proxy's */
-		if (!is_proxy(srv, ip)) {
-			str_copy(out, size, ip);
-			return;
-		}
-		if (!comma)
-			return;
-		*comma = '\0';
-	}
+	http_forwarded_client(srv->proxies, srv->nproxies,
+			      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+			      out, size);
 }
 
 /* Logs a refusal decided in this layer as a "request.refused" event (the
@@ -648,7 +657,7 @@ static const struct route *route_find(struct request *req)
 	size_t n = 0;
 	const struct route *table = routes_table(&n);
 	for (size_t i = 0; i < n; i++)
-		if (str_eq(table[i].method, req->method) && path_match(table[i].path, req->path, req))
+		if (str_eq(table[i].method, req->method) && http_path_match(table[i].path, req->path, req))
 			return &table[i];
 	return NULL;
 }
@@ -660,7 +669,7 @@ static void dispatch(struct server *srv, struct request *req, struct response *r
 	bool path_known = false;
 	struct buf allow = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
-		if (!path_match(table[i].path, req->path, req))
+		if (!http_path_match(table[i].path, req->path, req))
 			continue;
 		path_known = true;
 		if (!str_eq(table[i].method, req->method)) {
@@ -818,7 +827,7 @@ struct framing {
 
 /* A header name as RFC 9110 allows (a token): no space before the colon,
  * which libmicrohttpd 0.9.75 keeps as part of the name. */
-static bool is_token(const char *s)
+bool http_header_name_ok(const char *s)
 {
 	if (!s || !*s)
 		return false;
@@ -833,7 +842,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 {
 	struct framing *f = cls;
 	(void)kind;
-	if (!is_token(key))
+	if (!http_header_name_ok(key))
 		f->odd = true;
 	else if (strcasecmp(key, "Content-Length") == 0)
 		f->lengths++;

@@ -13,6 +13,7 @@
 #define STEWARD_HTTP_H
 
 #include <jansson.h>
+#include <netinet/in.h>
 
 #include "common/base.h"
 #include "steward/auth.h"
@@ -119,6 +120,29 @@ int request_query_time(struct request *req, const char *name, int64_t *us);
 /* Strings from a JSON array field (at most max); they point into the JSON. */
 int json_strings(const json_t *obj, const char *key, bool required, const char **out,
 		 size_t max, size_t *n, struct st_error *e);
+/* The parts of reading a request that need no connection, each called by
+ * the server on every request (and by the fuzzers in tests/fuzz on any
+ * bytes at all). */
+/* One query parameter (name and value as libmicrohttpd decoded them, value
+ * NULL when the name stands alone) checked as every route's are: ST_OK, or
+ * 400 bad_value / unknown_parameter naming it in e. allowed is the route's
+ * list ("a,b,c", NULL: none); any_name lets every name through (open
+ * routes). */
+int http_query_param_check(const char *allowed, bool any_name, const char *key,
+			   size_t key_size, const char *value, size_t value_size,
+			   struct st_error *e);
+/* Matches a route's path ("/api/v1/records/{id}") against a request's,
+ * capturing the {param}s into req->params (req->nparams). */
+bool http_path_match(const char *pattern, const char *path, struct request *req);
+/* The client behind trusted proxies: the right-most address of an
+ * X-Forwarded-For value that is not itself one of the proxies (canonical
+ * form), written to out; out is left as it is when xff is NULL, too long,
+ * names only proxies or holds something that is not an address. */
+void http_forwarded_client(const char (*proxies)[INET6_ADDRSTRLEN], int nproxies,
+			   const char *xff, char *out, size_t size);
+/* A header name is a token (RFC 9110): no space, no separator. */
+bool http_header_name_ok(const char *s);
+
 /* Fills the response from an error: status from e->status, body
  * {"error": {"code", "message", "field"}}. Internal errors say nothing
  * of internals. */

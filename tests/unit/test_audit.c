@@ -688,6 +688,37 @@ static void test_library_acts_are_logged(void **state)
 	json_decref(events);
 }
 
+/* Whatever text an event carries, its entry is JSON: a reason cut to its
+ * buffer in the middle of a character (a long role or vendor name in an
+ * explanation) is written with U+FFFD, so queries return the event and
+ * verify passes (found by tests/fuzz/fuzz_text and fuzz_rules; before, the
+ * entry did not parse, queries failed and verify reported it altered). */
+static void test_text_in_events(void **state)
+{
+	struct fixture *f = *state;
+	struct actor who = {.user_id = 77, .via = "test", .client = "127.0.0.1"};
+	struct audit_event ev = {.action = "record.read", .outcome = "deny", .record_id = 9,
+				 .reason = "the agreement with Soci\xc3", .purpose = "\xe9t\xc3\xa9"};
+	int64_t seq = -1;
+	ASSERT_OK(steward_audit(f->st, &who, &ev, &seq, &ts_err));
+	struct audit_query q = {.user_id = 77, .after_seq = -1};
+	json_t *events = NULL;
+	int64_t next = 0;
+	ASSERT_OK(audit_query(f->st->audit, &q, &events, &next, &ts_err));
+	assert_int_equal(json_array_size(events), 1);
+	json_t *read = json_array_get(events, 0);
+	assert_string_equal(json_string_value(json_object_get(read, "reason")),
+			    "the agreement with Soci\xef\xbf\xbd");
+	assert_string_equal(json_string_value(json_object_get(read, "purpose")),
+			    "\xef\xbf\xbdt\xc3\xa9");
+	json_decref(events);
+	steward_close(f->st);
+	f->st = NULL;
+	struct audit_verify_report r;
+	ASSERT_OK(verify(f, NULL, &r, &ts_err));
+	assert_int_equal(r.tree_size, (uint64_t)seq + 1);
+}
+
 static void test_queries(void **state)
 {
 	struct fixture *f = *state;
@@ -1037,6 +1068,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_library_acts_are_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_in_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proofs_from_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_package, setup, teardown),
 	};

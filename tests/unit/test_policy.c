@@ -375,6 +375,12 @@ static void test_mask_values(void **state)
 		{MASK_LAST4, "123", "123"},
 		{MASK_YEAR, "2012-04-09", "2012"},
 		{MASK_YEAR, "unknown", "[redacted]"},
+		/* found by tests/fuzz/fuzz_record_fields: four bytes that are not
+		 * a year, and half of a character (no JSON string at all, so the
+		 * field was served unmasked) */
+		{MASK_YEAR, "12ab-03-04", "[redacted]"},
+		{MASK_YEAR, "4,\"\xc3\xa9: see", "[redacted]"},
+		{MASK_YEAR, "123\xc3\xa9", "[redacted]"},
 		{MASK_REDACT, "asthma", "[redacted]"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -384,6 +390,15 @@ static void test_mask_values(void **state)
 		json_decref(m);
 		json_decref(v);
 	}
+	/* the field is replaced, whatever its value */
+	json_t *fields = json_pack("{s:s}", "immunizations", "123\xc3\xa9 MMR");
+	struct rule year = {.id = "y", .nmasks = 1, .masks = {{"immunizations", MASK_YEAR}}};
+	struct buf masked = BUF_INIT;
+	mask_fields(&year, fields, NULL, &masked);
+	assert_string_equal(json_string_value(json_object_get(fields, "immunizations")),
+			    "[redacted]");
+	buf_release(&masked);
+	json_decref(fields);
 	json_t *v = json_string("219-09-6789");
 	json_t *n = mask_value(MASK_NULL, v, NULL);
 	assert_true(json_is_null(n));
@@ -492,11 +507,61 @@ static void test_lint(void **state)
 	policy_unref(p);
 }
 
+/* An explanation names roles, rules and vendors of any length; cut to its
+ * buffer, it ends before a character that did not fit (found by
+ * tests/fuzz/fuzz_rules: it reaches the access log and the explain
+ * endpoint, which carry UTF-8 only). */
+static void test_explanations_cut(void **state)
+{
+	(void)state;
+	struct buf role = BUF_INIT, text = BUF_INIT;
+	for (int i = 0; i < 200; i++)
+		buf_puts(&role, "\xc3\xa9");
+	buf_printf(&text,
+		   "{\"format\":\"steward-policy/1\",\"roles\":{\"%s\":{\"title\":\"t\"}},"
+		   "\"administration\":{\"review\":[\"%s\"]},\"rules\":[{\"id\":\"r\","
+		   "\"description\":\"d\",\"effect\":\"allow\",\"roles\":[\"%s\"],"
+		   "\"actions\":[\"read\"],\"categories\":[\"directory\"],"
+		   "\"through\":[\"district\"]}]}",
+		   role.data, role.data, role.data);
+	struct policy *p = NULL;
+	struct st_error e = {0};
+	if (policy_parse(text.data, text.len, inv, &p, &e) != ST_OK)
+		fail_msg("policy: %s [%s]", e.message, e.field);
+	struct model *m = model_new();
+	model_user_set(m, 1, UK_EMPLOYEE, US_ACTIVE, 1, 0, 0);
+	struct access_request r = {.user = 1, .action = ACT_READ, .subject = 1,
+				   .category = inventory_category(inv, "directory")->index,
+				   .now = NOW};
+	struct decision d;
+	assert_true(policy_decide(p, m, &r, &d));
+	struct decision a;
+	assert_true(policy_admin_decide(p, m, 1, ADM_REVIEW, true, NOW, &a));
+	for (size_t size = 16; size <= 320; size++) {
+		char why[320];
+		decision_explain(p, m, &r, &d, why, size);
+		json_t *j = json_string(why);
+		if (!j)
+			fail_msg("explanation cut to %zu bytes is not UTF-8", size);
+		json_decref(j);
+		decision_explain(p, m, &r, &a, why, size);
+		j = json_string(why);
+		if (!j)
+			fail_msg("administrative explanation cut to %zu bytes is not UTF-8", size);
+		json_decref(j);
+	}
+	model_free(m);
+	policy_unref(p);
+	buf_release(&role);
+	buf_release(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matrix_against_oracle),
 		cmocka_unit_test(test_explanations),
+		cmocka_unit_test(test_explanations_cut),
 		cmocka_unit_test(test_mask_values),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_lint),
